@@ -1,0 +1,107 @@
+#include "cli_common.h"
+
+#include <fmt/format.h>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec::cli {
+
+void DataOptions::add_to(CLI::App& app) {
+  app.add_option("--sk,--session-key", columns.session, "name of the session id column")
+      ->capture_default_str();
+  app.add_option("--ik,--item-key", columns.item, "name of the item id column")
+      ->capture_default_str();
+  app.add_option("--tk,--time-key", columns.time, "name of the time column")
+      ->capture_default_str();
+  app.add_option("--sep", separator, "field separator: auto (from the header), tab or comma")
+      ->check(CLI::IsMember({"auto", "tab", "comma"}))
+      ->capture_default_str();
+}
+
+ReadOptions DataOptions::read_options() const {
+  ReadOptions options;
+  options.columns = columns;
+  options.separator = separator == "tab" ? '\t' : separator == "comma" ? ',' : '\0';
+  return options;
+}
+
+void MeasureOptions::add_to(CLI::App& app) {
+  app.add_option("-m,--measure", cutoffs, "cut-offs of Recall@N and MRR@N")
+      ->check(CLI::Range(1, 1 << 30))
+      ->expected(1, 64)
+      ->capture_default_str();
+  app.add_option("-e,--eval-mode", mode,
+                 "tie handling: standard (rank = 1 + #higher), conservative (1 + #higher + "
+                 "#equal), median")
+      ->check(CLI::IsMember({"standard", "conservative", "median"}))
+      ->capture_default_str();
+  app.add_option("--eval-batch-size", batch_size, "sessions evaluated in parallel")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+}
+
+EvalOptions MeasureOptions::eval_options() const {
+  EvalOptions options;
+  options.cutoffs = cutoffs;
+  options.mode = parse_tie_mode(mode);
+  options.batch_size = batch_size;
+  return options;
+}
+
+std::string with_thousands(int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+TestSet read_test_set(const std::string& path, const Model& model, const DataOptions& data,
+                      const Output& out) {
+  TestSet test;
+  test.path = path;
+  test.log = read_test_log(path, data.read_options(), model.items, &test.report);
+  if (test.report.was_sorted) {
+    fmt::print(out.log(), "note: {} was not sorted by session and time; sorted it (stable)\n", path);
+  }
+  return test;
+}
+
+Json evaluate_and_report(const Model& model, const TestSet& test, const MeasureOptions& measure,
+                         const Output& out) {
+  const EvalResult result = evaluate(model, test.log, measure.eval_options());
+  Json metrics = Json::object();
+  for (size_t k = 0; k < result.cutoffs.size(); ++k) {
+    metrics[fmt::format("recall@{}", result.cutoffs[k])] = result.recall[k];
+    metrics[fmt::format("mrr@{}", result.cutoffs[k])] = result.mrr[k];
+  }
+  Json record{{"test", test.path},
+              {"mode", tie_mode_name(result.mode)},
+              {"events", result.events},
+              {"dropped_unknown_item_events", test.report.dropped_unknown_items},
+              {"dropped_sessions", test.report.dropped_sessions},
+              {"sessions", result.sessions},
+              {"predictions", result.predictions},
+              {"metrics", metrics},
+              {"seconds", result.seconds}};
+  if (!out.json) {
+    std::FILE* f = stdout;
+    fmt::print(f, "\nEvaluation of {} ({} ties, full ranking of {} items)\n", test.path,
+               tie_mode_name(result.mode), with_thousands(model.num_items()));
+    fmt::print(f, "  {} events with known items, {} dropped for unknown items; {} predictions "
+                  "in {} sessions; {:.2f} s\n",
+               with_thousands(result.events), with_thousands(test.report.dropped_unknown_items),
+               with_thousands(result.predictions), with_thousands(result.sessions), result.seconds);
+    fmt::print(f, "  {:>8}  {:>8}  {:>8}\n", "cutoff", "Recall", "MRR");
+    for (size_t k = 0; k < result.cutoffs.size(); ++k) {
+      fmt::print(f, "  {:>8}  {:>8.4f}  {:>8.4f}\n", fmt::format("@{}", result.cutoffs[k]),
+                 result.recall[k], result.mrr[k]);
+    }
+    std::fflush(f);
+  }
+  return record;
+}
+
+}  // namespace gru4rec::cli

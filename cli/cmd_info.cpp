@@ -1,0 +1,86 @@
+// gru4rec info: a summary of a model file.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "gru4rec/model/model_file.h"
+
+namespace gru4rec::cli {
+namespace {
+
+std::string_view mode_name(EmbeddingMode mode) {
+  switch (mode) {
+    case EmbeddingMode::kShared: return "shared (constrained_embedding)";
+    case EmbeddingMode::kSeparate: return "separate embedding";
+    case EmbeddingMode::kOneHot: return "none (one-hot input)";
+  }
+  return "?";
+}
+
+void run_info(const std::string& path, bool json) {
+  const Model model = load_model(path);
+  const auto file_bytes = std::filesystem::file_size(path);
+  const NetworkShape& shape = model.weights.shape;
+  std::vector<std::string> layers;
+  for (int size : shape.layers) layers.push_back(std::to_string(size));
+  Json tensors = Json::array();
+  model.weights.for_each_tensor([&](const std::string& name, const auto& tensor) {
+    tensors.push_back(Json{{"name", name}, {"rows", tensor.rows()}, {"cols", tensor.cols()}});
+  });
+  Json params = Json::object();
+  for (const auto& [name, value] : format_params(model.params)) params[name] = value;
+  const TrainingStats& s = model.stats;
+  if (json) {
+    Json info{{"file", path},
+              {"file_bytes", file_bytes},
+              {"format_version", kModelFormatVersion},
+              {"items", model.num_items()},
+              {"layers", shape.layers},
+              {"embedding", mode_name(shape.mode)},
+              {"parameters", model.weights.parameter_count()},
+              {"tensors", tensors},
+              {"params", params},
+              {"training", Json{{"events", s.events}, {"sessions", s.sessions},
+                                {"transitions", s.transitions}, {"time_min", s.time_min},
+                                {"time_max", s.time_max}, {"epochs", s.epochs},
+                                {"final_loss", s.final_loss}}}};
+    fmt::print("{}\n", info.dump(2));
+    return;
+  }
+  fmt::print("Model file      {} ({} bytes, format version {})\n", path,
+             with_thousands(static_cast<int64_t>(file_bytes)), kModelFormatVersion);
+  fmt::print("Items           {}\n", with_thousands(model.num_items()));
+  fmt::print("GRU layers      {}\n", fmt::join(layers, "/"));
+  fmt::print("Embedding       {}{}\n", mode_name(shape.mode),
+             shape.mode == EmbeddingMode::kSeparate ? fmt::format(", size {}", shape.embedding_size) : "");
+  fmt::print("Parameters      {}\n", with_thousands(model.weights.parameter_count()));
+  fmt::print("Loss            {}\n", loss_name(model.params.loss));
+  fmt::print("Training data   {} events, {} sessions, {} pairs per epoch\n", with_thousands(s.events),
+             with_thousands(s.sessions), with_thousands(s.transitions));
+  fmt::print("Time range      {} .. {}\n", s.time_min, s.time_max);
+  fmt::print("Epochs trained  {} (final loss {:.6f})\n", s.epochs, s.final_loss);
+  fmt::print("Tensors\n");
+  model.weights.for_each_tensor([&](const std::string& name, const auto& tensor) {
+    fmt::print("  {:<14} {} x {}\n", name, tensor.rows(), tensor.cols());
+  });
+  fmt::print("Parameters (as a parameter string)\n  ");
+  std::vector<std::string> pairs;
+  for (const auto& [name, value] : format_params(model.params)) pairs.push_back(name + "=" + value);
+  fmt::print("{}\n", fmt::join(pairs, ","));
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("info", "summarize a model file");
+  cmd->add_option("MODEL", *path, "model file")->required();
+  cmd->add_flag("--json", *json, "print the summary as JSON");
+  cmd->callback([path, json]() { run_info(*path, *json); });
+}
+
+}  // namespace gru4rec::cli

@@ -1,0 +1,145 @@
+// gru4rec train: the equivalent of the official run.py with training data.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/file_io.h"
+#include "gru4rec/data/session_reader.h"
+#include "gru4rec/model/model_file.h"
+#include "gru4rec/model/param_sources.h"
+#include "gru4rec/train/trainer.h"
+#include "progress.h"
+
+namespace gru4rec::cli {
+namespace {
+
+struct TrainOptions {
+  std::string train_path;
+  std::string param_string;
+  std::string param_file;
+  std::string save_path;
+  std::vector<std::string> test_paths;
+  int64_t sample_store_size = -1;
+  std::string progress = "auto";
+  bool json = false;
+  bool quiet = false;
+  DataOptions data;
+  MeasureOptions measure;
+};
+
+std::string parameter_help() {
+  std::string text =
+      "Parameters (-ps name=value,... or a -pf file; '/' separates list values; -ps overrides "
+      "-pf):\n";
+  for (const ParamDef& def : param_table()) {
+    text += fmt::format("  {:<22} {:<12} default {:<14} {}\n", def.name, def.type_text,
+                        def.default_text.empty() ? "(auto)" : def.default_text, def.range_text);
+    text += fmt::format("  {:<22} {}\n", "", def.help);
+  }
+  return text;
+}
+
+void run_train(const TrainOptions& o) {
+  const Output out{.json = o.json};
+  std::FILE* log = out.log();
+  Params params;
+  if (!o.param_file.empty()) apply_param_file(params, o.param_file);
+  if (!o.param_string.empty()) apply_param_string(params, o.param_string);
+  if (o.sample_store_size >= 0) {
+    set_param(params, "sample_store_size", std::to_string(o.sample_store_size), "-ss");
+  }
+  const std::vector<std::string> notes = validate_params(params);
+  if (!o.quiet) {
+    for (const ParamDef& def : param_table()) {
+      fmt::print(log, "SET {:<22} TO {} ({})\n", def.name, def.format(params), def.type_text);
+    }
+  }
+  for (const std::string& note : notes) fmt::print(log, "note: {}\n", note);
+  if (!o.save_path.empty()) check_writable(o.save_path);
+
+  ItemIndex items;
+  ReadReport report;
+  const ReadOptions read_options = o.data.read_options();
+  SessionLog train = read_training_log(o.train_path, read_options, items, &report);
+  if (report.was_sorted) {
+    fmt::print(log, "note: {} was not sorted by session and time; sorted it (stable)\n",
+               o.train_path);
+  }
+  fmt::print(log, "Loaded {}: {} events, {} sessions, {} items\n", o.train_path,
+             with_thousands(train.num_events()), with_thousands(train.num_sessions()),
+             with_thousands(items.size()));
+  Model model = Model::initialize(params, std::move(items), train, o.train_path);
+  // Test files are read (and checked) before the long part starts.
+  std::vector<TestSet> tests;
+  for (const std::string& path : o.test_paths) tests.push_back(read_test_set(path, model, o.data, out));
+
+  fmt::print(log, "Training GRU4Rec: {} parameters, {} (input, target) pairs per epoch\n",
+             with_thousands(model.weights.parameter_count()),
+             with_thousands(model.stats.transitions));
+  std::fflush(log);
+  ProgressPrinter progress(parse_progress_mode(o.progress), log);
+  const TrainSummary summary = train_model(model, train, progress.callbacks());
+  fmt::print(log, "Total training time: {:.2f}s\n", summary.seconds);
+  if (!o.save_path.empty()) {
+    save_model(model, o.save_path);
+    fmt::print(log, "Saved model to {}\n", o.save_path);
+  }
+  std::fflush(log);
+
+  Json evaluations = Json::array();
+  for (const TestSet& test : tests) evaluations.push_back(evaluate_and_report(model, test, o.measure, out));
+  if (o.json) {
+    Json epochs = Json::array();
+    for (const EpochReport& e : summary.epochs) {
+      epochs.push_back(Json{{"epoch", e.epoch}, {"loss", e.loss}, {"seconds", e.seconds},
+                            {"minibatches_per_second", e.steps_per_second()},
+                            {"events_per_second", e.events_per_second()}});
+    }
+    Json params_json = Json::object();
+    for (const auto& [name, value] : format_params(model.params)) params_json[name] = value;
+    Json result{{"params", params_json},
+                {"train", Json{{"path", o.train_path}, {"events", model.stats.events},
+                               {"sessions", model.stats.sessions}, {"items", model.num_items()}}},
+                {"epochs", epochs},
+                {"training_seconds", summary.seconds},
+                {"model", o.save_path.empty() ? Json() : Json(o.save_path)},
+                {"evaluations", evaluations}};
+    fmt::print("{}\n", result.dump(2));
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto options = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "train a model on a session log (like the official "
+                                              "run.py), optionally save and evaluate it");
+  cmd->add_option("TRAIN", options->train_path,
+                  "training data: tab- or comma-separated with a header (SessionId, ItemId, Time)")
+      ->required();
+  cmd->add_option("--ps,--params", options->param_string,
+                  "parameters as name=value,name=value (e.g. loss=bpr-max,layers=224)");
+  cmd->add_option("--pf,--param-file", options->param_file,
+                  "parameter file: TOML (name = value lines) or an official .py paramfile");
+  cmd->add_option("-s,--save", options->save_path, "save the trained model to this file");
+  cmd->add_option("-t,--test", options->test_paths, "test files to evaluate after training")
+      ->expected(1, 1 << 20);
+  cmd->add_option("--ss,--sample-store-size", options->sample_store_size,
+                  "number of precomputed negative samples (sets sample_store_size)");
+  cmd->add_option("--progress", options->progress,
+                  "progress display: auto (a live line on a terminal, else lines every 10 s), "
+                  "bar, lines, none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", options->json, "print the results as JSON on stdout (logs go to stderr)");
+  cmd->add_flag("-q,--quiet", options->quiet, "do not echo the parameters");
+  options->data.add_to(*cmd);
+  options->measure.add_to(*cmd);
+  cmd->footer(parameter_help());
+  cmd->callback([options]() { run_train(*options); });
+}
+
+}  // namespace gru4rec::cli

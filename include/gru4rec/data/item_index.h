@@ -1,0 +1,40 @@
+// ItemIndex: the item dictionary, mapping original item ids (arbitrary strings) to dense
+// indices 0..size()-1 in order of first appearance, as the official implementation does.
+// It is part of every model. Not thread-safe for writes; concurrent const use is safe.
+#pragma once
+
+#include <tsl/robin_map.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gru4rec {
+
+class ItemIndex {
+ public:
+  static constexpr int32_t kUnknown = -1;
+
+  int32_t size() const { return static_cast<int32_t>(ids_.size()); }
+  // Dense index of `id`, or kUnknown.
+  int32_t find(std::string_view id) const;
+  // Dense index of `id`, adding it at the end when it is new.
+  int32_t insert(std::string_view id);
+  const std::string& id(int32_t index) const { return ids_[static_cast<size_t>(index)]; }
+  const std::vector<std::string>& ids() const { return ids_; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  std::vector<std::string> ids_;
+  tsl::robin_map<std::string, int32_t, Hash, Equal> index_;
+};
+
+}  // namespace gru4rec

@@ -1,0 +1,36 @@
+// The official GRU4Rec next-item evaluation (reference section 3): test events with items
+// unknown to the model are dropped before sessions are formed (the caller reads the test log
+// against the model's items); every session starts from a zero state; every event but the
+// first of a session is predicted from the events before it; the target is ranked against all
+// training items by raw score (no sorting: the items above and equal to the target are
+// counted); Recall@N and MRR@N over all predictions.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "gru4rec/data/session_log.h"
+#include "gru4rec/eval/metrics.h"
+#include "gru4rec/model/model.h"
+
+namespace gru4rec {
+
+struct EvalOptions {
+  std::vector<int> cutoffs{20};
+  TieMode mode = TieMode::kStandard;
+  int batch_size = 512;  // sessions processed in parallel (the official run.py uses 512)
+};
+
+struct EvalResult {
+  TieMode mode = TieMode::kStandard;
+  std::vector<int> cutoffs;
+  std::vector<double> recall, mrr;
+  int64_t predictions = 0;
+  int64_t sessions = 0;  // sessions with at least one prediction
+  int64_t events = 0;    // test events with known items
+  double seconds = 0;
+};
+
+EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOptions& options);
+
+}  // namespace gru4rec

@@ -1,0 +1,43 @@
+// The model file: versioned, self-describing, checksummed, written atomically.
+//
+// Layout (all integers little-endian):
+//   0    8 bytes   magic "GRU4RECm"
+//   8    uint32    format version (kModelFormatVersion)
+//   12   uint32    H, length of the header
+//   16   H bytes   header, UTF-8 JSON: the effective parameters (name -> value text, as in a
+//                  parameter string), the network shape, training data statistics, and a
+//                  table of the binary blocks that follow (name, kind, shape, offset, bytes)
+//   ...            zero padding to a multiple of 64, then the blocks, each starting at a
+//                  multiple of 64 from the beginning of the file:
+//                    items     for each item: uint32 length + the id's bytes
+//                    supports  int64 per item
+//                    tensors   float32, row-major (E, layerL.Wx/.Urz/.Uh/.bh, Wy, By)
+//   end  16 bytes  trailer: uint64 length of everything before the trailer, uint32 CRC-32
+//                  (zlib) of those bytes, magic "G4RE"
+//
+// Loading checks, in order: magic, version (newer versions are refused), trailer (truncation),
+// checksum (any flipped byte), then the header and every block against the shape. Each failure
+// throws gru4rec::Error naming the file and the problem.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gru4rec/model/model.h"
+
+namespace gru4rec {
+
+inline constexpr uint32_t kModelFormatVersion = 1;
+
+// Writes the model to `path` atomically (temporary file, then rename).
+void save_model(const Model& model, const std::string& path);
+
+Model load_model(const std::string& path);
+// The same from bytes in memory; `source_name` is used in messages.
+Model load_model_from_bytes(std::string_view bytes, std::string_view source_name);
+
+// The file's bytes, as save_model writes them.
+std::string serialize_model(const Model& model);
+
+}  // namespace gru4rec

@@ -1,0 +1,63 @@
+// SparseRowGrad: the gradient of an item-indexed matrix (Wy, By, E, or the one-hot input
+// weights) for one training step, as a list of distinct item rows. Gradient rows of an item
+// that occurs several times in the step (as input, target, or sampled negative) are summed
+// before the optimizer sees them, as the official PyTorch version does.
+// Per-thread; no allocation after reserve().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/matrix.h"
+
+namespace gru4rec {
+
+template <typename T>
+class SparseRowGrad {
+ public:
+  void reserve(int32_t num_items, Eigen::Index max_rows, Eigen::Index cols) {
+    slot_of_item_.assign(static_cast<size_t>(num_items), -1);
+    ids_.assign(static_cast<size_t>(max_rows), 0);
+    rows_.resize(max_rows, cols);
+    count_ = 0;
+  }
+
+  // Forgets the rows of the previous step (cost proportional to the rows it had).
+  void clear() {
+    for (int32_t i = 0; i < count_; ++i) slot_of_item_[static_cast<size_t>(ids_[static_cast<size_t>(i)])] = -1;
+    count_ = 0;
+  }
+
+  // Adds `gradient` (a row expression with cols() columns) to the row of `item`.
+  template <typename Row>
+  void add(int32_t item, const Row& gradient) {
+    int32_t& slot = slot_of_item_[static_cast<size_t>(item)];
+    if (slot < 0) {
+      GRU4REC_CHECK(count_ < rows_.rows(), "more distinct rows than reserved");
+      slot = count_++;
+      ids_[static_cast<size_t>(slot)] = item;
+      rows_.row(slot) = gradient;
+    } else {
+      rows_.row(slot) += gradient;
+    }
+  }
+
+  void add_scalar(int32_t item, T gradient) {
+    add(item, Eigen::Matrix<T, 1, 1>::Constant(gradient));
+  }
+
+  int32_t size() const { return count_; }
+  std::span<const int32_t> ids() const { return {ids_.data(), static_cast<size_t>(count_)}; }
+  auto rows() { return rows_.topRows(count_); }
+  auto rows() const { return rows_.topRows(count_); }
+
+ private:
+  std::vector<int32_t> slot_of_item_;  // one per item; -1 when the item has no row yet
+  std::vector<int32_t> ids_;
+  MatrixR<T> rows_;
+  int32_t count_ = 0;
+};
+
+}  // namespace gru4rec

@@ -1,0 +1,68 @@
+// One training step of GRU4Rec on a session-parallel mini-batch: forward through the GRU
+// stack, scores against the target columns, loss, and backward into dense gradients (GRU
+// weights) and sparse row gradients (item matrices). No gradient flows into the previous
+// hidden state (no BPTT). Per-thread object; no allocation per step.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "gru4rec/core/matrix.h"
+#include "gru4rec/core/random.h"
+#include "gru4rec/model/forward.h"
+#include "gru4rec/model/network.h"
+#include "gru4rec/train/losses.h"
+#include "gru4rec/train/sparse_rows.h"
+
+namespace gru4rec {
+
+template <typename T>
+struct StepGradients {
+  std::vector<GruLayerWeights<T>> layers;  // dense; layer 0's Wx is unused in one-hot mode
+  SparseRowGrad<T> wy_rows;     // output rows of the targets and samples (and the inputs when shared)
+  SparseRowGrad<T> input_rows;  // rows of E (separate mode) or layer-0 Wx (one-hot mode)
+  SparseRowGrad<T> by_rows;     // output biases, one column
+
+  // Sum of squares of every gradient (for grad_cap).
+  double squared_norm() const;
+  void scale(T factor);
+};
+
+struct StepConfig {
+  ForwardConfig forward;
+  LossConfig loss;
+  int batch_size = 64;  // the loss is divided by batch_size, not by the rows of the step
+
+  static StepConfig from_params(const Params& params);
+};
+
+template <typename T>
+class TrainStep {
+ public:
+  TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows, int max_columns);
+
+  // inputs: the M rows' input items; columns: the targets of the M rows followed by the shared
+  // negative samples; column_shift: empty, or one value per column subtracted from the scores
+  // (the logQ correction). hidden[l] holds the rows' previous states on entry and their new
+  // states (the dropped-out outputs) on return. Returns the loss summed over rows, not
+  // divided by batch_size; the gradients are of that sum divided by batch_size.
+  T run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+        std::span<const int32_t> columns, std::span<const T> column_shift,
+        std::vector<MatrixR<T>>& hidden, Rng* dropout_rng);
+
+  StepGradients<T>& gradients() { return gradients_; }
+
+ private:
+  NetworkShape shape_;
+  StepConfig config_;
+  ForwardBuffers<T> forward_;
+  LossWorkspace<T> loss_;
+  MatrixR<T> out_rows_;  // Wy[columns]
+  MatrixR<T> scores_, d_scores_, d_out_rows_;
+  RowVector<T> column_bias_;
+  MatrixR<T> d_hidden_, d_input_, d_projection_;
+  StepGradients<T> gradients_;
+};
+
+}  // namespace gru4rec

@@ -1,0 +1,87 @@
+#include "gru4rec/core/file_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+namespace {
+
+std::string system_error_text() { return std::strerror(errno); }
+
+std::string temporary_path_for(const std::string& path) {
+  return fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
+}
+
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(fmt::format("{}: is a directory, expected a file", path));
+  }
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) throw Error(fmt::format("{}: cannot open: {}", path, system_error_text()));
+  std::string content;
+  char buffer[1 << 16];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) content.append(buffer, got);
+  bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) throw Error(fmt::format("{}: read error", path));
+  return content;
+}
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write) {
+  const std::string temporary = temporary_path_for(path);
+  try {
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      if (!out) {
+        throw Error(fmt::format("{}: cannot create file: {}", path, system_error_text()));
+      }
+      write(out);
+      out.flush();
+      if (!out) throw Error(fmt::format("{}: write failed (disk full?)", path));
+    }
+    // fsync so that a crash after the rename cannot leave an empty file behind the name.
+    int fd = ::open(temporary.c_str(), O_RDONLY);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      throw Error(fmt::format("{}: cannot rename temporary file into place: {}", path,
+                              system_error_text()));
+    }
+  } catch (...) {
+    std::remove(temporary.c_str());
+    throw;
+  }
+}
+
+void check_writable(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(fmt::format("{}: is a directory, expected a file path to write", path));
+  }
+  const std::string temporary = temporary_path_for(path);
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) {
+    throw Error(fmt::format("{}: cannot write here: {}", path, system_error_text()));
+  }
+  std::fclose(file);
+  std::remove(temporary.c_str());
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+}  // namespace gru4rec

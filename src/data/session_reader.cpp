@@ -1,0 +1,289 @@
+#include "gru4rec/data/session_reader.h"
+
+#include <tsl/robin_map.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/file_io.h"
+#include "gru4rec/core/text.h"
+
+namespace gru4rec {
+namespace {
+
+struct StringViewHash {
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+std::string separator_name(char separator) {
+  switch (separator) {
+    case '\t': return "tab";
+    case ',': return "comma";
+    default: return fmt::format("'{}'", separator);
+  }
+}
+
+// Splits one line into fields; returns the number of fields found (up to `max_fields`).
+size_t split_fields(std::string_view line, char separator, std::string_view* fields,
+                    size_t max_fields) {
+  size_t count = 0;
+  size_t start = 0;
+  while (count < max_fields) {
+    const void* hit = std::memchr(line.data() + start, separator, line.size() - start);
+    size_t end = hit == nullptr ? line.size()
+                                : static_cast<size_t>(static_cast<const char*>(hit) - line.data());
+    std::string_view field = line.substr(start, end - start);
+    // Tolerate the simple quoting of CSV writers: "value" without embedded separators.
+    if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+      field = field.substr(1, field.size() - 2);
+    }
+    fields[count++] = field;
+    if (hit == nullptr) break;
+    start = end + 1;
+  }
+  return count;
+}
+
+struct Header {
+  char separator = '\t';
+  size_t session_column = 0, item_column = 0, time_column = 0;
+  size_t fields_needed = 0;
+};
+
+Header parse_header(std::string_view line, std::string_view source, const ReadOptions& options) {
+  Header header;
+  if (options.separator != '\0') {
+    header.separator = options.separator;
+  } else if (line.find('\t') != std::string_view::npos) {
+    header.separator = '\t';
+  } else if (line.find(',') != std::string_view::npos) {
+    header.separator = ',';
+  } else {
+    throw Error(fmt::format(
+        "{}:1: header {} has no tab or comma; expected a tab- or comma-separated header with "
+        "the columns {}, {}, {}",
+        source, quote_for_message(line), options.columns.session, options.columns.item,
+        options.columns.time));
+  }
+  std::vector<std::string_view> names = split(line, header.separator);
+  for (auto& name : names) {
+    name = trim(name);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    }
+  }
+  auto find_column = [&](const std::string& wanted, const char* option) {
+    auto it = std::find(names.begin(), names.end(), wanted);
+    if (it == names.end()) {
+      std::vector<std::string> found(names.begin(), names.end());
+      throw Error(fmt::format(
+          "{}:1: no column named '{}' in the {}-separated header (found: {}); name the "
+          "column with {} or check the separator",
+          source, wanted, separator_name(header.separator), join(found, ", "), option));
+    }
+    if (std::find(it + 1, names.end(), wanted) != names.end()) {
+      throw Error(fmt::format("{}:1: column '{}' appears twice in the header", source, wanted));
+    }
+    return static_cast<size_t>(it - names.begin());
+  };
+  header.session_column = find_column(options.columns.session, "-sk/--session-key");
+  header.item_column = find_column(options.columns.item, "-ik/--item-key");
+  header.time_column = find_column(options.columns.time, "-tk/--time-key");
+  header.fields_needed =
+      1 + std::max({header.session_column, header.item_column, header.time_column});
+  return header;
+}
+
+// One parsed event before grouping: the session index (in order of first appearance), the
+// item index (or ItemIndex::kUnknown) and the time.
+struct RawEvents {
+  std::vector<int32_t> session;
+  std::vector<int32_t> item;
+  std::vector<double> time;
+  std::vector<std::string> session_ids;
+  bool grouped_and_ordered = true;
+};
+
+template <typename ItemLookup>
+RawEvents parse_events(std::string_view content, std::string_view source,
+                       const ReadOptions& options, ItemLookup&& lookup_item,
+                       ReadReport& report) {
+  // A UTF-8 byte order mark is not part of the first column's name.
+  if (content.size() >= 3 && std::memcmp(content.data(), "\xEF\xBB\xBF", 3) == 0) {
+    content.remove_prefix(3);
+  }
+  if (trim(content).empty()) {
+    throw Error(fmt::format(
+        "{}: the file is empty; expected a header line ({}, {}, {}) followed by events", source,
+        options.columns.session, options.columns.item, options.columns.time));
+  }
+  size_t position = 0;
+  auto next_line = [&](std::string_view& line) {
+    if (position >= content.size()) return false;
+    const void* hit = std::memchr(content.data() + position, '\n', content.size() - position);
+    size_t end = hit == nullptr
+                     ? content.size()
+                     : static_cast<size_t>(static_cast<const char*>(hit) - content.data());
+    line = content.substr(position, end - position);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    position = end + 1;
+    return true;
+  };
+  std::string_view line;
+  next_line(line);
+  const Header header = parse_header(line, source, options);
+
+  RawEvents events;
+  tsl::robin_map<std::string_view, int32_t, StringViewHash> session_index;
+  int32_t current_session = -1;
+  double current_time = 0;
+  std::string_view fields[64];
+  const size_t max_fields = std::min<size_t>(header.fields_needed, 64);
+  GRU4REC_CHECK(header.fields_needed <= 64, "columns beyond the 64th are not supported");
+  int64_t line_number = 1;
+  while (next_line(line)) {
+    ++line_number;
+    if (trim(line).empty()) continue;
+    ++report.data_lines;
+    size_t found = split_fields(line, header.separator, fields, max_fields);
+    if (found < header.fields_needed) {
+      throw Error(fmt::format(
+          "{}:{}: too few fields: found {}, expected at least {} {}-separated fields ({} is "
+          "column {}, {} column {}, {} column {})",
+          source, line_number, found, header.fields_needed, separator_name(header.separator),
+          options.columns.session, header.session_column + 1, options.columns.item,
+          header.item_column + 1, options.columns.time, header.time_column + 1));
+    }
+    std::string_view session_id = trim(fields[header.session_column]);
+    std::string_view item_id = trim(fields[header.item_column]);
+    std::string_view time_text = fields[header.time_column];
+    if (session_id.empty()) {
+      throw Error(fmt::format("{}:{}: empty {} value", source, line_number,
+                              options.columns.session));
+    }
+    if (item_id.empty()) {
+      throw Error(fmt::format("{}:{}: empty {} value", source, line_number, options.columns.item));
+    }
+    std::optional<double> time = parse_double(time_text);
+    if (!time) {
+      throw Error(fmt::format("{}:{}: {} value {} is not a number; expected an integer or "
+                              "fractional timestamp",
+                              source, line_number, options.columns.time,
+                              quote_for_message(time_text)));
+    }
+    int32_t session;
+    auto [it, inserted] =
+        session_index.try_emplace(session_id, static_cast<int32_t>(events.session_ids.size()));
+    session = it->second;
+    if (inserted) {
+      events.session_ids.emplace_back(session_id);
+    } else if (session != current_session || *time < current_time) {
+      events.grouped_and_ordered = false;
+    }
+    current_session = session;
+    current_time = *time;
+    events.session.push_back(session);
+    events.item.push_back(lookup_item(item_id));
+    events.time.push_back(*time);
+  }
+  if (events.session.empty()) {
+    throw Error(fmt::format("{}: no events after the header line", source));
+  }
+  return events;
+}
+
+SessionLog group_events(RawEvents&& events, ReadReport& report) {
+  const size_t count = events.session.size();
+  std::vector<uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  report.was_sorted = !events.grouped_and_ordered;
+  if (!events.grouped_and_ordered) {
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      if (events.session[a] != events.session[b]) return events.session[a] < events.session[b];
+      return events.time[a] < events.time[b];
+    });
+  }
+  SessionLog log;
+  log.items.reserve(count);
+  log.times.reserve(count);
+  log.offsets.reserve(events.session_ids.size() + 1);
+  int32_t open_session = -1;
+  for (uint32_t index : order) {
+    const int32_t item = events.item[index];
+    if (item == ItemIndex::kUnknown) {
+      ++report.dropped_unknown_items;
+      continue;
+    }
+    const int32_t session = events.session[index];
+    if (session != open_session) {
+      if (open_session >= 0) log.offsets.push_back(static_cast<int64_t>(log.items.size()));
+      log.session_ids.push_back(std::move(events.session_ids[static_cast<size_t>(session)]));
+      open_session = session;
+    }
+    log.items.push_back(item);
+    log.times.push_back(events.time[index]);
+  }
+  if (open_session >= 0) log.offsets.push_back(static_cast<int64_t>(log.items.size()));
+  report.events = log.num_events();
+  report.dropped_sessions =
+      static_cast<int64_t>(events.session_ids.size()) - log.num_sessions();
+  return log;
+}
+
+}  // namespace
+
+SessionLog parse_training_log(std::string_view content, std::string_view source_name,
+                              const ReadOptions& options, ItemIndex& items,
+                              ReadReport* report) {
+  ReadReport local;
+  ReadReport& out = report != nullptr ? *report : local;
+  out = ReadReport{};
+  RawEvents events = parse_events(
+      content, source_name, options, [&](std::string_view id) { return items.insert(id); }, out);
+  return group_events(std::move(events), out);
+}
+
+SessionLog parse_test_log(std::string_view content, std::string_view source_name,
+                          const ReadOptions& options, const ItemIndex& items,
+                          ReadReport* report) {
+  ReadReport local;
+  ReadReport& out = report != nullptr ? *report : local;
+  out = ReadReport{};
+  RawEvents events = parse_events(
+      content, source_name, options, [&](std::string_view id) { return items.find(id); }, out);
+  return group_events(std::move(events), out);
+}
+
+SessionLog read_training_log(const std::string& path, const ReadOptions& options,
+                             ItemIndex& items, ReadReport* report) {
+  return parse_training_log(read_file(path), path, options, items, report);
+}
+
+SessionLog read_test_log(const std::string& path, const ReadOptions& options,
+                         const ItemIndex& items, ReadReport* report) {
+  return parse_test_log(read_file(path), path, options, items, report);
+}
+
+std::vector<int64_t> session_order_by_time(const SessionLog& log) {
+  std::vector<int64_t> order(static_cast<size_t>(log.num_sessions()));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return log.times[static_cast<size_t>(log.offsets[static_cast<size_t>(a)])] <
+           log.times[static_cast<size_t>(log.offsets[static_cast<size_t>(b)])];
+  });
+  return order;
+}
+
+int64_t count_transitions(const SessionLog& log) {
+  return log.num_sessions() == 0 ? 0 : log.num_events() - log.num_sessions();
+}
+
+std::vector<int64_t> item_supports(const SessionLog& log, int32_t num_items) {
+  std::vector<int64_t> support(static_cast<size_t>(num_items), 0);
+  for (int32_t item : log.items) ++support[static_cast<size_t>(item)];
+  return support;
+}
+
+}  // namespace gru4rec

@@ -1,0 +1,284 @@
+#include "gru4rec/model/model_file.h"
+
+#include <zlib.h>
+
+#include <cmath>
+#include <bit>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/file_io.h"
+
+namespace gru4rec {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kMagic[8] = {'G', 'R', 'U', '4', 'R', 'E', 'C', 'm'};
+constexpr char kEndMagic[4] = {'G', '4', 'R', 'E'};
+constexpr size_t kPrefixBytes = 16;
+constexpr size_t kTrailerBytes = 16;
+constexpr size_t kAlignment = 64;
+
+size_t align_up(size_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
+
+template <typename Int>
+void put_le(std::string& out, Int value) {
+  for (size_t i = 0; i < sizeof(Int); ++i) {
+    out.push_back(static_cast<char>((static_cast<uint64_t>(value) >> (8 * i)) & 0xFF));
+  }
+}
+
+template <typename Int>
+Int get_le(std::string_view bytes, size_t offset) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < sizeof(Int); ++i) {
+    value |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
+  }
+  return static_cast<Int>(value);
+}
+
+// Writes through to a stream while keeping the running length and CRC-32.
+class ChecksummedWriter {
+ public:
+  explicit ChecksummedWriter(std::ostream& out) : out_(out), crc_(crc32(0L, Z_NULL, 0)) {}
+  void write(const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    size_t done = 0;
+    while (done < size) {  // zlib takes 32-bit lengths
+      const auto chunk = static_cast<uInt>(std::min<size_t>(size - done, 1u << 30));
+      crc_ = crc32(crc_, bytes + done, chunk);
+      done += chunk;
+    }
+    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    length_ += size;
+  }
+  void write(std::string_view text) { write(text.data(), text.size()); }
+  void pad_to(size_t offset) {
+    static const char zeros[kAlignment] = {};
+    GRU4REC_CHECK(offset >= length_ && offset - length_ < kAlignment);
+    write(zeros, offset - length_);
+  }
+  size_t length() const { return length_; }
+  uLong crc() const { return crc_; }
+
+ private:
+  std::ostream& out_;
+  uLong crc_;
+  size_t length_ = 0;
+};
+
+struct Block {
+  std::string name;
+  std::string kind;  // "items", "int64", "float32"
+  int64_t rows = 0, cols = 0;
+  size_t offset = 0;  // from the start of the data area
+  size_t bytes = 0;
+};
+
+Json stats_to_json(const TrainingStats& s) {
+  return Json{{"events", s.events},       {"sessions", s.sessions},
+              {"transitions", s.transitions}, {"time_min", s.time_min},
+              {"time_max", s.time_max},   {"epochs", s.epochs},
+              {"final_loss", s.final_loss}};
+}
+
+void write_model(const Model& model, std::ostream& out) {
+  const NetworkWeights<float>& w = model.weights;
+  std::vector<Block> blocks;
+  size_t offset = 0;
+  auto add_block = [&](std::string name, std::string kind, int64_t rows, int64_t cols,
+                       size_t bytes) {
+    blocks.push_back(Block{std::move(name), std::move(kind), rows, cols, offset, bytes});
+    offset = align_up(offset + bytes);
+  };
+  size_t item_bytes = 0;
+  for (const std::string& id : model.items.ids()) item_bytes += 4 + id.size();
+  add_block("items", "items", model.num_items(), 1, item_bytes);
+  add_block("supports", "int64", model.num_items(), 1, sizeof(int64_t) * model.supports.size());
+  w.for_each_tensor([&](const std::string& name, const auto& tensor) {
+    add_block(name, "float32", tensor.rows(), tensor.cols(),
+              sizeof(float) * static_cast<size_t>(tensor.size()));
+  });
+
+  Json params = Json::object();
+  for (const auto& [name, value] : format_params(model.params)) params[name] = value;
+  Json block_table = Json::array();
+  for (const Block& b : blocks) {
+    block_table.push_back(Json{{"name", b.name}, {"kind", b.kind}, {"rows", b.rows},
+                               {"cols", b.cols}, {"offset", b.offset}, {"bytes", b.bytes}});
+  }
+  const Json header{{"created_by", std::string("gru4rec ") + GRU4REC_VERSION},
+                    {"params", params},
+                    {"num_items", model.num_items()},
+                    {"stats", stats_to_json(model.stats)},
+                    {"blocks", block_table}};
+  const std::string header_text = header.dump();
+
+  ChecksummedWriter writer(out);
+  std::string prefix(kMagic, sizeof kMagic);
+  put_le<uint32_t>(prefix, kModelFormatVersion);
+  put_le<uint32_t>(prefix, static_cast<uint32_t>(header_text.size()));
+  writer.write(prefix);
+  writer.write(header_text);
+  const size_t data_start = align_up(writer.length());
+  size_t block_index = 0;
+  auto start_block = [&]() { writer.pad_to(data_start + blocks[block_index++].offset); };
+
+  start_block();
+  for (const std::string& id : model.items.ids()) {
+    std::string length;
+    put_le<uint32_t>(length, static_cast<uint32_t>(id.size()));
+    writer.write(length);
+    writer.write(id);
+  }
+  start_block();
+  for (int64_t support : model.supports) {
+    std::string bytes;
+    put_le<int64_t>(bytes, support);
+    writer.write(bytes);
+  }
+  static_assert(std::endian::native == std::endian::little, "the model format is little-endian");
+  w.for_each_tensor([&](const std::string&, const auto& tensor) {
+    start_block();
+    writer.write(tensor.data(), sizeof(float) * static_cast<size_t>(tensor.size()));
+  });
+  std::string trailer;
+  put_le<uint64_t>(trailer, writer.length());
+  put_le<uint32_t>(trailer, static_cast<uint32_t>(writer.crc()));
+  trailer.append(kEndMagic, sizeof kEndMagic);
+  out.write(trailer.data(), static_cast<std::streamsize>(trailer.size()));
+}
+
+}  // namespace
+
+std::string serialize_model(const Model& model) {
+  std::ostringstream out(std::ios::binary);
+  write_model(model, out);
+  return std::move(out).str();
+}
+
+void save_model(const Model& model, const std::string& path) {
+  write_file_atomically(path, [&](std::ostream& out) { write_model(model, out); });
+}
+
+Model load_model(const std::string& path) { return load_model_from_bytes(read_file(path), path); }
+
+Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
+  auto fail = [&](std::string_view what) -> Error {
+    return Error(fmt::format("{}: {}", source, what));
+  };
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    throw fail("not a gru4rec model file (wrong magic number)");
+  }
+  if (bytes.size() < kPrefixBytes + kTrailerBytes) {
+    throw fail(fmt::format("truncated model file ({} bytes)", bytes.size()));
+  }
+  const auto version = get_le<uint32_t>(bytes, 8);
+  if (version > kModelFormatVersion) {
+    throw fail(fmt::format("model format version {} is newer than this gru4rec supports ({}); "
+                           "use a newer gru4rec",
+                           version, kModelFormatVersion));
+  }
+  if (version == 0) throw fail("invalid model format version 0 (damaged file)");
+  const size_t body = bytes.size() - kTrailerBytes;
+  if (std::memcmp(bytes.data() + bytes.size() - 4, kEndMagic, 4) != 0 ||
+      get_le<uint64_t>(bytes, body) != body) {
+    throw fail(fmt::format("truncated or damaged model file ({} bytes; the end marker is "
+                           "missing or gives another length)",
+                           bytes.size()));
+  }
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < body;) {
+    const auto chunk = static_cast<uInt>(std::min<size_t>(body - done, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const unsigned char*>(bytes.data()) + done, chunk);
+    done += chunk;
+  }
+  if (static_cast<uint32_t>(crc) != get_le<uint32_t>(bytes, body + 8)) {
+    throw fail("checksum mismatch: the model file is corrupt");
+  }
+  const auto header_length = get_le<uint32_t>(bytes, 12);
+  if (kPrefixBytes + header_length > body) throw fail("header length exceeds the file");
+  Json header;
+  try {
+    header = Json::parse(bytes.substr(kPrefixBytes, header_length));
+  } catch (const Json::exception& e) {
+    throw fail(fmt::format("invalid model header: {}", e.what()));
+  }
+  const size_t data_start = align_up(kPrefixBytes + header_length);
+
+  Model model;
+  try {
+    for (const auto& [name, value] : header.at("params").items()) {
+      set_param(model.params, name, value.get<std::string>(), fmt::format("{}: parameter", source));
+    }
+    validate_params(model.params);
+    const auto num_items = header.at("num_items").get<int32_t>();
+    if (num_items < 2) throw fail("model has fewer than 2 items");
+    const Json& stats = header.at("stats");
+    model.stats.events = stats.at("events").get<int64_t>();
+    model.stats.sessions = stats.at("sessions").get<int64_t>();
+    model.stats.transitions = stats.at("transitions").get<int64_t>();
+    model.stats.time_min = stats.at("time_min").get<double>();
+    model.stats.time_max = stats.at("time_max").get<double>();
+    model.stats.epochs = stats.at("epochs").get<int>();
+    model.stats.final_loss = stats.at("final_loss").get<double>();
+
+    std::map<std::string, Block> blocks;
+    for (const Json& b : header.at("blocks")) {
+      Block block{b.at("name").get<std::string>(), b.at("kind").get<std::string>(),
+                  b.at("rows").get<int64_t>(),   b.at("cols").get<int64_t>(),
+                  b.at("offset").get<size_t>(),  b.at("bytes").get<size_t>()};
+      if (block.offset > body || block.bytes > body || data_start + block.offset + block.bytes > body) {
+        throw fail(fmt::format("block {} lies outside the file", block.name));
+      }
+      blocks[block.name] = block;
+    }
+    auto block_bytes = [&](const std::string& name) {
+      auto it = blocks.find(name);
+      if (it == blocks.end()) throw fail(fmt::format("block {} is missing", name));
+      return std::make_pair(it->second, bytes.substr(data_start + it->second.offset, it->second.bytes));
+    };
+
+    auto [items_block, item_data] = block_bytes("items");
+    size_t pos = 0;
+    for (int32_t i = 0; i < num_items; ++i) {
+      if (pos + 4 > item_data.size()) throw fail("item dictionary is shorter than the item count");
+      const auto length = get_le<uint32_t>(item_data, pos);
+      pos += 4;
+      if (length > item_data.size() - pos) throw fail("item dictionary entry exceeds its block");
+      const std::string_view id = item_data.substr(pos, length);
+      pos += length;
+      if (model.items.insert(id) != i) throw fail(fmt::format("item id '{}' appears twice", id));
+    }
+    auto [support_block, support_data] = block_bytes("supports");
+    if (support_data.size() != sizeof(int64_t) * static_cast<size_t>(num_items)) {
+      throw fail("supports block does not match the item count");
+    }
+    model.supports.resize(static_cast<size_t>(num_items));
+    for (int32_t i = 0; i < num_items; ++i) {
+      model.supports[static_cast<size_t>(i)] = get_le<int64_t>(support_data, 8 * static_cast<size_t>(i));
+      if (model.supports[static_cast<size_t>(i)] < 1) throw fail("an item has no support");
+    }
+
+    model.weights = NetworkWeights<float>::zeros(NetworkShape::from_params(model.params, num_items));
+    model.weights.for_each_tensor([&](const std::string& name, auto& tensor) {
+      auto [block, data] = block_bytes(name);
+      if (block.kind != "float32" || block.rows != tensor.rows() || block.cols != tensor.cols() ||
+          data.size() != sizeof(float) * static_cast<size_t>(tensor.size())) {
+        throw fail(fmt::format("tensor {} is {}x{}, expected {}x{} for the stored parameters",
+                               name, block.rows, block.cols, tensor.rows(), tensor.cols()));
+      }
+      std::memcpy(tensor.data(), data.data(), data.size());
+      if (!tensor.allFinite()) throw fail(fmt::format("tensor {} holds NaN or Inf values", name));
+    });
+  } catch (const Json::exception& e) {
+    throw fail(fmt::format("invalid model header: {}", e.what()));
+  }
+  return model;
+}
+
+}  // namespace gru4rec

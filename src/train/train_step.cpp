@@ -1,0 +1,173 @@
+#include "gru4rec/train/train_step.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+
+template <typename T>
+double StepGradients<T>::squared_norm() const {
+  double total = 0;
+  for (const auto& layer : layers) {
+    total += static_cast<double>(layer.Wx.squaredNorm() + layer.Urz.squaredNorm() +
+                                 layer.Uh.squaredNorm() + layer.bh.squaredNorm());
+  }
+  total += static_cast<double>(wy_rows.rows().squaredNorm());
+  total += static_cast<double>(input_rows.rows().squaredNorm());
+  total += static_cast<double>(by_rows.rows().squaredNorm());
+  return total;
+}
+
+template <typename T>
+void StepGradients<T>::scale(T factor) {
+  for (auto& layer : layers) {
+    layer.Wx *= factor;
+    layer.Urz *= factor;
+    layer.Uh *= factor;
+    layer.bh *= factor;
+  }
+  wy_rows.rows() *= factor;
+  input_rows.rows() *= factor;
+  by_rows.rows() *= factor;
+}
+
+StepConfig StepConfig::from_params(const Params& params) {
+  return StepConfig{.forward = ForwardConfig::training(params),
+                    .loss = LossConfig::from_params(params),
+                    .batch_size = params.batch_size};
+}
+
+template <typename T>
+TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows,
+                        int max_columns)
+    : shape_(shape), config_(config) {
+  GRU4REC_CHECK(max_rows > 0 && max_columns >= max_rows);
+  const Eigen::Index rows = max_rows;
+  const Eigen::Index columns = max_columns;
+  const Eigen::Index out_size = shape.output_size();
+  forward_.reserve(shape, rows);
+  loss_.reserve(rows, columns);
+  out_rows_.resize(columns, out_size);
+  scores_.resize(rows, columns);
+  d_scores_.resize(rows, columns);
+  d_out_rows_.resize(columns, out_size);
+  column_bias_.resize(columns);
+  Eigen::Index widest = *std::max_element(shape.layers.begin(), shape.layers.end());
+  if (shape.mode != EmbeddingMode::kOneHot) widest = std::max<Eigen::Index>(widest, shape.input_size(0));
+  d_hidden_.resize(rows, widest);
+  d_input_.resize(rows, widest);
+  d_projection_.resize(rows, 3 * *std::max_element(shape.layers.begin(), shape.layers.end()));
+  gradients_.layers.resize(shape.layers.size());
+  for (size_t l = 0; l < shape.layers.size(); ++l) {
+    const Eigen::Index h = shape.layers[l];
+    auto& g = gradients_.layers[l];
+    const bool one_hot_input = l == 0 && shape.mode == EmbeddingMode::kOneHot;
+    g.Wx = MatrixR<T>::Zero(one_hot_input ? 0 : shape.input_size(l), one_hot_input ? 0 : 3 * h);
+    g.Urz = MatrixR<T>::Zero(h, 2 * h);
+    g.Uh = MatrixR<T>::Zero(h, h);
+    g.bh = RowVector<T>::Zero(3 * h);
+  }
+  const bool shared = shape.mode == EmbeddingMode::kShared;
+  gradients_.wy_rows.reserve(shape.num_items, columns + (shared ? rows : 0), out_size);
+  gradients_.by_rows.reserve(shape.num_items, columns, 1);
+  if (shape.mode == EmbeddingMode::kSeparate) {
+    gradients_.input_rows.reserve(shape.num_items, rows, shape.embedding_size);
+  } else if (shape.mode == EmbeddingMode::kOneHot) {
+    gradients_.input_rows.reserve(shape.num_items, rows, 3 * shape.layers[0]);
+  }
+}
+
+template <typename T>
+T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                    std::span<const int32_t> columns, std::span<const T> column_shift,
+                    std::vector<MatrixR<T>>& hidden, Rng* dropout_rng) {
+  const auto rows = static_cast<Eigen::Index>(inputs.size());
+  const auto cols = static_cast<Eigen::Index>(columns.size());
+  GRU4REC_CHECK(rows > 0 && cols >= rows && cols <= scores_.cols());
+  GRU4REC_CHECK(column_shift.empty() || column_shift.size() == columns.size());
+  const size_t num_layers = w.layers.size();
+  const EmbeddingMode mode = shape_.mode;
+
+  network_forward<T>(w, config_.forward, inputs, hidden, forward_, dropout_rng);
+  auto top = forward_.output.back().topRows(rows);
+
+  // Scores against the target columns: R = h Wy[columns]^T + By[columns] - shift.
+  auto out = out_rows_.topRows(cols);
+  auto bias = column_bias_.head(cols);
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    const int32_t item = columns[static_cast<size_t>(j)];
+    out.row(j) = w.Wy.row(item);
+    bias(j) = w.By(item);
+  }
+  if (!column_shift.empty()) {
+    bias -= Eigen::Map<const RowVector<T>>(column_shift.data(), cols);
+  }
+  auto scores = scores_.topLeftCorner(rows, cols);
+  scores.noalias() = top * out.transpose();
+  scores.rowwise() += bias;
+
+  auto d_scores = d_scores_.topLeftCorner(rows, cols);
+  const T loss = loss_forward_backward<T>(config_.loss, scores, loss_, d_scores,
+                                          T(1) / static_cast<T>(config_.batch_size));
+
+  // Output side: item rows and biases of the columns.
+  StepGradients<T>& g = gradients_;
+  g.wy_rows.clear();
+  g.input_rows.clear();
+  g.by_rows.clear();
+  auto d_out = d_out_rows_.topRows(cols);
+  d_out.noalias() = d_scores.transpose() * top;
+  bias = d_scores.colwise().sum();  // reuse: the bias values are no longer needed
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    const int32_t item = columns[static_cast<size_t>(j)];
+    g.wy_rows.add(item, d_out.row(j));
+    g.by_rows.add_scalar(item, bias(j));
+  }
+
+  // Down through the GRU stack. d_hidden_ holds dL/d(output of layer l, after dropout).
+  d_hidden_.topLeftCorner(rows, shape_.output_size()).noalias() = d_scores * out;
+  for (size_t l = num_layers; l-- > 0;) {
+    const Eigen::Index h = shape_.layers[l];
+    auto dh = d_hidden_.topLeftCorner(rows, h);
+    if (config_.forward.dropout_hidden > 0) {
+      dh.array() *= forward_.output_mask[l].topRows(rows).array();
+    }
+    auto da = d_projection_.topLeftCorner(rows, 3 * h);
+    auto& gl = g.layers[l];
+    gru_cell_backward<T>(w.layers[l], config_.forward.hidden_act, hidden[l].topRows(rows),
+                         forward_.cells[l], dh, da, gl.Urz, gl.Uh);
+    gl.bh = da.colwise().sum();
+    if (l == 0 && mode == EmbeddingMode::kOneHot) {
+      for (Eigen::Index i = 0; i < rows; ++i) {
+        g.input_rows.add(inputs[static_cast<size_t>(i)], da.row(i));
+      }
+      continue;
+    }
+    auto layer_input = l == 0 ? forward_.input.topRows(rows) : forward_.output[l - 1].topRows(rows);
+    gl.Wx.noalias() = layer_input.transpose() * da;
+    const Eigen::Index input_size = w.layers[l].Wx.rows();
+    d_input_.topLeftCorner(rows, input_size).noalias() = da * w.layers[l].Wx.transpose();
+    std::swap(d_hidden_, d_input_);
+  }
+  if (mode != EmbeddingMode::kOneHot) {
+    auto dx = d_hidden_.topLeftCorner(rows, shape_.input_size(0));
+    if (config_.forward.dropout_embed > 0) dx.array() *= forward_.input_mask.topRows(rows).array();
+    SparseRowGrad<T>& target = mode == EmbeddingMode::kShared ? g.wy_rows : g.input_rows;
+    for (Eigen::Index i = 0; i < rows; ++i) target.add(inputs[static_cast<size_t>(i)], dx.row(i));
+  }
+
+  // The dropped-out outputs become the carried states.
+  for (size_t l = 0; l < num_layers; ++l) {
+    hidden[l].topRows(rows) = forward_.output[l].topRows(rows);
+  }
+  return loss;
+}
+
+template struct StepGradients<float>;
+template struct StepGradients<double>;
+template class TrainStep<float>;
+template class TrainStep<double>;
+
+}  // namespace gru4rec
