@@ -32,6 +32,11 @@ struct Bounds {
     if (has_high) return fmt::format("{} {}", high_open ? "<" : "<=", format_double(high));
     return "any";
   }
+  // "in [0, 1)" or ">= 0", to follow "a number" in messages.
+  std::string phrase() const {
+    const std::string range = text();
+    return range.front() == '[' || range.front() == '(' ? "in " + range : range;
+  }
 };
 
 Bounds at_least(double low) { return Bounds{.low = low}; }
@@ -63,7 +68,7 @@ ParamDef int_param(std::string name, Int Params::*field, Bounds bounds, std::str
     auto value = parse_int(text);
     if (!value || !bounds.contains(static_cast<double>(*value)) ||
         *value > std::numeric_limits<Int>::max() || *value < std::numeric_limits<Int>::min()) {
-      throw expected(fmt::format("an integer {}", bounds.text()));
+      throw expected(fmt::format("an integer {}", bounds.phrase()));
     }
     p.*field = static_cast<Int>(*value);
   };
@@ -76,7 +81,7 @@ ParamDef float_param(std::string name, double Params::*field, Bounds bounds, std
   def.parse = [field, bounds](Params& p, std::string_view text) {
     auto value = parse_double(text);
     if (!value || !bounds.contains(*value)) {
-      throw expected(fmt::format("a number {}", bounds.text()));
+      throw expected(fmt::format("a number {}", bounds.phrase()));
     }
     p.*field = *value;
   };

@@ -1,5 +1,6 @@
 #include "gru4rec/train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gru4rec/core/error.h"
@@ -52,7 +53,21 @@ void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& v
   const Eigen::Index width = per_value ? 1 : param.cols();
   GRU4REC_CHECK(rows.cols() == width);
   const bool has_velocity = vel.size() > 0;
+  // The rows are scattered over matrices far larger than the caches: fetch the rows a few
+  // steps ahead so that their cache misses overlap with the arithmetic on the current row.
+  constexpr size_t kPrefetchAhead = 6;
+  auto prefetch_row = [&](size_t k) {
+    const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
+    const Eigen::Index bytes = width * static_cast<Eigen::Index>(sizeof(T));
+    for (Eigen::Index b = 0; b < bytes; b += 64) {
+      __builtin_prefetch(reinterpret_cast<const char*>(param.data() + offset) + b, 1);
+      __builtin_prefetch(reinterpret_cast<const char*>(acc.data() + offset) + b, 1);
+      if (has_velocity) __builtin_prefetch(reinterpret_cast<const char*>(vel.data() + offset) + b, 1);
+    }
+  };
+  for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) prefetch_row(k);
   for (size_t k = 0; k < ids.size(); ++k) {
+    if (k + kPrefetchAhead < ids.size()) prefetch_row(k + kPrefetchAhead);
     const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
     update_values<T>(c, T(0), param.data() + offset, acc.data() + offset,
                      has_velocity ? vel.data() + offset : nullptr, rows.row(static_cast<Eigen::Index>(k)).data(),

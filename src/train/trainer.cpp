@@ -173,7 +173,7 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
         throw TrainingDiverged(fmt::format(
             "training diverged: the loss became {} in epoch {} at mini-batch {}; lower "
             "learning_rate (now {}) or momentum (now {}), or try loss=cross-entropy",
-            loss, epoch, steps + 1, params.learning_rate, params.momentum));
+            std::isnan(loss) ? "NaN" : "infinite", epoch, steps + 1, params.learning_rate, params.momentum));
       }
       // The step cost is the summed loss / batch_size; the epoch loss is its mean weighted by
       // the step's rows (as the official code prints it).

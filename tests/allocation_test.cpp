@@ -1,0 +1,111 @@
+// The training step allocates nothing: malloc is replaced for this test binary and counted
+// while steps run (after a warm-up step, which may size buffers).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "gru4rec/data/synthetic.h"
+#include "gru4rec/model/param_sources.h"
+#include "gru4rec/train/optimizer.h"
+#include "gru4rec/train/sampler.h"
+#include "gru4rec/train/session_batcher.h"
+#include "gru4rec/train/train_step.h"
+#include "test_support.h"
+
+extern "C" void* __libc_malloc(size_t size);
+extern "C" void* __libc_calloc(size_t count, size_t size);
+extern "C" void* __libc_realloc(void* pointer, size_t size);
+extern "C" void* __libc_memalign(size_t alignment, size_t size);
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+void count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+}
+}  // namespace
+
+extern "C" void* malloc(size_t size) {
+  count();
+  return __libc_malloc(size);
+}
+extern "C" void* calloc(size_t count_, size_t size) {
+  count();
+  return __libc_calloc(count_, size);
+}
+extern "C" void* realloc(void* pointer, size_t size) {
+  count();
+  return __libc_realloc(pointer, size);
+}
+extern "C" int posix_memalign(void** out, size_t alignment, size_t size) {
+  count();
+  *out = __libc_memalign(alignment, size);
+  return *out == nullptr ? 12 : 0;
+}
+extern "C" void* aligned_alloc(size_t alignment, size_t size) {
+  count();
+  return __libc_memalign(alignment, size);
+}
+
+namespace gru4rec {
+namespace {
+
+class AllocationTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
+  SyntheticOptions options;
+  options.num_items = 3000;
+  options.num_sessions = 3000;
+  const SyntheticData data = generate_synthetic_data(options);
+  ItemIndex items;
+  const SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  Params params;
+  apply_param_string(params, GetParam());
+  const Model model = Model::initialize(params, std::move(items), train, "t");
+  NetworkWeights<float> weights = model.weights;
+  AdagradMomentum<float> optimizer(weights.shape, OptimizerConfig::from_params(params));
+  AliasSampler sampler(model.supports, params.sample_alpha);
+  SampleStore store(&sampler, params.n_sample, params.sample_store_size, 1);
+  TrainStep<float> step(weights.shape, StepConfig::from_params(params), params.batch_size,
+                        params.batch_size + params.n_sample);
+  std::vector<MatrixR<float>> hidden;
+  for (int size : params.layers) hidden.push_back(MatrixR<float>::Zero(params.batch_size, size));
+  std::vector<int32_t> columns(static_cast<size_t>(params.batch_size + params.n_sample));
+  std::vector<float> shift(columns.size(), 0.5f);
+  Rng rng(2);
+  SessionBatcher batcher(train, session_order_by_time(train), params.batch_size);
+  SessionBatcher::Step batch;
+  int steps = 0;
+  while (batcher.next(batch) && steps < 60) {
+    if (steps == 1) g_counting = true;  // the first step may size lazily allocated buffers
+    const auto samples = store.next();
+    std::copy(batch.targets.begin(), batch.targets.end(), columns.begin());
+    std::copy(samples.begin(), samples.end(), columns.begin() + static_cast<long>(batch.targets.size()));
+    const size_t used = batch.targets.size() + samples.size();
+    step.run(weights, batch.inputs, std::span<const int32_t>(columns.data(), used),
+             params.logq > 0 ? std::span<const float>(shift.data(), used) : std::span<const float>(),
+             hidden, &rng);
+    optimizer.update(weights, step.gradients());
+    ++steps;
+  }
+  g_counting = false;
+  EXPECT_EQ(steps, 60);
+  EXPECT_EQ(g_allocations.load(), 0) << "heap allocations during " << steps - 1 << " steps";
+  g_allocations = 0;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Settings, AllocationTest,
+    ::testing::Values(
+        "loss=bpr-max,elu_param=0.5,layers=224,batch_size=80,dropout_p_embed=0.5,"
+        "dropout_p_hidden=0.05,momentum=0.4,n_sample=2048,sample_alpha=0.4,bpreg=1.95,"
+        "sample_store_size=100000",
+        "loss=cross-entropy,logq=1,layers=100,batch_size=32,dropout_p_hidden=0.4,momentum=0.2,"
+        "n_sample=2048,sample_store_size=100000",
+        "loss=cross-entropy,constrained_embedding=False,embedding=0,layers=64/32,batch_size=16,"
+        "n_sample=128,sample_store_size=2000"),
+    [](const auto& info) { return "setting" + std::to_string(info.index); });
+
+}  // namespace
+}  // namespace gru4rec

@@ -1,0 +1,156 @@
+// End-to-end tests of the gru4rec binary: every bad input gives a message naming the file,
+// line and problem, a non-zero exit code, and no output file.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.h"
+
+namespace gru4rec {
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+RunResult run_cli(const std::string& arguments) {
+  const std::string command = std::string(GRU4REC_CLI_PATH) + " " + arguments + " 2>&1";
+  RunResult result;
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t got;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), got);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+void write(const std::string& path, const std::string& content) {
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const RunResult synth = run_cli("synth " + dir_.file("data") + " --sessions 400 --items 80");
+    ASSERT_EQ(synth.exit_code, 0) << synth.output;
+    train_ = dir_.file("data/train.tsv");
+    test_ = dir_.file("data/test.tsv");
+    model_ = dir_.file("model.g4r");
+  }
+  // Runs a training that must fail with `message` and leave no model file.
+  void expect_train_failure(const std::string& arguments, const std::string& message) {
+    const RunResult r = run_cli("train " + arguments + " -s " + model_ + " -q --progress none");
+    EXPECT_NE(r.exit_code, 0) << arguments;
+    EXPECT_NE(r.output.find(message), std::string::npos) << arguments << "\n" << r.output;
+    EXPECT_EQ(r.output.find("internal"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(model_)) << arguments;
+  }
+  const char* kFast = " -ps n_epochs=1,layers=8,n_sample=16,batch_size=8";
+  testing::TempDir dir_;
+  std::string train_, test_, model_;
+};
+
+TEST_F(CliTest, TrainsSavesEvaluatesAndDescribesAModel) {
+  RunResult r = run_cli("train " + train_ + " -t " + test_ + " -m 1 5 20 -s " + model_ + kFast +
+                        " --progress none");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("SET loss"), std::string::npos);
+  EXPECT_NE(r.output.find("Epoch1 --> loss:"), std::string::npos);
+  EXPECT_NE(r.output.find("@20"), std::string::npos);
+  ASSERT_TRUE(std::filesystem::exists(model_));
+  r = run_cli("eval " + model_ + " " + test_ + " -m 5 10 -e conservative --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"recall@10\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"conservative\""), std::string::npos);
+  r = run_cli("info " + model_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("GRU layers      8"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("layers=8"), std::string::npos);
+}
+
+TEST_F(CliTest, AcceptsTheOfficialSingleDashOptionsAndParameterFiles) {
+  write(dir_.file("p.toml"), "loss = \"bpr-max\"\nn_epochs = 1\nlayers = [8]\nn_sample = 4\n");
+  RunResult r = run_cli("train " + train_ + " -pf " + dir_.file("p.toml") +
+                        " -ps batch_size=4 -ss 100 -sk SessionId -ik ItemId -tk Time --progress none");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("SET loss                   TO bpr-max"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("SET batch_size             TO 4"), std::string::npos);
+  EXPECT_NE(r.output.find("SET sample_store_size      TO 100"), std::string::npos);
+}
+
+TEST_F(CliTest, UnknownTestItemsAreDroppedAndCounted) {
+  ASSERT_EQ(run_cli("train " + train_ + kFast + " -q --progress none -s " + model_).exit_code, 0);
+  write(dir_.file("t.tsv"), "SessionId\tItemId\tTime\n1\t100001\t1\n1\tNEW\t2\n1\t100002\t3\n");
+  const RunResult r = run_cli("eval " + model_ + " " + dir_.file("t.tsv") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"dropped_unknown_item_events\": 1"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, BadDataFilesFailWithFileLineAndProblem) {
+  const std::string bad = dir_.file("bad.tsv");
+  write(bad, "Session\tItemId\tTime\n1\ta\t1\n");
+  expect_train_failure(bad, "bad.tsv:1: no column named 'SessionId'");
+  write(bad, "SessionId;ItemId;Time\n1;a;1\n");
+  expect_train_failure(bad, "bad.tsv:1: header 'SessionId;ItemId;Time' has no tab or comma");
+  write(bad, "");
+  expect_train_failure(bad, "bad.tsv: the file is empty");
+  write(bad, "SessionId\tItemId\tTime\n1\ta\t1\n1\tb\n");
+  expect_train_failure(bad, "bad.tsv:3: too few fields");
+  write(bad, "SessionId\tItemId\tTime\n1\ta\t1\n1\tb\tyesterday\n");
+  expect_train_failure(bad, "bad.tsv:3: Time value 'yesterday' is not a number");
+  write(bad, "SessionId\tItemId\tTime\n1\ta\t1\n1\ta\t2\n2\ta\t3\n");
+  expect_train_failure(bad, "bad.tsv: the training data has 1 distinct item(s)");
+  write(bad, "SessionId\tItemId\tTime\n1\ta\t1\n2\tb\t2\n3\tc\t3\n");
+  expect_train_failure(bad, "bad.tsv: no session has 2 or more events");
+  expect_train_failure(dir_.file("missing.tsv"), "missing.tsv: cannot open");
+  // A bad test file is found before training starts.
+  write(bad, "SessionId\tItemId\n1\ta\n");
+  expect_train_failure(train_ + " -t " + bad, "bad.tsv:1: no column named 'Time'");
+}
+
+TEST_F(CliTest, BadParametersFailBeforeReadingData) {
+  expect_train_failure(train_ + " -ps hidden_size=3", "unknown parameter 'hidden_size'");
+  expect_train_failure(train_ + " -ps dropout_p_hidden=1.5",
+                       "invalid value '1.5' for dropout_p_hidden: expected a number in [0, 1)");
+  expect_train_failure(train_ + " -ps layers=0", "invalid value '0' for layers");
+  expect_train_failure(train_ + " -ps n_sample=-1", "invalid value '-1' for n_sample");
+  expect_train_failure(train_ + " -ps batch_size=0", "invalid value '0' for batch_size");
+  expect_train_failure(train_ + " -ps loss=foo", "invalid value 'foo' for loss");
+  write(dir_.file("p.toml"), "momentum = 2\n");
+  expect_train_failure(train_ + " -pf " + dir_.file("p.toml"), "p.toml:1: invalid value '2' for momentum");
+}
+
+TEST_F(CliTest, UnwritableModelPathFailsBeforeTraining) {
+  const RunResult r = run_cli("train " + train_ + kFast + " -s /nonexistent-dir/model.g4r");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("/nonexistent-dir/model.g4r: cannot write here"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Epoch1"), std::string::npos) << "trained before failing";
+}
+
+TEST_F(CliTest, AFileThatIsNotAModelIsRejected) {
+  for (const std::string& command : {"eval " + train_ + " " + test_, "info " + train_}) {
+    const RunResult r = run_cli(command);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("train.tsv: not a gru4rec model file"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsAreReported) {
+  EXPECT_NE(run_cli("").exit_code, 0);
+  EXPECT_NE(run_cli("train").exit_code, 0);
+  EXPECT_NE(run_cli("train " + train_ + " -e optimistic").exit_code, 0);
+  const RunResult help = run_cli("train --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("dropout_p_hidden"), std::string::npos);
+  EXPECT_NE(help.output.find("[0, 1)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gru4rec

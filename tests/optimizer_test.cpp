@@ -1,0 +1,103 @@
+// The sparse Adagrad+momentum update against a reference written from the formulas: touched
+// rows (duplicates summed before squaring) follow the dense update; untouched rows keep their
+// weights, accumulators and velocities ("lazy" momentum).
+#include "gru4rec/train/optimizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "gru4rec/core/random.h"
+
+namespace gru4rec {
+namespace {
+
+struct Reference {
+  MatrixR<double> p, acc, vel;
+  void update(int row, const RowVector<double>& g, double lr, double mu) {
+    for (Eigen::Index j = 0; j < g.size(); ++j) {
+      acc(row, j) += g(j) * g(j);
+      const double step = g(j) / std::sqrt(acc(row, j) + 1e-6);
+      if (mu > 0) {
+        vel(row, j) = mu * vel(row, j) - lr * step;
+        p(row, j) += vel(row, j);
+      } else {
+        p(row, j) -= lr * step;
+      }
+    }
+  }
+};
+
+class OptimizerTest : public ::testing::TestWithParam<double> {};
+
+TEST_P(OptimizerTest, SparseRowsMatchTheReferenceWithDuplicatesSummed) {
+  const double momentum = GetParam();
+  const double lr = 0.1;
+  NetworkShape shape{EmbeddingMode::kShared, 6, 0, {3}};
+  NetworkWeights<double> w = NetworkWeights<double>::zeros(shape);
+  Rng rng(1);
+  for (Eigen::Index i = 0; i < w.Wy.size(); ++i) w.Wy.data()[i] = rng.uniform();
+  Reference ref{w.Wy, MatrixR<double>::Zero(6, 3), MatrixR<double>::Zero(6, 3)};
+  AdagradMomentum<double> optimizer(shape, OptimizerConfig{lr, momentum, 0});
+
+  StepGradients<double> g;
+  g.layers.resize(1);
+  g.layers[0] = GruLayerWeights<double>{MatrixR<double>::Zero(3, 9), MatrixR<double>::Zero(3, 6),
+                                        MatrixR<double>::Zero(3, 3), RowVector<double>::Zero(9)};
+  g.wy_rows.reserve(6, 8, 3);
+  g.by_rows.reserve(6, 8, 1);
+  // Three steps touching different rows, with a duplicate id in the first.
+  const std::vector<std::vector<int32_t>> steps = {{1, 4, 1}, {2}, {4, 0}};
+  for (const auto& ids : steps) {
+    g.wy_rows.clear();
+    g.by_rows.clear();
+    std::map<int32_t, RowVector<double>> summed;
+    for (int32_t id : ids) {
+      RowVector<double> row(3);
+      for (int j = 0; j < 3; ++j) row(j) = rng.uniform() - 0.5;
+      g.wy_rows.add(id, row);
+      if (summed.count(id) != 0) summed[id] += row;
+      else summed[id] = row;
+    }
+    optimizer.update(w, g);
+    for (const auto& [id, row] : summed) ref.update(id, row, lr, momentum);
+    ASSERT_TRUE(w.Wy.isApprox(ref.p, 1e-12)) << "\n" << w.Wy << "\nvs\n" << ref.p;
+    ASSERT_TRUE(optimizer.accumulators().Wy.isApprox(ref.acc, 1e-12));
+  }
+  // Rows 3 and 5 were never touched.
+  EXPECT_EQ(optimizer.accumulators().Wy.row(3).squaredNorm(), 0.0);
+  EXPECT_EQ(optimizer.accumulators().Wy.row(5).squaredNorm(), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutMomentum, OptimizerTest, ::testing::Values(0.0, 0.4));
+
+TEST(Optimizer, DenseUpdateWithMomentumAndL2) {
+  NetworkShape shape{EmbeddingMode::kShared, 3, 0, {2}};
+  NetworkWeights<double> w = NetworkWeights<double>::zeros(shape);
+  w.layers[0].Uh << 1, 2, 3, 4;
+  AdagradMomentum<double> optimizer(shape, OptimizerConfig{0.5, 0.9, 0.01});
+  StepGradients<double> g;
+  g.layers.resize(1);
+  g.layers[0] = GruLayerWeights<double>{MatrixR<double>::Zero(2, 6), MatrixR<double>::Zero(2, 4),
+                                        MatrixR<double>::Zero(2, 2), RowVector<double>::Zero(6)};
+  g.layers[0].Uh << 0.5, -1, 0, 2;
+  g.wy_rows.reserve(3, 1, 2);
+  g.by_rows.reserve(3, 1, 1);
+  // Two steps by hand for element (0,0): p=1, g=0.5.
+  optimizer.update(w, g);
+  // acc = 0.25; step = 0.5/sqrt(0.25+1e-6); v = -0.5*(step + 0.01*1); p = 1 + v
+  const double step1 = 0.5 / std::sqrt(0.25 + 1e-6);
+  const double v1 = -0.5 * (step1 + 0.01 * 1.0);
+  EXPECT_NEAR(w.layers[0].Uh(0, 0), 1 + v1, 1e-12);
+  optimizer.update(w, g);
+  const double p1 = 1 + v1;
+  const double step2 = 0.5 / std::sqrt(0.5 + 1e-6);
+  const double v2 = 0.9 * v1 - 0.5 * (step2 + 0.01 * p1);
+  EXPECT_NEAR(w.layers[0].Uh(0, 0), p1 + v2, 1e-12);
+  // Zero gradient: momentum (and L2) still move the weight.
+  EXPECT_NE(w.layers[0].Uh(1, 0), 3.0);
+}
+
+}  // namespace
+}  // namespace gru4rec

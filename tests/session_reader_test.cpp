@@ -1,0 +1,138 @@
+#include "gru4rec/data/session_reader.h"
+
+#include <gtest/gtest.h>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+namespace {
+
+SessionLog read_train(const std::string& text, ItemIndex& items, ReadReport* report = nullptr,
+                      ReadOptions options = {}) {
+  return parse_training_log(text, "data.tsv", options, items, report);
+}
+
+std::string error_of(const std::string& text, ReadOptions options = {}) {
+  ItemIndex items;
+  try {
+    parse_training_log(text, "data.tsv", options, items);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(SessionReader, ReadsTabSeparatedSessionsWithStringIds) {
+  ItemIndex items;
+  ReadReport report;
+  SessionLog log = read_train(
+      "SessionId\tItemId\tTime\n"
+      "s1\tapple\t1.5\n"
+      "s1\tpear\t2\n"
+      "s2\tpear\t3\n",
+      items, &report);
+  ASSERT_EQ(log.num_sessions(), 2);
+  EXPECT_EQ(log.num_events(), 3);
+  EXPECT_EQ(items.size(), 2);
+  EXPECT_EQ(items.id(0), "apple");  // order of first appearance
+  EXPECT_EQ(items.id(1), "pear");
+  EXPECT_EQ(log.items, (std::vector<int32_t>{0, 1, 1}));
+  EXPECT_EQ(log.offsets, (std::vector<int64_t>{0, 2, 3}));
+  EXPECT_EQ(log.session_ids[1], "s2");
+  EXPECT_DOUBLE_EQ(log.times[0], 1.5);
+  EXPECT_FALSE(report.was_sorted);
+  EXPECT_EQ(count_transitions(log), 1);
+}
+
+TEST(SessionReader, ReadsCommaSeparatedWithOtherColumnNamesCrlfBomAndQuotes) {
+  ReadOptions options;
+  options.columns = ColumnNames{"sid", "item", "ts"};
+  ItemIndex items;
+  SessionLog log = read_train("\xEF\xBB\xBFts,extra,\"sid\",item\r\n10,x,1,\"a\"\r\n11,y,1,b\r\n\r\n",
+                              items, nullptr, options);
+  ASSERT_EQ(log.num_events(), 2);
+  EXPECT_EQ(items.id(0), "a");
+  EXPECT_DOUBLE_EQ(log.times[1], 11);
+}
+
+TEST(SessionReader, SortsUnsortedInputStablyBySessionThenTime) {
+  ItemIndex items;
+  ReadReport report;
+  SessionLog log = read_train(
+      "SessionId\tItemId\tTime\n"
+      "1\ta\t5\n"
+      "2\tb\t1\n"
+      "1\tc\t3\n"
+      "1\td\t3\n",
+      items, &report);
+  EXPECT_TRUE(report.was_sorted);
+  ASSERT_EQ(log.num_sessions(), 2);
+  // Session 1: c (3), d (3, after c: stable), a (5); then session 2.
+  std::vector<std::string> order;
+  for (int32_t item : log.items) order.push_back(items.id(item));
+  EXPECT_EQ(order, (std::vector<std::string>{"c", "d", "a", "b"}));
+  EXPECT_EQ(log.offsets, (std::vector<int64_t>{0, 3, 4}));
+  // Training order follows the first timestamp: session "2" (t=1) before session "1" (t=3).
+  EXPECT_EQ(session_order_by_time(log), (std::vector<int64_t>{1, 0}));
+}
+
+TEST(SessionReader, TestDataDropsUnknownItemsAndJoinsTheRest) {
+  ItemIndex items;
+  items.insert("A");
+  items.insert("B");
+  ReadReport report;
+  SessionLog log = parse_test_log(
+      "SessionId\tItemId\tTime\n"
+      "1\tA\t1\n1\tX\t2\n1\tB\t3\n"
+      "2\tY\t1\n"
+      "3\tB\t4\n",
+      "test.tsv", ReadOptions{}, items, &report);
+  EXPECT_EQ(report.dropped_unknown_items, 2);
+  EXPECT_EQ(report.dropped_sessions, 1);
+  ASSERT_EQ(log.num_sessions(), 2);
+  EXPECT_EQ(log.items, (std::vector<int32_t>{0, 1, 1}));  // A -> B, then B
+  EXPECT_EQ(items.size(), 2);  // nothing added
+}
+
+TEST(SessionReader, SupportsCountEvents) {
+  ItemIndex items;
+  SessionLog log = read_train("SessionId,ItemId,Time\n1,a,1\n1,b,2\n2,a,3\n", items);
+  EXPECT_EQ(item_supports(log, items.size()), (std::vector<int64_t>{2, 1}));
+}
+
+TEST(SessionReader, RejectsBadInputWithFileLineAndExpectation) {
+  EXPECT_NE(error_of("").find("data.tsv: the file is empty"), std::string::npos);
+  EXPECT_NE(error_of("SessionId\tItemId\tTime\n").find("no events"), std::string::npos);
+  const std::string missing = error_of("SessionId\tItem\tTime\n1\ta\t1\n");
+  EXPECT_NE(missing.find("data.tsv:1: no column named 'ItemId'"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("-ik"), std::string::npos);
+  const std::string separator = error_of("SessionId;ItemId;Time\n1;a;1\n");
+  EXPECT_NE(separator.find("no tab or comma"), std::string::npos) << separator;
+  const std::string few = error_of("SessionId\tItemId\tTime\n1\ta\t1\n2\tb\n");
+  EXPECT_NE(few.find("data.tsv:3: too few fields: found 2, expected at least 3"), std::string::npos)
+      << few;
+  const std::string time = error_of("SessionId\tItemId\tTime\n1\ta\tnoon\n");
+  EXPECT_NE(time.find("data.tsv:2: Time value 'noon' is not a number"), std::string::npos) << time;
+  EXPECT_NE(error_of("SessionId\tItemId\tTime\n\ta\t1\n").find("data.tsv:2: empty SessionId"),
+            std::string::npos);
+  EXPECT_NE(error_of("SessionId\tSessionId\tItemId\tTime\n").find("appears twice"),
+            std::string::npos);
+  // A comma-separated file read with a forced tab separator has no such columns.
+  ReadOptions tab;
+  tab.separator = '\t';
+  EXPECT_NE(error_of("SessionId,ItemId,Time\n1,a,1\n", tab).find("no column named 'SessionId'"),
+            std::string::npos);
+}
+
+TEST(SessionReader, ReadsAFileFromDiskAndNamesItInErrors) {
+  ItemIndex items;
+  try {
+    read_training_log("/nonexistent/train.tsv", ReadOptions{}, items);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/train.tsv: cannot open"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace gru4rec

@@ -1,0 +1,53 @@
+// Helpers shared by the tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "gru4rec/data/session_reader.h"
+#include "gru4rec/model/model.h"
+
+namespace gru4rec::testing {
+
+// The shared data directory, or "" (with the test skipped) when it is absent and CI is unset.
+inline std::string shared_data_dir() {
+  const char* override_dir = std::getenv("GRU4REC_DATA_DIR");
+  std::string dir = override_dir != nullptr ? override_dir : GRU4REC_TEST_DATA_DIR;
+  return std::filesystem::is_directory(dir) ? dir : std::string();
+}
+
+#define GRU4REC_REQUIRE_SHARED_DATA(dir_variable)                                          \
+  const std::string dir_variable = ::gru4rec::testing::shared_data_dir();                  \
+  if (dir_variable.empty()) {                                                              \
+    if (std::getenv("CI") != nullptr) FAIL() << "CI is set but ../shared/data is missing"; \
+    GTEST_SKIP() << "../shared/data is absent: skipping the real-data test";               \
+  }
+
+// A fresh empty directory under the system temp dir, removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "gru4rec-test-XXXXXX").string();
+    char* made = ::mkdtemp(pattern.data());
+    EXPECT_NE(made, nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A small model trained on the synthetic data (deterministic for the parameters).
+Model train_small_model(const std::string& param_string, int64_t sessions = 600,
+                        SessionLog* train_out = nullptr, SessionLog* test_out = nullptr);
+
+}  // namespace gru4rec::testing

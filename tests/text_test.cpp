@@ -1,0 +1,40 @@
+#include "gru4rec/core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace gru4rec {
+namespace {
+
+TEST(Text, ParsesWholeNumbersOnly) {
+  EXPECT_EQ(parse_int("42"), 42);
+  EXPECT_EQ(parse_int(" -7 "), -7);
+  EXPECT_EQ(parse_int("+3"), 3);
+  EXPECT_FALSE(parse_int("4x"));
+  EXPECT_FALSE(parse_int(""));
+  EXPECT_FALSE(parse_int("1.5"));
+  EXPECT_DOUBLE_EQ(*parse_double("1396437466.94"), 1396437466.94);
+  EXPECT_DOUBLE_EQ(*parse_double("1e-3"), 1e-3);
+  EXPECT_FALSE(parse_double("abc"));
+  EXPECT_FALSE(parse_double("nan"));
+  EXPECT_FALSE(parse_double("inf"));
+  EXPECT_FALSE(parse_double("12:30"));
+}
+
+TEST(Text, ParsesBooleansInPythonAndTomlSpelling) {
+  EXPECT_EQ(parse_bool("True"), true);
+  EXPECT_EQ(parse_bool("false"), false);
+  EXPECT_EQ(parse_bool("1"), true);
+  EXPECT_FALSE(parse_bool("maybe"));
+}
+
+TEST(Text, SplitsAndJoins) {
+  auto parts = split("a,,b", ',');
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[1], "");
+  EXPECT_EQ(join({"1", "2", "3"}, "/"), "1/2/3");
+  EXPECT_EQ(format_double(0.05), "0.05");
+  EXPECT_EQ(format_double(10.0), "10");
+}
+
+}  // namespace
+}  // namespace gru4rec
