@@ -11,8 +11,7 @@ void DataOptions::add_to(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--ik,--item-key", columns.item, "name of the item id column")
       ->capture_default_str();
-  app.add_option("--tk,--time-key", columns.time, "name of the time column")
-      ->capture_default_str();
+  app.add_option("--tk,--time-key", columns.time, "name of the time column")->capture_default_str();
   app.add_option("--sep", separator, "field separator: auto (from the header), tab or comma")
       ->check(CLI::IsMember({"auto", "tab", "comma"}))
       ->capture_default_str();
@@ -64,7 +63,8 @@ TestSet read_test_set(const std::string& path, const Model& model, const DataOpt
   test.path = path;
   test.log = read_test_log(path, data.read_options(), model.items, &test.report);
   if (test.report.was_sorted) {
-    fmt::print(out.log(), "note: {} was not sorted by session and time; sorted it (stable)\n", path);
+    fmt::print(out.log(), "note: {} was not sorted by session and time; sorted it (stable)\n",
+               path);
   }
   return test;
 }
@@ -90,8 +90,9 @@ Json evaluate_and_report(const Model& model, const TestSet& test, const MeasureO
     std::FILE* f = stdout;
     fmt::print(f, "\nEvaluation of {} ({} ties, full ranking of {} items)\n", test.path,
                tie_mode_name(result.mode), with_thousands(model.num_items()));
-    fmt::print(f, "  {} events with known items, {} dropped for unknown items; {} predictions "
-                  "in {} sessions; {:.2f} s\n",
+    fmt::print(f,
+               "  {} events with known items, {} dropped for unknown items; {} predictions "
+               "in {} sessions; {:.2f} s\n",
                with_thousands(result.events), with_thousands(test.report.dropped_unknown_items),
                with_thousands(result.predictions), with_thousands(result.sessions), result.seconds);
     fmt::print(f, "  {:>8}  {:>8}  {:>8}\n", "cutoff", "Recall", "MRR");

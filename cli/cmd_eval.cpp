@@ -22,9 +22,11 @@ void run_eval(const EvalCommandOptions& o) {
   const Output out{.json = o.json};
   const Model model = load_model(o.model_path);
   std::vector<TestSet> tests;
-  for (const std::string& path : o.test_paths) tests.push_back(read_test_set(path, model, o.data, out));
+  for (const std::string& path : o.test_paths)
+    tests.push_back(read_test_set(path, model, o.data, out));
   Json evaluations = Json::array();
-  for (const TestSet& test : tests) evaluations.push_back(evaluate_and_report(model, test, o.measure, out));
+  for (const TestSet& test : tests)
+    evaluations.push_back(evaluate_and_report(model, test, o.measure, out));
   if (o.json) {
     fmt::print("{}\n", Json{{"model", o.model_path}, {"evaluations", evaluations}}.dump(2));
   }

@@ -43,9 +43,12 @@ void run_info(const std::string& path, bool json) {
               {"parameters", model.weights.parameter_count()},
               {"tensors", tensors},
               {"params", params},
-              {"training", Json{{"events", s.events}, {"sessions", s.sessions},
-                                {"transitions", s.transitions}, {"time_min", s.time_min},
-                                {"time_max", s.time_max}, {"epochs", s.epochs},
+              {"training", Json{{"events", s.events},
+                                {"sessions", s.sessions},
+                                {"transitions", s.transitions},
+                                {"time_min", s.time_min},
+                                {"time_max", s.time_max},
+                                {"epochs", s.epochs},
                                 {"final_loss", s.final_loss}}}};
     fmt::print("{}\n", info.dump(2));
     return;
@@ -54,12 +57,13 @@ void run_info(const std::string& path, bool json) {
              with_thousands(static_cast<int64_t>(file_bytes)), kModelFormatVersion);
   fmt::print("Items           {}\n", with_thousands(model.num_items()));
   fmt::print("GRU layers      {}\n", fmt::join(layers, "/"));
-  fmt::print("Embedding       {}{}\n", mode_name(shape.mode),
-             shape.mode == EmbeddingMode::kSeparate ? fmt::format(", size {}", shape.embedding_size) : "");
+  fmt::print(
+      "Embedding       {}{}\n", mode_name(shape.mode),
+      shape.mode == EmbeddingMode::kSeparate ? fmt::format(", size {}", shape.embedding_size) : "");
   fmt::print("Parameters      {}\n", with_thousands(model.weights.parameter_count()));
   fmt::print("Loss            {}\n", loss_name(model.params.loss));
-  fmt::print("Training data   {} events, {} sessions, {} pairs per epoch\n", with_thousands(s.events),
-             with_thousands(s.sessions), with_thousands(s.transitions));
+  fmt::print("Training data   {} events, {} sessions, {} pairs per epoch\n",
+             with_thousands(s.events), with_thousands(s.sessions), with_thousands(s.transitions));
   fmt::print("Time range      {} .. {}\n", s.time_min, s.time_max);
   fmt::print("Epochs trained  {} (final loss {:.6f})\n", s.epochs, s.final_loss);
   fmt::print("Tensors\n");

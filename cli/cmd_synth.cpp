@@ -25,7 +25,8 @@ void run_synth(const std::string& directory, const SyntheticOptions& options) {
   fmt::print("Wrote {}: {} events in {} sessions\n", train_path, with_thousands(data.train_events),
              with_thousands(data.train_sessions));
   fmt::print("Wrote {}: {} events in {} sessions (the last {} days)\n", test_path,
-             with_thousands(data.test_events), with_thousands(data.test_sessions), options.test_days);
+             with_thousands(data.test_events), with_thousands(data.test_sessions),
+             options.test_days);
 }
 
 }  // namespace
@@ -37,15 +38,20 @@ void add_synth_command(CLI::App& app) {
       "synth", "write a deterministic synthetic session log (DIR/train.tsv, DIR/test.tsv)");
   cmd->add_option("DIR", *directory, "output directory")->required();
   cmd->add_option("--items", options->num_items, "number of items")
-      ->check(CLI::Range(10, 100000000))->capture_default_str();
+      ->check(CLI::Range(10, 100000000))
+      ->capture_default_str();
   cmd->add_option("--sessions", options->num_sessions, "number of sessions")
-      ->check(CLI::Range(int64_t{10}, int64_t{1} << 40))->capture_default_str();
+      ->check(CLI::Range(int64_t{10}, int64_t{1} << 40))
+      ->capture_default_str();
   cmd->add_option("--topics", options->num_topics, "number of latent topics")
-      ->check(CLI::Range(1, 1000000))->capture_default_str();
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   cmd->add_option("--days", options->days, "days covered by the log")
-      ->check(CLI::Range(2, 100000))->capture_default_str();
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
   cmd->add_option("--test-days", options->test_days, "last days that form the test set")
-      ->check(CLI::Range(1, 100000))->capture_default_str();
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd->add_option("--seed", options->seed, "random seed")->capture_default_str();
   cmd->callback([directory, options]() {
     if (options->test_days >= options->days) {

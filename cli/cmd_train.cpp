@@ -74,7 +74,8 @@ void run_train(const TrainOptions& o) {
   Model model = Model::initialize(params, std::move(items), train, o.train_path);
   // Test files are read (and checked) before the long part starts.
   std::vector<TestSet> tests;
-  for (const std::string& path : o.test_paths) tests.push_back(read_test_set(path, model, o.data, out));
+  for (const std::string& path : o.test_paths)
+    tests.push_back(read_test_set(path, model, o.data, out));
 
   fmt::print(log, "Training GRU4Rec: {} parameters, {} (input, target) pairs per epoch\n",
              with_thousands(model.weights.parameter_count()),
@@ -90,19 +91,24 @@ void run_train(const TrainOptions& o) {
   std::fflush(log);
 
   Json evaluations = Json::array();
-  for (const TestSet& test : tests) evaluations.push_back(evaluate_and_report(model, test, o.measure, out));
+  for (const TestSet& test : tests)
+    evaluations.push_back(evaluate_and_report(model, test, o.measure, out));
   if (o.json) {
     Json epochs = Json::array();
     for (const EpochReport& e : summary.epochs) {
-      epochs.push_back(Json{{"epoch", e.epoch}, {"loss", e.loss}, {"seconds", e.seconds},
+      epochs.push_back(Json{{"epoch", e.epoch},
+                            {"loss", e.loss},
+                            {"seconds", e.seconds},
                             {"minibatches_per_second", e.steps_per_second()},
                             {"events_per_second", e.events_per_second()}});
     }
     Json params_json = Json::object();
     for (const auto& [name, value] : format_params(model.params)) params_json[name] = value;
     Json result{{"params", params_json},
-                {"train", Json{{"path", o.train_path}, {"events", model.stats.events},
-                               {"sessions", model.stats.sessions}, {"items", model.num_items()}}},
+                {"train", Json{{"path", o.train_path},
+                               {"events", model.stats.events},
+                               {"sessions", model.stats.sessions},
+                               {"items", model.num_items()}}},
                 {"epochs", epochs},
                 {"training_seconds", summary.seconds},
                 {"model", o.save_path.empty() ? Json() : Json(o.save_path)},
@@ -115,8 +121,9 @@ void run_train(const TrainOptions& o) {
 
 void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "train a model on a session log (like the official "
-                                              "run.py), optionally save and evaluate it");
+  CLI::App* cmd = app.add_subcommand("train",
+                                     "train a model on a session log (like the official "
+                                     "run.py), optionally save and evaluate it");
   cmd->add_option("TRAIN", options->train_path,
                   "training data: tab- or comma-separated with a header (SessionId, ItemId, Time)")
       ->required();

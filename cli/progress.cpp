@@ -10,7 +10,8 @@ namespace {
 
 std::string format_duration(double seconds) {
   const auto total = static_cast<int64_t>(seconds + 0.5);
-  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  if (total >= 3600)
+    return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
   return fmt::format("{}:{:02}", total / 60, total % 60);
 }
 
@@ -26,7 +27,8 @@ ProgressMode parse_progress_mode(const std::string& text) {
 
 ProgressPrinter::ProgressPrinter(ProgressMode mode, std::FILE* epoch_stream)
     : epoch_stream_(epoch_stream) {
-  if (mode == ProgressMode::kAuto) mode = stderr_is_terminal() ? ProgressMode::kBar : ProgressMode::kLines;
+  if (mode == ProgressMode::kAuto)
+    mode = stderr_is_terminal() ? ProgressMode::kBar : ProgressMode::kLines;
   live_ = mode == ProgressMode::kBar;
   periodic_ = mode == ProgressMode::kLines;
 }
@@ -34,7 +36,8 @@ ProgressPrinter::ProgressPrinter(ProgressMode mode, std::FILE* epoch_stream)
 TrainCallbacks ProgressPrinter::callbacks() {
   TrainCallbacks callbacks;
   callbacks.progress_interval_seconds = live_ ? 0.25 : 10.0;
-  if (live_ || periodic_) callbacks.on_progress = [this](const TrainProgress& p) { on_progress(p); };
+  if (live_ || periodic_)
+    callbacks.on_progress = [this](const TrainProgress& p) { on_progress(p); };
   callbacks.on_epoch = [this](const EpochReport& r) { on_epoch(r); };
   return callbacks;
 }
@@ -42,15 +45,17 @@ TrainCallbacks ProgressPrinter::callbacks() {
 void ProgressPrinter::on_progress(const TrainProgress& p) {
   n_epochs_ = p.n_epochs;
   const double fraction =
-      p.events_total > 0 ? static_cast<double>(p.events_done) / static_cast<double>(p.events_total) : 0;
+      p.events_total > 0 ? static_cast<double>(p.events_done) / static_cast<double>(p.events_total)
+                         : 0;
   const double rate = p.seconds > 0 ? static_cast<double>(p.events_done) / p.seconds : 0;
-  const double epoch_eta = rate > 0 ? static_cast<double>(p.events_total - p.events_done) / rate : 0;
+  const double epoch_eta =
+      rate > 0 ? static_cast<double>(p.events_total - p.events_done) / rate : 0;
   const double epoch_estimate = fraction > 0 ? p.seconds / fraction : 0;
   const double total_eta = epoch_eta + epoch_estimate * (p.n_epochs - p.epoch);
-  const std::string text = fmt::format(
-      "epoch {}/{} {:5.1f}% loss {:.4f} | {:.0f} e/s | epoch ETA {} | total ETA {}", p.epoch,
-      p.n_epochs, 100 * fraction, p.mean_loss, rate, format_duration(epoch_eta),
-      format_duration(total_eta));
+  const std::string text =
+      fmt::format("epoch {}/{} {:5.1f}% loss {:.4f} | {:.0f} e/s | epoch ETA {} | total ETA {}",
+                  p.epoch, p.n_epochs, 100 * fraction, p.mean_loss, rate,
+                  format_duration(epoch_eta), format_duration(total_eta));
   if (live_) {
     fmt::print(stderr, "\r{:<100}", text);
     line_open_ = true;

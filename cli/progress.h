@@ -25,8 +25,8 @@ class ProgressPrinter {
   void on_epoch(const EpochReport& r);
   void clear_live_line();
 
-  bool live_ = false;     // rewrite one line on stderr
-  bool periodic_ = false; // print plain lines
+  bool live_ = false;      // rewrite one line on stderr
+  bool periodic_ = false;  // print plain lines
   std::FILE* epoch_stream_;
   bool line_open_ = false;
   double epoch_seconds_sum_ = 0;

@@ -81,11 +81,13 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
     if (steps == 1) g_counting = true;  // the first step may size lazily allocated buffers
     const auto samples = store.next();
     std::copy(batch.targets.begin(), batch.targets.end(), columns.begin());
-    std::copy(samples.begin(), samples.end(), columns.begin() + static_cast<long>(batch.targets.size()));
+    std::copy(samples.begin(), samples.end(),
+              columns.begin() + static_cast<long>(batch.targets.size()));
     const size_t used = batch.targets.size() + samples.size();
-    step.run(weights, batch.inputs, std::span<const int32_t>(columns.data(), used),
-             params.logq > 0 ? std::span<const float>(shift.data(), used) : std::span<const float>(),
-             hidden, &rng);
+    step.run(
+        weights, batch.inputs, std::span<const int32_t>(columns.data(), used),
+        params.logq > 0 ? std::span<const float>(shift.data(), used) : std::span<const float>(),
+        hidden, &rng);
     optimizer.update(weights, step.gradients());
     ++steps;
   }

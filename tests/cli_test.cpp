@@ -25,7 +25,8 @@ RunResult run_cli(const std::string& arguments) {
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), got);
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), got);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -77,8 +78,9 @@ TEST_F(CliTest, TrainsSavesEvaluatesAndDescribesAModel) {
 
 TEST_F(CliTest, AcceptsTheOfficialSingleDashOptionsAndParameterFiles) {
   write(dir_.file("p.toml"), "loss = \"bpr-max\"\nn_epochs = 1\nlayers = [8]\nn_sample = 4\n");
-  RunResult r = run_cli("train " + train_ + " -pf " + dir_.file("p.toml") +
-                        " -ps batch_size=4 -ss 100 -sk SessionId -ik ItemId -tk Time --progress none");
+  RunResult r =
+      run_cli("train " + train_ + " -pf " + dir_.file("p.toml") +
+              " -ps batch_size=4 -ss 100 -sk SessionId -ik ItemId -tk Time --progress none");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("SET loss                   TO bpr-max"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("SET batch_size             TO 4"), std::string::npos);
@@ -124,13 +126,15 @@ TEST_F(CliTest, BadParametersFailBeforeReadingData) {
   expect_train_failure(train_ + " -ps batch_size=0", "invalid value '0' for batch_size");
   expect_train_failure(train_ + " -ps loss=foo", "invalid value 'foo' for loss");
   write(dir_.file("p.toml"), "momentum = 2\n");
-  expect_train_failure(train_ + " -pf " + dir_.file("p.toml"), "p.toml:1: invalid value '2' for momentum");
+  expect_train_failure(train_ + " -pf " + dir_.file("p.toml"),
+                       "p.toml:1: invalid value '2' for momentum");
 }
 
 TEST_F(CliTest, UnwritableModelPathFailsBeforeTraining) {
   const RunResult r = run_cli("train " + train_ + kFast + " -s /nonexistent-dir/model.g4r");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("/nonexistent-dir/model.g4r: cannot write here"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent-dir/model.g4r: cannot write here"), std::string::npos)
+      << r.output;
   EXPECT_EQ(r.output.find("Epoch1"), std::string::npos) << "trained before failing";
 }
 

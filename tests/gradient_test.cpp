@@ -27,7 +27,9 @@ struct GradientCase {
   bool logq_shift = false;
 };
 
-void PrintTo(const GradientCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const GradientCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class GradientTest : public ::testing::TestWithParam<GradientCase> {};
 
@@ -94,7 +96,8 @@ TEST_P(GradientTest, MatchesFiniteDifferences) {
   NetworkWeights<double> analytic = dense_gradients(shape, step.gradients());
 
   std::map<std::string, const double*> analytic_data;
-  analytic.for_each_tensor([&](const std::string& name, const auto& t) { analytic_data[name] = t.data(); });
+  analytic.for_each_tensor(
+      [&](const std::string& name, const auto& t) { analytic_data[name] = t.data(); });
   int checked = 0, nonzero = 0;
   const double h = 1e-6;
   w.for_each_tensor([&](const std::string& name, auto& t) {
@@ -126,15 +129,18 @@ INSTANTIATE_TEST_SUITE_P(
         GradientCase{"xe_smoothing", "loss=cross-entropy,smoothing=0.2,layers=5"},
         GradientCase{"bprmax_elu_bpreg", "loss=bpr-max,elu_param=0.5,bpreg=1.95,layers=5"},
         GradientCase{"bprmax_linear_no_reg", "loss=bpr-max,elu_param=0,bpreg=0,layers=5"},
-        GradientCase{"bprmax_elu1_logq", "loss=bpr-max,elu_param=1,bpreg=0.5,logq=1,layers=5", true},
+        GradientCase{"bprmax_elu1_logq", "loss=bpr-max,elu_param=1,bpreg=0.5,logq=1,layers=5",
+                     true},
         GradientCase{"top1max", "loss=top1-max,layers=5"},
         GradientCase{"top1_tanh", "loss=top1,final_act=tanh,layers=5"},
         GradientCase{"bpr_linear", "loss=bpr,final_act=linear,layers=5"},
         GradientCase{"bprmax_selu", "loss=bpr-max,final_act=selu-1.05-1.67,layers=5"},
-        GradientCase{"xe_separate", "loss=cross-entropy,constrained_embedding=False,embedding=3,layers=5"},
+        GradientCase{"xe_separate",
+                     "loss=cross-entropy,constrained_embedding=False,embedding=3,layers=5"},
         GradientCase{"bprmax_separate_layersize",
                      "loss=bpr-max,constrained_embedding=False,embedding=layersize,layers=4"},
-        GradientCase{"xe_onehot", "loss=cross-entropy,constrained_embedding=False,embedding=0,layers=5"},
+        GradientCase{"xe_onehot",
+                     "loss=cross-entropy,constrained_embedding=False,embedding=0,layers=5"},
         GradientCase{"bprmax_onehot_two_layers",
                      "loss=bpr-max,constrained_embedding=False,embedding=0,layers=4/3"},
         GradientCase{"xe_shared_two_layers", "loss=cross-entropy,logq=1,layers=4/3", true},

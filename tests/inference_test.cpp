@@ -10,7 +10,8 @@ namespace {
 // One event at a time through the single-step API gives the same states and scores as
 // advancing many sessions together (the evaluator's path).
 TEST(Predictor, SingleStepMatchesBatchedRows) {
-  const Model model = testing::train_small_model("n_epochs=1,layers=8/6,n_sample=8,batch_size=8", 200);
+  const Model model =
+      testing::train_small_model("n_epochs=1,layers=8/6,n_sample=8,batch_size=8", 200);
   const Predictor predictor(model);
   EXPECT_EQ(predictor.state_size(), 14);
   const std::vector<std::vector<int32_t>> sessions = {{1, 2, 3}, {4, 4, 5}, {7, 0, 9}};
@@ -26,7 +27,8 @@ TEST(Predictor, SingleStepMatchesBatchedRows) {
     predictor.advance_rows(items, batch.states, batch.forward);
     for (size_t s = 0; s < 3; ++s) {
       for (int j = 0; j < 6; ++j) {
-        EXPECT_NEAR(states[s][8 + static_cast<size_t>(j)], batch.states[1](static_cast<Eigen::Index>(s), j), 1e-5);
+        EXPECT_NEAR(states[s][8 + static_cast<size_t>(j)],
+                    batch.states[1](static_cast<Eigen::Index>(s), j), 1e-5);
       }
     }
   }

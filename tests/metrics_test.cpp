@@ -58,9 +58,9 @@ TEST(Evaluator, AllTiedScoresGiveTheTieModesRanks) {
   test.offsets = {0, 3, 6};
   test.session_ids = {"a", "b"};
   const double n = model.num_items();
-  for (auto [mode, rank] : {std::pair{TieMode::kStandard, 1.0},
-                            std::pair{TieMode::kConservative, n},
-                            std::pair{TieMode::kMedian, (n + 1) / 2}}) {
+  for (auto [mode, rank] :
+       {std::pair{TieMode::kStandard, 1.0}, std::pair{TieMode::kConservative, n},
+        std::pair{TieMode::kMedian, (n + 1) / 2}}) {
     EvalOptions options;
     options.cutoffs = {1, static_cast<int>(n)};
     options.mode = mode;

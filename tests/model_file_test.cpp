@@ -49,12 +49,10 @@ TEST_F(ModelFileTest, RoundTripKeepsEverythingAndGivesIdenticalScores) {
   EXPECT_EQ(loaded.stats.events, model_->stats.events);
   EXPECT_EQ(loaded.stats.epochs, 1);
   std::vector<std::vector<float>> a, b;
-  model_->weights.for_each_tensor([&](const std::string&, const auto& t) {
-    a.emplace_back(t.data(), t.data() + t.size());
-  });
-  loaded.weights.for_each_tensor([&](const std::string&, const auto& t) {
-    b.emplace_back(t.data(), t.data() + t.size());
-  });
+  model_->weights.for_each_tensor(
+      [&](const std::string&, const auto& t) { a.emplace_back(t.data(), t.data() + t.size()); });
+  loaded.weights.for_each_tensor(
+      [&](const std::string&, const auto& t) { b.emplace_back(t.data(), t.data() + t.size()); });
   EXPECT_EQ(a, b);
   EvalOptions options;
   options.cutoffs = {1, 5, 20};

@@ -57,8 +57,10 @@ TEST_P(OptimizerTest, SparseRowsMatchTheReferenceWithDuplicatesSummed) {
       RowVector<double> row(3);
       for (int j = 0; j < 3; ++j) row(j) = rng.uniform() - 0.5;
       g.wy_rows.add(id, row);
-      if (summed.count(id) != 0) summed[id] += row;
-      else summed[id] = row;
+      if (summed.count(id) != 0)
+        summed[id] += row;
+      else
+        summed[id] = row;
     }
     optimizer.update(w, g);
     for (const auto& [id, row] : summed) ref.update(id, row, lr, momentum);

@@ -58,8 +58,9 @@ TEST(Params, ParsesTheOfficialParameterString) {
 
 TEST(Params, EveryValueRoundTripsThroughItsText) {
   Params p;
-  apply_param_string(p, "loss=top1-max,final_act=leaky-0.1,hidden_act=elu-1,layers=3/4,seed=9,"
-                        "smoothing=0.2,embedding=layersize,time_sort=False,threads=1");
+  apply_param_string(p,
+                     "loss=top1-max,final_act=leaky-0.1,hidden_act=elu-1,layers=3/4,seed=9,"
+                     "smoothing=0.2,embedding=layersize,time_sort=False,threads=1");
   Params q;
   for (const auto& [name, value] : format_params(p)) set_param(q, name, value);
   EXPECT_EQ(format_params(p), format_params(q));
@@ -77,8 +78,8 @@ TEST(Params, FinalActivationFollowsTheLossUnlessGiven) {
 }
 
 TEST(Params, RejectsUnknownNamesAndOutOfRangeValues) {
-  EXPECT_NE(error_of_string("dropout_p_hidden=1.5").find(
-                "-ps: invalid value '1.5' for dropout_p_hidden: expected a number in [0, 1)"),
+  EXPECT_NE(error_of_string("dropout_p_hidden=1.5")
+                .find("-ps: invalid value '1.5' for dropout_p_hidden: expected a number in [0, 1)"),
             std::string::npos);
   EXPECT_NE(error_of_string("layers=0").find("invalid value '0' for layers"), std::string::npos);
   EXPECT_NE(error_of_string("layers=100/abc").find("for layers"), std::string::npos);
@@ -113,8 +114,9 @@ TEST(Params, NotesSettingsWithoutEffect) {
 
 TEST(Params, ReadsTomlFilesWithLineNumbersInErrors) {
   Params p;
-  apply_param_toml(p, "loss = \"bpr-max\"\nlayers = [200, 200]\nconstrained_embedding = false\n"
-                      "learning_rate = 0.07\nn_sample = 0\n",
+  apply_param_toml(p,
+                   "loss = \"bpr-max\"\nlayers = [200, 200]\nconstrained_embedding = false\n"
+                   "learning_rate = 0.07\nn_sample = 0\n",
                    "p.toml");
   EXPECT_EQ(p.loss, LossKind::kBprMax);
   EXPECT_EQ(p.layers, (std::vector<int>{200, 200}));

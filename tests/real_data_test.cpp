@@ -22,7 +22,8 @@ std::pair<double, double> popularity_baseline(const Model& model, const SessionL
     return model.supports[static_cast<size_t>(a)] > model.supports[static_cast<size_t>(b)];
   });
   std::vector<int> rank(order.size());
-  for (size_t r = 0; r < order.size(); ++r) rank[static_cast<size_t>(order[r])] = static_cast<int>(r) + 1;
+  for (size_t r = 0; r < order.size(); ++r)
+    rank[static_cast<size_t>(order[r])] = static_cast<int>(r) + 1;
   RankMetrics metrics({20});
   for (int64_t s = 0; s < test.num_sessions(); ++s) {
     auto items = test.session_items(s);
@@ -35,7 +36,8 @@ TEST(RealData, Rsc15SettingLearnsYoochoose) {
   GRU4REC_REQUIRE_SHARED_DATA(data);
   const std::string dir = data + "/yoochoose-rsc15/";
   ItemIndex items;
-  const SessionLog train = read_training_log(dir + "yoochoose-clicks-100k_train_full.txt", ReadOptions{}, items);
+  const SessionLog train =
+      read_training_log(dir + "yoochoose-clicks-100k_train_full.txt", ReadOptions{}, items);
   Params params;  // rsc15_xe_shared_100_best, 3 epochs
   apply_param_string(params,
                      "loss=cross-entropy,constrained_embedding=True,embedding=0,layers=100,"
@@ -44,16 +46,19 @@ TEST(RealData, Rsc15SettingLearnsYoochoose) {
   Model model = Model::initialize(params, std::move(items), train, "train_full");
   const auto start = std::chrono::steady_clock::now();
   train_model(model, train);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const SessionLog test = read_test_log(dir + "yoochoose-clicks-100k_test.txt", ReadOptions{}, model.items);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const SessionLog test =
+      read_test_log(dir + "yoochoose-clicks-100k_test.txt", ReadOptions{}, model.items);
   EvalOptions options;
   options.cutoffs = {20};
   const EvalResult result = evaluate(model, test, options);
   const auto [pop_recall, pop_mrr] = popularity_baseline(model, test);
-  std::printf("GRU4Rec R@20 %.4f MRR@20 %.4f (popularity %.4f / %.4f), %lld predictions, "
-              "training %.1f s\n",
-              result.recall[0], result.mrr[0], pop_recall, pop_mrr,
-              static_cast<long long>(result.predictions), seconds);
+  std::printf(
+      "GRU4Rec R@20 %.4f MRR@20 %.4f (popularity %.4f / %.4f), %lld predictions, "
+      "training %.1f s\n",
+      result.recall[0], result.mrr[0], pop_recall, pop_mrr,
+      static_cast<long long>(result.predictions), seconds);
   EXPECT_EQ(result.predictions, 10152);
   // Far above popularity, and near the published RSC15 results of the official code (0.73
   // Recall@20, 0.32 MRR@20 on the full data set; this is a one-week sample). The upper bounds

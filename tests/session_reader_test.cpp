@@ -48,8 +48,9 @@ TEST(SessionReader, ReadsCommaSeparatedWithOtherColumnNamesCrlfBomAndQuotes) {
   ReadOptions options;
   options.columns = ColumnNames{"sid", "item", "ts"};
   ItemIndex items;
-  SessionLog log = read_train("\xEF\xBB\xBFts,extra,\"sid\",item\r\n10,x,1,\"a\"\r\n11,y,1,b\r\n\r\n",
-                              items, nullptr, options);
+  SessionLog log =
+      read_train("\xEF\xBB\xBFts,extra,\"sid\",item\r\n10,x,1,\"a\"\r\n11,y,1,b\r\n\r\n", items,
+                 nullptr, options);
   ASSERT_EQ(log.num_events(), 2);
   EXPECT_EQ(items.id(0), "a");
   EXPECT_DOUBLE_EQ(log.times[1], 11);
@@ -91,7 +92,7 @@ TEST(SessionReader, TestDataDropsUnknownItemsAndJoinsTheRest) {
   EXPECT_EQ(report.dropped_sessions, 1);
   ASSERT_EQ(log.num_sessions(), 2);
   EXPECT_EQ(log.items, (std::vector<int32_t>{0, 1, 1}));  // A -> B, then B
-  EXPECT_EQ(items.size(), 2);  // nothing added
+  EXPECT_EQ(items.size(), 2);                             // nothing added
 }
 
 TEST(SessionReader, SupportsCountEvents) {

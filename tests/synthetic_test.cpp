@@ -27,10 +27,12 @@ TEST(Synthetic, IsDeterministicAndSplitByTime) {
   // Every test session starts after every training session.
   double last_train_start = 0;
   for (int64_t s = 0; s < train.num_sessions(); ++s) {
-    last_train_start = std::max(last_train_start, train.times[static_cast<size_t>(train.offsets[static_cast<size_t>(s)])]);
+    last_train_start = std::max(
+        last_train_start, train.times[static_cast<size_t>(train.offsets[static_cast<size_t>(s)])]);
   }
   for (int64_t s = 0; s < test.num_sessions(); ++s) {
-    EXPECT_GT(test.times[static_cast<size_t>(test.offsets[static_cast<size_t>(s)])], last_train_start);
+    EXPECT_GT(test.times[static_cast<size_t>(test.offsets[static_cast<size_t>(s)])],
+              last_train_start);
   }
   // Power-law popularity: the most popular item is far above the median one.
   auto support = item_supports(train, items.size());

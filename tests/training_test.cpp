@@ -1,5 +1,3 @@
-#include "gru4rec/train/trainer.h"
-
 #include <gtest/gtest.h>
 
 #include "gru4rec/core/error.h"
@@ -7,19 +5,22 @@
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/param_sources.h"
+#include "gru4rec/train/trainer.h"
 #include "test_support.h"
 
 namespace gru4rec {
 namespace {
 
-const char* kSmall = "n_epochs=2,layers=16,n_sample=32,batch_size=16,dropout_p_embed=0.2,"
-                     "dropout_p_hidden=0.3,momentum=0.3,loss=bpr-max,sample_store_size=200";
+const char* kSmall =
+    "n_epochs=2,layers=16,n_sample=32,batch_size=16,dropout_p_embed=0.2,"
+    "dropout_p_hidden=0.3,momentum=0.3,loss=bpr-max,sample_store_size=200";
 
 TEST(Training, SameSeedGivesIdenticalModelBytes) {
   const std::string a = serialize_model(testing::train_small_model(kSmall));
   const std::string b = serialize_model(testing::train_small_model(kSmall));
   EXPECT_EQ(a, b);
-  const std::string c = serialize_model(testing::train_small_model(std::string(kSmall) + ",seed=43"));
+  const std::string c =
+      serialize_model(testing::train_small_model(std::string(kSmall) + ",seed=43"));
   EXPECT_NE(a, c);
 }
 
@@ -31,8 +32,8 @@ TEST(Training, LearnsTheSyntheticSequencesForEveryLossAndMode) {
         "loss=cross-entropy,n_sample=0", "loss=top1,final_act=tanh", "loss=bpr"}) {
     SessionLog test;
     const Model model = testing::train_small_model(
-        "n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params, 1500,
-        nullptr, &test);
+        "n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params, 1500, nullptr,
+        &test);
     EvalOptions options;
     options.cutoffs = {5};
     const EvalResult result = evaluate(model, test, options);

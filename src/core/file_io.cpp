@@ -14,7 +14,9 @@
 namespace gru4rec {
 namespace {
 
-std::string system_error_text() { return std::strerror(errno); }
+std::string system_error_text() {
+  return std::strerror(errno);
+}
 
 std::string temporary_path_for(const std::string& path) {
   return fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
@@ -82,6 +84,8 @@ void check_writable(const std::string& path) {
   std::remove(temporary.c_str());
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 }  // namespace gru4rec

@@ -67,7 +67,9 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
-std::string format_double(double value) { return fmt::format("{}", value); }
+std::string format_double(double value) {
+  return fmt::format("{}", value);
+}
 
 std::string quote_for_message(std::string_view text) {
   constexpr size_t kMaxShown = 60;

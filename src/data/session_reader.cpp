@@ -78,10 +78,10 @@ Header parse_header(std::string_view line, std::string_view source, const ReadOp
     auto it = std::find(names.begin(), names.end(), wanted);
     if (it == names.end()) {
       std::vector<std::string> found(names.begin(), names.end());
-      throw Error(fmt::format(
-          "{}:1: no column named '{}' in the {}-separated header (found: {}); name the "
-          "column with {} or check the separator",
-          source, wanted, separator_name(header.separator), join(found, ", "), option));
+      throw Error(
+          fmt::format("{}:1: no column named '{}' in the {}-separated header (found: {}); name the "
+                      "column with {} or check the separator",
+                      source, wanted, separator_name(header.separator), join(found, ", "), option));
     }
     if (std::find(it + 1, names.end(), wanted) != names.end()) {
       throw Error(fmt::format("{}:1: column '{}' appears twice in the header", source, wanted));
@@ -108,16 +108,15 @@ struct RawEvents {
 
 template <typename ItemLookup>
 RawEvents parse_events(std::string_view content, std::string_view source,
-                       const ReadOptions& options, ItemLookup&& lookup_item,
-                       ReadReport& report) {
+                       const ReadOptions& options, ItemLookup&& lookup_item, ReadReport& report) {
   // A UTF-8 byte order mark is not part of the first column's name.
   if (content.size() >= 3 && std::memcmp(content.data(), "\xEF\xBB\xBF", 3) == 0) {
     content.remove_prefix(3);
   }
   if (trim(content).empty()) {
-    throw Error(fmt::format(
-        "{}: the file is empty; expected a header line ({}, {}, {}) followed by events", source,
-        options.columns.session, options.columns.item, options.columns.time));
+    throw Error(
+        fmt::format("{}: the file is empty; expected a header line ({}, {}, {}) followed by events",
+                    source, options.columns.session, options.columns.item, options.columns.time));
   }
   size_t position = 0;
   auto next_line = [&](std::string_view& line) {
@@ -160,18 +159,18 @@ RawEvents parse_events(std::string_view content, std::string_view source,
     std::string_view item_id = trim(fields[header.item_column]);
     std::string_view time_text = fields[header.time_column];
     if (session_id.empty()) {
-      throw Error(fmt::format("{}:{}: empty {} value", source, line_number,
-                              options.columns.session));
+      throw Error(
+          fmt::format("{}:{}: empty {} value", source, line_number, options.columns.session));
     }
     if (item_id.empty()) {
       throw Error(fmt::format("{}:{}: empty {} value", source, line_number, options.columns.item));
     }
     std::optional<double> time = parse_double(time_text);
     if (!time) {
-      throw Error(fmt::format("{}:{}: {} value {} is not a number; expected an integer or "
-                              "fractional timestamp",
-                              source, line_number, options.columns.time,
-                              quote_for_message(time_text)));
+      throw Error(
+          fmt::format("{}:{}: {} value {} is not a number; expected an integer or "
+                      "fractional timestamp",
+                      source, line_number, options.columns.time, quote_for_message(time_text)));
     }
     int32_t session;
     auto [it, inserted] =
@@ -227,16 +226,14 @@ SessionLog group_events(RawEvents&& events, ReadReport& report) {
   }
   if (open_session >= 0) log.offsets.push_back(static_cast<int64_t>(log.items.size()));
   report.events = log.num_events();
-  report.dropped_sessions =
-      static_cast<int64_t>(events.session_ids.size()) - log.num_sessions();
+  report.dropped_sessions = static_cast<int64_t>(events.session_ids.size()) - log.num_sessions();
   return log;
 }
 
 }  // namespace
 
 SessionLog parse_training_log(std::string_view content, std::string_view source_name,
-                              const ReadOptions& options, ItemIndex& items,
-                              ReadReport* report) {
+                              const ReadOptions& options, ItemIndex& items, ReadReport* report) {
   ReadReport local;
   ReadReport& out = report != nullptr ? *report : local;
   out = ReadReport{};
@@ -246,8 +243,7 @@ SessionLog parse_training_log(std::string_view content, std::string_view source_
 }
 
 SessionLog parse_test_log(std::string_view content, std::string_view source_name,
-                          const ReadOptions& options, const ItemIndex& items,
-                          ReadReport* report) {
+                          const ReadOptions& options, const ItemIndex& items, ReadReport* report) {
   ReadReport local;
   ReadReport& out = report != nullptr ? *report : local;
   out = ReadReport{};
@@ -256,8 +252,8 @@ SessionLog parse_test_log(std::string_view content, std::string_view source_name
   return group_events(std::move(events), out);
 }
 
-SessionLog read_training_log(const std::string& path, const ReadOptions& options,
-                             ItemIndex& items, ReadReport* report) {
+SessionLog read_training_log(const std::string& path, const ReadOptions& options, ItemIndex& items,
+                             ReadReport* report) {
   return parse_training_log(read_file(path), path, options, items, report);
 }
 

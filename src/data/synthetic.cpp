@@ -43,7 +43,8 @@ SyntheticData generate_synthetic_data(const SyntheticOptions& o) {
   std::iota(rank.begin(), rank.end(), size_t{0});
   for (size_t i = n; i > 1; --i) std::swap(rank[i - 1], rank[rng.below(static_cast<uint32_t>(i))]);
   std::vector<double> popularity(n);
-  for (size_t i = 0; i < n; ++i) popularity[i] = 1.0 / std::pow(static_cast<double>(rank[i]) + 5.0, 1.1);
+  for (size_t i = 0; i < n; ++i)
+    popularity[i] = 1.0 / std::pow(static_cast<double>(rank[i]) + 5.0, 1.1);
   // Topics: each item belongs to one; a topic draws its items by popularity.
   const auto topics = static_cast<size_t>(o.num_topics);
   std::vector<std::vector<size_t>> topic_items(topics);
@@ -77,7 +78,9 @@ SyntheticData generate_synthetic_data(const SyntheticOptions& o) {
   }
   const std::vector<double> successor_cdf =
       cumulate(std::vector<double>(std::begin(kSuccessorWeights), std::end(kSuccessorWeights)));
-  auto successor_of = [&](size_t item) { return successors[item][draw_cumulative(successor_cdf, rng)]; };
+  auto successor_of = [&](size_t item) {
+    return successors[item][draw_cumulative(successor_cdf, rng)];
+  };
 
   struct Session {
     double start;
@@ -87,7 +90,8 @@ SyntheticData generate_synthetic_data(const SyntheticOptions& o) {
   const double span = 86400.0 * o.days;
   for (Session& session : sessions) {
     session.start = kStartTime + std::floor(rng.uniform() * span);
-    const auto length = static_cast<size_t>(std::min(50.0, 1.0 + std::floor(-std::log(1.0 - rng.uniform()) * 4.0)));
+    const auto length =
+        static_cast<size_t>(std::min(50.0, 1.0 + std::floor(-std::log(1.0 - rng.uniform()) * 4.0)));
     const size_t t = draw_cumulative(topic_cdf, rng);
     session.items.push_back(topic_items[t][draw_cumulative(topic_cumulative[t], rng)]);
     while (session.items.size() < length) {

@@ -44,8 +44,8 @@ EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOption
       const Eigen::Index block = std::min(scores.rows(), rows - r0);
       scores.topRows(block).noalias() = top.middleRows(r0, block) * wy.transpose();
       for (Eigen::Index i = 0; i < block; ++i) {
-        const RankCounts counts = count_rank(&scores(i, 0), bias, n_items,
-                                             step.targets[static_cast<size_t>(r0 + i)]);
+        const RankCounts counts =
+            count_rank(&scores(i, 0), bias, n_items, step.targets[static_cast<size_t>(r0 + i)]);
         metrics.add(rank_from_counts(counts.greater, counts.equal, options.mode));
       }
     }

@@ -19,16 +19,18 @@ TieMode parse_tie_mode(std::string_view name) {
   if (name == "standard") return TieMode::kStandard;
   if (name == "conservative") return TieMode::kConservative;
   if (name == "median") return TieMode::kMedian;
-  throw Error(fmt::format("unknown evaluation mode '{}'; expected standard, conservative or "
-                          "median",
-                          name));
+  throw Error(
+      fmt::format("unknown evaluation mode '{}'; expected standard, conservative or "
+                  "median",
+                  name));
 }
 
 double rank_from_counts(int64_t greater, int64_t equal, TieMode mode) {
   switch (mode) {
     case TieMode::kStandard: return 1.0 + static_cast<double>(greater);
     case TieMode::kConservative: return 1.0 + static_cast<double>(greater + equal);
-    case TieMode::kMedian: return 1.0 + static_cast<double>(greater) + 0.5 * static_cast<double>(equal);
+    case TieMode::kMedian:
+      return 1.0 + static_cast<double>(greater) + 0.5 * static_cast<double>(equal);
   }
   return 0;
 }

@@ -16,8 +16,7 @@ ForwardConfig ForwardConfig::training(const Params& params) {
 
 template <typename T>
 void ForwardBuffers<T>::reserve(const NetworkShape& shape, Eigen::Index capacity) {
-  const Eigen::Index input_size =
-      shape.mode == EmbeddingMode::kOneHot ? 0 : shape.input_size(0);
+  const Eigen::Index input_size = shape.mode == EmbeddingMode::kOneHot ? 0 : shape.input_size(0);
   input.resize(capacity, input_size);
   input_mask.resize(capacity, input_size);
   const size_t layers = shape.layers.size();

@@ -20,8 +20,7 @@ void gru_input_projection(const GruLayerWeights<T>& w, ConstMatrixRef<T> x, Matr
 }
 
 template <typename T>
-void gru_input_rows(const GruLayerWeights<T>& w, std::span<const int32_t> items,
-                    MatrixRef<T> a) {
+void gru_input_rows(const GruLayerWeights<T>& w, std::span<const int32_t> items, MatrixRef<T> a) {
   for (size_t i = 0; i < items.size(); ++i) {
     a.row(static_cast<Eigen::Index>(i)) = w.Wx.row(items[i]) + w.bh;
   }
@@ -50,9 +49,8 @@ void gru_cell_forward(const GruLayerWeights<T>& w, const Activation& hidden_act,
 
 template <typename T>
 void gru_cell_backward(const GruLayerWeights<T>& w, const Activation& hidden_act,
-                       ConstMatrixRef<T> h_prev, const GruCellCache<T>& cache,
-                       ConstMatrixRef<T> dh, MatrixRef<T> da, MatrixRef<T> dUrz,
-                       MatrixRef<T> dUh) {
+                       ConstMatrixRef<T> h_prev, const GruCellCache<T>& cache, ConstMatrixRef<T> dh,
+                       MatrixRef<T> da, MatrixRef<T> dUrz, MatrixRef<T> dUh) {
   const Eigen::Index rows = dh.rows();
   const Eigen::Index hidden = w.Uh.rows();
   auto r = cache.r.topRows(rows).array();
@@ -73,18 +71,18 @@ void gru_cell_backward(const GruLayerWeights<T>& w, const Activation& hidden_act
   dUrz.noalias() = h_prev.transpose() * da.rightCols(2 * hidden);
 }
 
-#define GRU4REC_INSTANTIATE(T)                                                                 \
-  template struct GruCellCache<T>;                                                             \
-  template void gru_input_projection<T>(const GruLayerWeights<T>&, ConstMatrixRef<T>,          \
-                                        MatrixRef<T>);                                         \
-  template void gru_input_rows<T>(const GruLayerWeights<T>&, std::span<const int32_t>,         \
-                                  MatrixRef<T>);                                               \
-  template void gru_cell_forward<T>(const GruLayerWeights<T>&, const Activation&,              \
-                                    ConstMatrixRef<T>, ConstMatrixRef<T>, GruCellCache<T>&,     \
-                                    MatrixRef<T>);                                             \
-  template void gru_cell_backward<T>(const GruLayerWeights<T>&, const Activation&,             \
-                                     ConstMatrixRef<T>, const GruCellCache<T>&,                \
-                                     ConstMatrixRef<T>, MatrixRef<T>, MatrixRef<T>, MatrixRef<T>);
+#define GRU4REC_INSTANTIATE(T)                                                                     \
+  template struct GruCellCache<T>;                                                                 \
+  template void gru_input_projection<T>(const GruLayerWeights<T>&, ConstMatrixRef<T>,              \
+                                        MatrixRef<T>);                                             \
+  template void gru_input_rows<T>(const GruLayerWeights<T>&, std::span<const int32_t>,             \
+                                  MatrixRef<T>);                                                   \
+  template void gru_cell_forward<T>(const GruLayerWeights<T>&, const Activation&,                  \
+                                    ConstMatrixRef<T>, ConstMatrixRef<T>, GruCellCache<T>&,        \
+                                    MatrixRef<T>);                                                 \
+  template void gru_cell_backward<T>(const GruLayerWeights<T>&, const Activation&,                 \
+                                     ConstMatrixRef<T>, const GruCellCache<T>&, ConstMatrixRef<T>, \
+                                     MatrixRef<T>, MatrixRef<T>, MatrixRef<T>);
 GRU4REC_INSTANTIATE(float)
 GRU4REC_INSTANTIATE(double)
 #undef GRU4REC_INSTANTIATE

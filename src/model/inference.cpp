@@ -49,7 +49,8 @@ void Predictor::score(std::span<const float> state, std::span<float> out) const 
   GRU4REC_CHECK(static_cast<int>(state.size()) == state_size_);
   GRU4REC_CHECK(out.size() == static_cast<size_t>(num_items()));
   const Eigen::Index last = model_.weights.shape.output_size();
-  Eigen::Map<const Eigen::VectorXf> h(state.data() + state.size() - static_cast<size_t>(last), last);
+  Eigen::Map<const Eigen::VectorXf> h(state.data() + state.size() - static_cast<size_t>(last),
+                                      last);
   Eigen::Map<Eigen::VectorXf> scores(out.data(), num_items());
   scores.noalias() = model_.weights.Wy * h;
   scores += model_.weights.By.transpose();

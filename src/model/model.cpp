@@ -9,15 +9,17 @@ namespace gru4rec {
 Model Model::initialize(const Params& params, ItemIndex items, const SessionLog& train,
                         const std::string& source) {
   if (items.size() < 2) {
-    throw Error(fmt::format("{}: the training data has {} distinct item(s); GRU4Rec needs at "
-                            "least 2",
-                            source, items.size()));
+    throw Error(
+        fmt::format("{}: the training data has {} distinct item(s); GRU4Rec needs at "
+                    "least 2",
+                    source, items.size()));
   }
   const int64_t transitions = count_transitions(train);
   if (transitions == 0) {
-    throw Error(fmt::format("{}: no session has 2 or more events, so there is nothing to "
-                            "learn from (each session must contain a next item)",
-                            source));
+    throw Error(
+        fmt::format("{}: no session has 2 or more events, so there is nothing to "
+                    "learn from (each session must contain a next item)",
+                    source));
   }
   validate_params(params);
   Model model;

@@ -2,8 +2,8 @@
 
 #include <zlib.h>
 
-#include <cmath>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -23,7 +23,9 @@ constexpr size_t kPrefixBytes = 16;
 constexpr size_t kTrailerBytes = 16;
 constexpr size_t kAlignment = 64;
 
-size_t align_up(size_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
+size_t align_up(size_t value) {
+  return (value + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 template <typename Int>
 void put_le(std::string& out, Int value) {
@@ -80,9 +82,8 @@ struct Block {
 };
 
 Json stats_to_json(const TrainingStats& s) {
-  return Json{{"events", s.events},       {"sessions", s.sessions},
-              {"transitions", s.transitions}, {"time_min", s.time_min},
-              {"time_max", s.time_max},   {"epochs", s.epochs},
+  return Json{{"events", s.events},        {"sessions", s.sessions}, {"transitions", s.transitions},
+              {"time_min", s.time_min},    {"time_max", s.time_max}, {"epochs", s.epochs},
               {"final_loss", s.final_loss}};
 }
 
@@ -108,8 +109,12 @@ void write_model(const Model& model, std::ostream& out) {
   for (const auto& [name, value] : format_params(model.params)) params[name] = value;
   Json block_table = Json::array();
   for (const Block& b : blocks) {
-    block_table.push_back(Json{{"name", b.name}, {"kind", b.kind}, {"rows", b.rows},
-                               {"cols", b.cols}, {"offset", b.offset}, {"bytes", b.bytes}});
+    block_table.push_back(Json{{"name", b.name},
+                               {"kind", b.kind},
+                               {"rows", b.rows},
+                               {"cols", b.cols},
+                               {"offset", b.offset},
+                               {"bytes", b.bytes}});
   }
   const Json header{{"created_by", std::string("gru4rec ") + GRU4REC_VERSION},
                     {"params", params},
@@ -165,7 +170,9 @@ void save_model(const Model& model, const std::string& path) {
   write_file_atomically(path, [&](std::ostream& out) { write_model(model, out); });
 }
 
-Model load_model(const std::string& path) { return load_model_from_bytes(read_file(path), path); }
+Model load_model(const std::string& path) {
+  return load_model_from_bytes(read_file(path), path);
+}
 
 Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
   auto fail = [&](std::string_view what) -> Error {
@@ -179,17 +186,19 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
   }
   const auto version = get_le<uint32_t>(bytes, 8);
   if (version > kModelFormatVersion) {
-    throw fail(fmt::format("model format version {} is newer than this gru4rec supports ({}); "
-                           "use a newer gru4rec",
-                           version, kModelFormatVersion));
+    throw fail(
+        fmt::format("model format version {} is newer than this gru4rec supports ({}); "
+                    "use a newer gru4rec",
+                    version, kModelFormatVersion));
   }
   if (version == 0) throw fail("invalid model format version 0 (damaged file)");
   const size_t body = bytes.size() - kTrailerBytes;
   if (std::memcmp(bytes.data() + bytes.size() - 4, kEndMagic, 4) != 0 ||
       get_le<uint64_t>(bytes, body) != body) {
-    throw fail(fmt::format("truncated or damaged model file ({} bytes; the end marker is "
-                           "missing or gives another length)",
-                           bytes.size()));
+    throw fail(
+        fmt::format("truncated or damaged model file ({} bytes; the end marker is "
+                    "missing or gives another length)",
+                    bytes.size()));
   }
   uLong crc = crc32(0L, Z_NULL, 0);
   for (size_t done = 0; done < body;) {
@@ -230,9 +239,10 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
     std::map<std::string, Block> blocks;
     for (const Json& b : header.at("blocks")) {
       Block block{b.at("name").get<std::string>(), b.at("kind").get<std::string>(),
-                  b.at("rows").get<int64_t>(),   b.at("cols").get<int64_t>(),
-                  b.at("offset").get<size_t>(),  b.at("bytes").get<size_t>()};
-      if (block.offset > body || block.bytes > body || data_start + block.offset + block.bytes > body) {
+                  b.at("rows").get<int64_t>(),     b.at("cols").get<int64_t>(),
+                  b.at("offset").get<size_t>(),    b.at("bytes").get<size_t>()};
+      if (block.offset > body || block.bytes > body ||
+          data_start + block.offset + block.bytes > body) {
         throw fail(fmt::format("block {} lies outside the file", block.name));
       }
       blocks[block.name] = block;
@@ -240,7 +250,8 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
     auto block_bytes = [&](const std::string& name) {
       auto it = blocks.find(name);
       if (it == blocks.end()) throw fail(fmt::format("block {} is missing", name));
-      return std::make_pair(it->second, bytes.substr(data_start + it->second.offset, it->second.bytes));
+      return std::make_pair(it->second,
+                            bytes.substr(data_start + it->second.offset, it->second.bytes));
     };
 
     auto [items_block, item_data] = block_bytes("items");
@@ -260,17 +271,19 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
     }
     model.supports.resize(static_cast<size_t>(num_items));
     for (int32_t i = 0; i < num_items; ++i) {
-      model.supports[static_cast<size_t>(i)] = get_le<int64_t>(support_data, 8 * static_cast<size_t>(i));
+      model.supports[static_cast<size_t>(i)] =
+          get_le<int64_t>(support_data, 8 * static_cast<size_t>(i));
       if (model.supports[static_cast<size_t>(i)] < 1) throw fail("an item has no support");
     }
 
-    model.weights = NetworkWeights<float>::zeros(NetworkShape::from_params(model.params, num_items));
+    model.weights =
+        NetworkWeights<float>::zeros(NetworkShape::from_params(model.params, num_items));
     model.weights.for_each_tensor([&](const std::string& name, auto& tensor) {
       auto [block, data] = block_bytes(name);
       if (block.kind != "float32" || block.rows != tensor.rows() || block.cols != tensor.cols() ||
           data.size() != sizeof(float) * static_cast<size_t>(tensor.size())) {
-        throw fail(fmt::format("tensor {} is {}x{}, expected {}x{} for the stored parameters",
-                               name, block.rows, block.cols, tensor.rows(), tensor.cols()));
+        throw fail(fmt::format("tensor {} is {}x{}, expected {}x{} for the stored parameters", name,
+                               block.rows, block.cols, tensor.rows(), tensor.cols()));
       }
       std::memcpy(tensor.data(), data.data(), data.size());
       if (!tensor.allFinite()) throw fail(fmt::format("tensor {} holds NaN or Inf values", name));

@@ -21,7 +21,8 @@ NetworkShape NetworkShape::from_params(const Params& params, int32_t num_items) 
   NetworkShape shape;
   shape.mode = embedding_mode(params);
   shape.num_items = num_items;
-  shape.embedding_size = shape.mode == EmbeddingMode::kSeparate ? gru4rec::embedding_size(params) : 0;
+  shape.embedding_size =
+      shape.mode == EmbeddingMode::kSeparate ? gru4rec::embedding_size(params) : 0;
   shape.layers = params.layers;
   return shape;
 }
@@ -61,9 +62,8 @@ NetworkWeights<T> initialize_network(const NetworkShape& shape, const Params& pa
   Rng rng(Rng::derive_seed(seed, 0));
   // Fills columns [col, col + cols) of `m` (all rows), row by row.
   auto fill_block = [&](MatrixR<T>& m, Eigen::Index col, Eigen::Index cols) {
-    const double scale = params.sigma > 0
-                             ? params.sigma
-                             : std::sqrt(6.0 / static_cast<double>(m.rows() + cols));
+    const double scale =
+        params.sigma > 0 ? params.sigma : std::sqrt(6.0 / static_cast<double>(m.rows() + cols));
     for (Eigen::Index r = 0; r < m.rows(); ++r) {
       for (Eigen::Index c = col; c < col + cols; ++c) {
         const double value =

@@ -36,9 +36,10 @@ void apply_param_string(Params& params, std::string_view text) {
     if (trim(entry).empty()) continue;
     size_t equals = entry.find('=');
     if (equals == std::string_view::npos) {
-      throw Error(fmt::format("-ps: entry {} has no '='; expected name=value pairs separated by "
-                              "commas, e.g. loss=bpr-max,layers=224",
-                              quote_for_message(trim(entry))));
+      throw Error(
+          fmt::format("-ps: entry {} has no '='; expected name=value pairs separated by "
+                      "commas, e.g. loss=bpr-max,layers=224",
+                      quote_for_message(trim(entry))));
     }
     set_param(params, entry.substr(0, equals), entry.substr(equals + 1), "-ps");
   }
@@ -56,9 +57,10 @@ void apply_param_toml(Params& params, std::string_view toml_text, std::string_vi
     const std::string where = fmt::format("{}:{}", source_name, node.source().begin.line);
     auto text = toml_value_text(node);
     if (!text) {
-      throw Error(fmt::format("{}: value of '{}' must be a string, number, boolean or a list of "
-                              "numbers (parameter files hold top-level name = value pairs)",
-                              where, key.str()));
+      throw Error(
+          fmt::format("{}: value of '{}' must be a string, number, boolean or a list of "
+                      "numbers (parameter files hold top-level name = value pairs)",
+                      where, key.str()));
     }
     set_param(params, key.str(), *text, where);
   }
@@ -68,12 +70,15 @@ void apply_param_python(Params& params, std::string_view python_text,
                         std::string_view source_name) {
   const std::string text(python_text);
   if (text.find("gru4rec_params") == std::string::npos) {
-    throw Error(fmt::format("{}: no gru4rec_params OrderedDict found; expected the official "
-                            "parameter file format", source_name));
+    throw Error(
+        fmt::format("{}: no gru4rec_params OrderedDict found; expected the official "
+                    "parameter file format",
+                    source_name));
   }
   // Entries look like ('name', value) with value a quoted string, a number, True/False or a
   // list of numbers.
-  static const std::regex entry(R"re(\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*,\s*('[^']*'|"[^"]*"|\[[^\]]*\]|[^\)\s]+)\s*\))re");
+  static const std::regex entry(
+      R"re(\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*,\s*('[^']*'|"[^"]*"|\[[^\]]*\]|[^\)\s]+)\s*\))re");
   int found = 0;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), entry);
        it != std::sregex_iterator(); ++it) {

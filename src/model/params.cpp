@@ -39,9 +39,15 @@ struct Bounds {
   }
 };
 
-Bounds at_least(double low) { return Bounds{.low = low}; }
-Bounds above(double low) { return Bounds{.low = low, .low_open = true}; }
-Bounds closed(double low, double high) { return Bounds{.low = low, .high = high}; }
+Bounds at_least(double low) {
+  return Bounds{.low = low};
+}
+Bounds above(double low) {
+  return Bounds{.low = low, .low_open = true};
+}
+Bounds closed(double low, double high) {
+  return Bounds{.low = low, .high = high};
+}
 Bounds half_open(double low, double high) {
   return Bounds{.low = low, .high = high, .high_open = true};
 }
@@ -77,7 +83,8 @@ ParamDef int_param(std::string name, Int Params::*field, Bounds bounds, std::str
 }
 
 ParamDef float_param(std::string name, double Params::*field, Bounds bounds, std::string help) {
-  ParamDef def = make_def(std::move(name), ParamKind::kFloat, "float", bounds.text(), std::move(help));
+  ParamDef def =
+      make_def(std::move(name), ParamKind::kFloat, "float", bounds.text(), std::move(help));
   def.parse = [field, bounds](Params& p, std::string_view text) {
     auto value = parse_double(text);
     if (!value || !bounds.contains(*value)) {
@@ -103,9 +110,10 @@ ParamDef bool_param(std::string name, bool Params::*field, std::string help) {
 std::vector<ParamDef> build_table() {
   std::vector<ParamDef> table;
   {
-    ParamDef def = make_def("loss", ParamKind::kString, "choice", "cross-entropy|bpr-max|top1-max|top1|bpr",
-                            "ranking loss; use cross-entropy (with logq=1) or bpr-max, the others "
-                         "are legacy");
+    ParamDef def =
+        make_def("loss", ParamKind::kString, "choice", "cross-entropy|bpr-max|top1-max|top1|bpr",
+                 "ranking loss; use cross-entropy (with logq=1) or bpr-max, the others "
+                 "are legacy");
     def.parse = [](Params& p, std::string_view text) {
       text = trim(text);
       for (size_t i = 0; i < std::size(kLossNames); ++i) {
@@ -120,9 +128,11 @@ std::vector<ParamDef> build_table() {
     table.push_back(std::move(def));
   }
   {
-    ParamDef def = make_def("final_act", ParamKind::kString, "activation", "softmax|linear|relu|tanh|leaky-X|elu-X|selu-L-A",
-                            "activation of the scores before the loss (Theano name); empty: softmax "
-                         "for cross-entropy, elu-<elu_param> otherwise");
+    ParamDef def =
+        make_def("final_act", ParamKind::kString, "activation",
+                 "softmax|linear|relu|tanh|leaky-X|elu-X|selu-L-A",
+                 "activation of the scores before the loss (Theano name); empty: softmax "
+                 "for cross-entropy, elu-<elu_param> otherwise");
     def.parse = [](Params& p, std::string_view text) {
       text = trim(text);
       if (!text.empty()) Activation::parse(text);
@@ -135,7 +145,8 @@ std::vector<ParamDef> build_table() {
                               "alpha of the ELU applied to the scores of the non-cross-entropy "
                               "losses; 0 means linear"));
   {
-    ParamDef def = make_def("hidden_act", ParamKind::kString, "activation", "tanh|relu|linear|leaky-X|elu-X|selu-L-A",
+    ParamDef def = make_def("hidden_act", ParamKind::kString, "activation",
+                            "tanh|relu|linear|leaky-X|elu-X|selu-L-A",
                             "activation of the GRU candidate state; keep tanh");
     def.parse = [](Params& p, std::string_view text) {
       Activation act = Activation::parse(text);
@@ -146,8 +157,9 @@ std::vector<ParamDef> build_table() {
     table.push_back(std::move(def));
   }
   {
-    ParamDef def = make_def("layers", ParamKind::kIntList, "int list", "each in [1, 16384], '/'-separated",
-                            "sizes of the GRU layers, e.g. 100 or 200/200");
+    ParamDef def =
+        make_def("layers", ParamKind::kIntList, "int list", "each in [1, 16384], '/'-separated",
+                 "sizes of the GRU layers, e.g. 100 or 200/200");
     def.parse = [](Params& p, std::string_view text) {
       std::vector<int> layers;
       for (auto part : split(trim(text), '/')) {
@@ -173,14 +185,15 @@ std::vector<ParamDef> build_table() {
                               "dropout probability on the input embedding"));
   table.push_back(float_param("dropout_p_hidden", &Params::dropout_p_hidden, half_open(0, 1),
                               "dropout probability on the output of every GRU layer"));
-  table.push_back(float_param("learning_rate", &Params::learning_rate, above(0),
-                              "Adagrad learning rate"));
+  table.push_back(
+      float_param("learning_rate", &Params::learning_rate, above(0), "Adagrad learning rate"));
   table.push_back(float_param("momentum", &Params::momentum, half_open(0, 1),
                               "momentum on top of the Adagrad step (0: off)"));
   {
-    ParamDef def = make_def("embedding", ParamKind::kString, "int|layersize", "0, >= 1 or layersize",
-                            "size of a separate input embedding (0: none, layersize: layers[0]); "
-                         "ignored when constrained_embedding=True");
+    ParamDef def =
+        make_def("embedding", ParamKind::kString, "int|layersize", "0, >= 1 or layersize",
+                 "size of a separate input embedding (0: none, layersize: layers[0]); "
+                 "ignored when constrained_embedding=True");
     def.parse = [](Params& p, std::string_view text) {
       text = trim(text);
       if (text == "layersize") {
@@ -195,7 +208,7 @@ std::vector<ParamDef> build_table() {
     };
     def.format = [](const Params& p) {
       return p.embedding == Params::kEmbeddingLayersize ? std::string("layersize")
-                                                         : std::to_string(p.embedding);
+                                                        : std::to_string(p.embedding);
     };
     table.push_back(std::move(def));
   }
@@ -225,8 +238,7 @@ std::vector<ParamDef> build_table() {
                              "train sessions in order of their first event (recommended)"));
   table.push_back(bool_param("train_random_order", &Params::train_random_order,
                              "shuffle the session order every epoch (not recommended)"));
-  table.push_back(int_param("sample_store_size", &Params::sample_store_size,
-                            closed(0, 1e10),
+  table.push_back(int_param("sample_store_size", &Params::sample_store_size, closed(0, 1e10),
                             "number of precomputed negative sample ids (-ss)"));
   table.push_back(int_param("seed", &Params::seed, closed(0, 9.2e18),
                             "seed of initialization, sampling and dropout"));
@@ -239,7 +251,9 @@ std::vector<ParamDef> build_table() {
 
 }  // namespace
 
-std::string_view loss_name(LossKind loss) { return kLossNames[static_cast<size_t>(loss)]; }
+std::string_view loss_name(LossKind loss) {
+  return kLossNames[static_cast<size_t>(loss)];
+}
 
 const std::vector<ParamDef>& param_table() {
   static const std::vector<ParamDef> table = build_table();
@@ -311,8 +325,9 @@ std::vector<std::string> validate_params(const Params& params) {
     throw Error("batch_size=1 with n_sample=0 leaves no negative examples; raise one of them");
   }
   if (params.constrained_embedding && params.embedding != 0) {
-    notes.push_back("embedding is ignored because constrained_embedding=True (the output "
-                    "matrix is the input embedding)");
+    notes.push_back(
+        "embedding is ignored because constrained_embedding=True (the output "
+        "matrix is the input embedding)");
   }
   if (params.smoothing > 0 && params.loss != LossKind::kCrossEntropy) {
     notes.push_back("smoothing only applies to loss=cross-entropy");

@@ -31,8 +31,8 @@ void softmax_of_negatives(Row& y, Eigen::Index i, Out& s) {
 }
 
 template <typename T>
-T cross_entropy_row(const LossConfig& config, const T* x_data, Eigen::Index cols,
-                    Eigen::Index i, T* g_data) {
+T cross_entropy_row(const LossConfig& config, const T* x_data, Eigen::Index cols, Eigen::Index i,
+                    T* g_data) {
   Eigen::Map<const RowVector<T>> x(x_data, cols);
   Eigen::Map<RowVector<T>> g(g_data, cols);
   const T max = x.maxCoeff();
@@ -81,8 +81,8 @@ void LossWorkspace<T>::reserve(Eigen::Index rows, Eigen::Index cols) {
 }
 
 template <typename T>
-T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores,
-                        LossWorkspace<T>& ws, MatrixRef<T> grad, T grad_scale) {
+T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores, LossWorkspace<T>& ws,
+                        MatrixRef<T> grad, T grad_scale) {
   const Eigen::Index rows = scores.rows();
   const Eigen::Index cols = scores.cols();
   GRU4REC_CHECK(cols >= rows && grad.rows() == rows && grad.cols() == cols);
@@ -123,14 +123,14 @@ T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores,
       }
       case LossKind::kTop1Max: {
         softmax_of_negatives(y, i, s);
-        pair.array() = (y.array() - y_i).logistic();      // sigmoid(y_j - y_i)
-        extra.array() = y.array().square().logistic();    // sigmoid(y_j^2)
+        pair.array() = (y.array() - y_i).logistic();    // sigmoid(y_j - y_i)
+        extra.array() = y.array().square().logistic();  // sigmoid(y_j^2)
         const T loss = (s.array() * (pair.array() + extra.array())).sum();
         total += loss;
         const T d_own = -(s.array() * pair.array() * (T(1) - pair.array())).sum();
-        g.array() = s.array() * (pair.array() + extra.array() - loss +
-                                 pair.array() * (T(1) - pair.array()) +
-                                 T(2) * y.array() * extra.array() * (T(1) - extra.array()));
+        g.array() = s.array() *
+                    (pair.array() + extra.array() - loss + pair.array() * (T(1) - pair.array()) +
+                     T(2) * y.array() * extra.array() * (T(1) - extra.array()));
         g(i) = d_own;
         break;
       }

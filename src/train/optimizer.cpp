@@ -62,7 +62,8 @@ void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& v
     for (Eigen::Index b = 0; b < bytes; b += 64) {
       __builtin_prefetch(reinterpret_cast<const char*>(param.data() + offset) + b, 1);
       __builtin_prefetch(reinterpret_cast<const char*>(acc.data() + offset) + b, 1);
-      if (has_velocity) __builtin_prefetch(reinterpret_cast<const char*>(vel.data() + offset) + b, 1);
+      if (has_velocity)
+        __builtin_prefetch(reinterpret_cast<const char*>(vel.data() + offset) + b, 1);
     }
   };
   for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) prefetch_row(k);
@@ -70,25 +71,25 @@ void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& v
     if (k + kPrefetchAhead < ids.size()) prefetch_row(k + kPrefetchAhead);
     const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
     update_values<T>(c, T(0), param.data() + offset, acc.data() + offset,
-                     has_velocity ? vel.data() + offset : nullptr, rows.row(static_cast<Eigen::Index>(k)).data(),
-                     width);
+                     has_velocity ? vel.data() + offset : nullptr,
+                     rows.row(static_cast<Eigen::Index>(k)).data(), width);
   }
 }
 
 }  // namespace
 
 OptimizerConfig OptimizerConfig::from_params(const Params& params) {
-  return OptimizerConfig{.learning_rate = params.learning_rate,
-                         .momentum = params.momentum,
-                         .lmbd = params.lmbd};
+  return OptimizerConfig{
+      .learning_rate = params.learning_rate, .momentum = params.momentum, .lmbd = params.lmbd};
 }
 
 template <typename T>
 AdagradMomentum<T>::AdagradMomentum(const NetworkShape& shape, const OptimizerConfig& config)
-    : config_(config),
-      accumulators_(NetworkWeights<T>::zeros(shape)) {
-  if (config.momentum > 0) velocities_ = NetworkWeights<T>::zeros(shape);
-  else velocities_.layers.resize(shape.layers.size());
+    : config_(config), accumulators_(NetworkWeights<T>::zeros(shape)) {
+  if (config.momentum > 0)
+    velocities_ = NetworkWeights<T>::zeros(shape);
+  else
+    velocities_.layers.resize(shape.layers.size());
 }
 
 template <typename T>

@@ -55,7 +55,8 @@ TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int
   d_out_rows_.resize(columns, out_size);
   column_bias_.resize(columns);
   Eigen::Index widest = *std::max_element(shape.layers.begin(), shape.layers.end());
-  if (shape.mode != EmbeddingMode::kOneHot) widest = std::max<Eigen::Index>(widest, shape.input_size(0));
+  if (shape.mode != EmbeddingMode::kOneHot)
+    widest = std::max<Eigen::Index>(widest, shape.input_size(0));
   d_hidden_.resize(rows, widest);
   d_input_.resize(rows, widest);
   d_projection_.resize(rows, 3 * *std::max_element(shape.layers.begin(), shape.layers.end()));

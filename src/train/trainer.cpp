@@ -88,9 +88,9 @@ class TrainWorker {
       }
       shift = std::span<const float>(shift_.data(), num_columns);
     }
-    const float loss = step_.run(weights, batch.inputs,
-                                 std::span<const int32_t>(columns_.data(), num_columns), shift,
-                                 hidden_, &dropout_rng_);
+    const float loss =
+        step_.run(weights, batch.inputs, std::span<const int32_t>(columns_.data(), num_columns),
+                  shift, hidden_, &dropout_rng_);
     if (!std::isfinite(loss)) return loss;
     if (params_.grad_cap > 0) {
       const double norm = std::sqrt(step_.gradients().squared_norm());
@@ -144,7 +144,8 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   validate_params(params);
   const uint64_t seed = static_cast<uint64_t>(params.seed);
   std::unique_ptr<AliasSampler> sampler;
-  if (params.n_sample > 0) sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
+  if (params.n_sample > 0)
+    sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
   AdagradMomentum<float> optimizer(model.weights.shape, OptimizerConfig::from_params(params));
   TrainWorker worker(model, sampler.get(), seed);
   Rng order_rng(Rng::derive_seed(seed, kOrderStream));
@@ -156,8 +157,10 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   const Clock::time_point training_start = Clock::now();
   for (int epoch = 1; epoch <= params.n_epochs; ++epoch) {
     if (epoch > 1) {
-      if (params.train_random_order) batcher.restart(training_order(train, params, order_rng));
-      else batcher.restart();
+      if (params.train_random_order)
+        batcher.restart(training_order(train, params, order_rng));
+      else
+        batcher.restart();
     }
     worker.reset_states();
     const Clock::time_point epoch_start = Clock::now();
@@ -170,10 +173,11 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
       const auto rows = static_cast<int64_t>(batch.inputs.size());
       const float loss = worker.train(batch, model.weights, optimizer);
       if (!std::isfinite(loss)) {
-        throw TrainingDiverged(fmt::format(
-            "training diverged: the loss became {} in epoch {} at mini-batch {}; lower "
-            "learning_rate (now {}) or momentum (now {}), or try loss=cross-entropy",
-            std::isnan(loss) ? "NaN" : "infinite", epoch, steps + 1, params.learning_rate, params.momentum));
+        throw TrainingDiverged(
+            fmt::format("training diverged: the loss became {} in epoch {} at mini-batch {}; lower "
+                        "learning_rate (now {}) or momentum (now {}), or try loss=cross-entropy",
+                        std::isnan(loss) ? "NaN" : "infinite", epoch, steps + 1,
+                        params.learning_rate, params.momentum));
       }
       // The step cost is the summed loss / batch_size; the epoch loss is its mean weighted by
       // the step's rows (as the official code prints it).
@@ -183,13 +187,14 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
       if (callbacks.on_progress && (steps & 15) == 0 &&
           seconds_since(last_report) >= callbacks.progress_interval_seconds) {
         last_report = Clock::now();
-        callbacks.on_progress(TrainProgress{.epoch = epoch,
-                                            .n_epochs = params.n_epochs,
-                                            .events_done = events,
-                                            .events_total = events_total,
-                                            .steps = steps,
-                                            .seconds = seconds_since(epoch_start),
-                                            .mean_loss = weighted_loss / static_cast<double>(events)});
+        callbacks.on_progress(
+            TrainProgress{.epoch = epoch,
+                          .n_epochs = params.n_epochs,
+                          .events_done = events,
+                          .events_total = events_total,
+                          .steps = steps,
+                          .seconds = seconds_since(epoch_start),
+                          .mean_loss = weighted_loss / static_cast<double>(events)});
       }
     }
     EpochReport report{.epoch = epoch,

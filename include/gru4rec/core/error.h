@@ -40,10 +40,10 @@ namespace detail {
 }  // namespace gru4rec
 
 // Checks an invariant; on failure throws InternalError("file:line: check 'cond' failed: msg").
-#define GRU4REC_CHECK(condition, ...)                                                      \
-  do {                                                                                     \
-    if (!(condition)) [[unlikely]] {                                                       \
-      ::gru4rec::detail::check_failed(#condition, __FILE__, __LINE__,                      \
-                                      ::fmt::format("" __VA_ARGS__));                      \
-    }                                                                                      \
+#define GRU4REC_CHECK(condition, ...)                                 \
+  do {                                                                \
+    if (!(condition)) [[unlikely]] {                                  \
+      ::gru4rec::detail::check_failed(#condition, __FILE__, __LINE__, \
+                                      ::fmt::format("" __VA_ARGS__)); \
+    }                                                                 \
   } while (false)

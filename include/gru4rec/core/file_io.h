@@ -14,7 +14,8 @@ std::string read_file(const std::string& path);
 
 // Calls `write` with a stream to a temporary file next to `path`, then renames it to `path`.
 // If `write` throws or any write fails, the temporary file is removed and `path` is untouched.
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write);
 
 // Throws Error unless a file could be created at `path` (checked before long work starts,
 // so that an unwritable output path fails in seconds, not after training).

@@ -38,8 +38,8 @@ struct ReadReport {
 };
 
 // Training data: new item ids are added to `items` in order of first appearance.
-SessionLog read_training_log(const std::string& path, const ReadOptions& options,
-                             ItemIndex& items, ReadReport* report = nullptr);
+SessionLog read_training_log(const std::string& path, const ReadOptions& options, ItemIndex& items,
+                             ReadReport* report = nullptr);
 
 // Test data: events whose item is not in `items` are dropped (and counted); the session's
 // remaining events are joined, as the official evaluation does.

@@ -51,7 +51,8 @@ void activation_derivative_row(const Activation& act, const T* y, T* grad, Eigen
       for (Eigen::Index i = 0; i < n; ++i) grad[i] = y[i] > T(0) ? grad[i] : alpha * grad[i];
       return;
     case Activation::Kind::kElu:
-      for (Eigen::Index i = 0; i < n; ++i) grad[i] = y[i] > T(0) ? grad[i] : (y[i] + alpha) * grad[i];
+      for (Eigen::Index i = 0; i < n; ++i)
+        grad[i] = y[i] > T(0) ? grad[i] : (y[i] + alpha) * grad[i];
       return;
     case Activation::Kind::kSelu:
       for (Eigen::Index i = 0; i < n; ++i) {

@@ -34,8 +34,7 @@ void gru_input_projection(const GruLayerWeights<T>& w, ConstMatrixRef<T> x, Matr
 
 // a[i] = Wx[items[i]] + bh: the projection of a one-hot input (layer 0 without embedding).
 template <typename T>
-void gru_input_rows(const GruLayerWeights<T>& w, std::span<const int32_t> items,
-                    MatrixRef<T> a);
+void gru_input_rows(const GruLayerWeights<T>& w, std::span<const int32_t> items, MatrixRef<T> a);
 
 // Computes h from a and h_prev (all with the same number of rows); fills `cache` if given.
 template <typename T>
@@ -47,8 +46,7 @@ void gru_cell_forward(const GruLayerWeights<T>& w, const Activation& hidden_act,
 // (overwritten, not accumulated).
 template <typename T>
 void gru_cell_backward(const GruLayerWeights<T>& w, const Activation& hidden_act,
-                       ConstMatrixRef<T> h_prev, const GruCellCache<T>& cache,
-                       ConstMatrixRef<T> dh, MatrixRef<T> da, MatrixRef<T> dUrz,
-                       MatrixRef<T> dUh);
+                       ConstMatrixRef<T> h_prev, const GruCellCache<T>& cache, ConstMatrixRef<T> dh,
+                       MatrixRef<T> da, MatrixRef<T> dUrz, MatrixRef<T> dUh);
 
 }  // namespace gru4rec

@@ -20,8 +20,8 @@ struct TrainingStats {
   int64_t transitions = 0;  // (input, target) pairs per epoch
   double time_min = 0;
   double time_max = 0;
-  int epochs = 0;           // epochs completed
-  double final_loss = 0;    // mean loss of the last epoch
+  int epochs = 0;         // epochs completed
+  double final_loss = 0;  // mean loss of the last epoch
 };
 
 struct Model {

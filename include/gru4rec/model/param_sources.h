@@ -19,7 +19,6 @@ void apply_param_file(Params& params, const std::string& path);
 
 // The same from text in memory (`source_name` is used in messages).
 void apply_param_toml(Params& params, std::string_view toml_text, std::string_view source_name);
-void apply_param_python(Params& params, std::string_view python_text,
-                        std::string_view source_name);
+void apply_param_python(Params& params, std::string_view python_text, std::string_view source_name);
 
 }  // namespace gru4rec

@@ -18,9 +18,9 @@ namespace gru4rec {
 class SessionBatcher {
  public:
   struct Step {
-    std::span<const int32_t> inputs;         // one item per row
-    std::span<const int32_t> targets;        // one item per row
-    std::span<const uint8_t> session_ends;   // 1: the row's target ends its session
+    std::span<const int32_t> inputs;        // one item per row
+    std::span<const int32_t> targets;       // one item per row
+    std::span<const uint8_t> session_ends;  // 1: the row's target ends its session
     // Non-empty when rows were removed since the previous step: row k of this step continues
     // row kept_rows[k] of the previous step (states must be compacted accordingly).
     std::span<const int32_t> kept_rows;

@@ -26,7 +26,8 @@ class SparseRowGrad {
 
   // Forgets the rows of the previous step (cost proportional to the rows it had).
   void clear() {
-    for (int32_t i = 0; i < count_; ++i) slot_of_item_[static_cast<size_t>(ids_[static_cast<size_t>(i)])] = -1;
+    for (int32_t i = 0; i < count_; ++i)
+      slot_of_item_[static_cast<size_t>(ids_[static_cast<size_t>(i)])] = -1;
     count_ = 0;
   }
 

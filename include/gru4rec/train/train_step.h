@@ -20,7 +20,7 @@ namespace gru4rec {
 template <typename T>
 struct StepGradients {
   std::vector<GruLayerWeights<T>> layers;  // dense; layer 0's Wx is unused in one-hot mode
-  SparseRowGrad<T> wy_rows;     // output rows of the targets and samples (and the inputs when shared)
+  SparseRowGrad<T> wy_rows;  // output rows of the targets and samples (and the inputs when shared)
   SparseRowGrad<T> input_rows;  // rows of E (separate mode) or layer-0 Wx (one-hot mode)
   SparseRowGrad<T> by_rows;     // output biases, one column
 

@@ -27,12 +27,15 @@ struct TrainProgress {
 
 struct EpochReport {
   int epoch = 0;
-  double loss = 0;  // step costs (summed loss / batch_size) averaged with the steps' rows as weights
+  double loss =
+      0;  // step costs (summed loss / batch_size) averaged with the steps' rows as weights
   double seconds = 0;
   int64_t steps = 0;
   int64_t events = 0;
   double steps_per_second() const { return seconds > 0 ? static_cast<double>(steps) / seconds : 0; }
-  double events_per_second() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
+  double events_per_second() const {
+    return seconds > 0 ? static_cast<double>(events) / seconds : 0;
+  }
 };
 
 struct TrainCallbacks {

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that gru4rec builds, tests and benchmarks with.
+# Runs apt-get only when something is missing; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libeigen3-dev            # dense kernels (GEMM, element-wise math)
+  libfmt-dev               # formatting of messages and tables
+  libcli11-dev             # command line
+  libtomlplusplus-dev      # TOML parameter files
+  nlohmann-json3-dev       # model file header, --json output
+  robin-map-dev            # item and session id hash maps
+  zlib1g-dev               # CRC-32 of model files
+  libgtest-dev libgmock-dev googletest
+  libbenchmark-dev         # kernel micro-benchmarks
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
