@@ -26,6 +26,7 @@ struct TrainOptions {
   std::string progress = "auto";
   bool json = false;
   bool quiet = false;
+  bool profile = false;
   DataOptions data;
   MeasureOptions measure;
 };
@@ -40,6 +41,21 @@ std::string parameter_help() {
     text += fmt::format("  {:<22} {}\n", "", def.help);
   }
   return text;
+}
+
+void print_profile(std::FILE* out, const PhaseProfile& profile, const TrainSummary& summary) {
+  int64_t steps = 0;
+  for (const EpochReport& e : summary.epochs) steps += e.steps;
+  const double total = profile.total();
+  fmt::print(out, "Time per phase ({} mini-batches):\n", with_thousands(steps));
+  fmt::print(out, "  {:<24} {:>9} {:>7} {:>12}\n", "phase", "seconds", "share", "us/batch");
+  for (size_t i = 0; i < static_cast<size_t>(Phase::kCount); ++i) {
+    const auto phase = static_cast<Phase>(i);
+    const double seconds = profile.seconds(phase);
+    fmt::print(out, "  {:<24} {:>9.3f} {:>6.1f}% {:>12.1f}\n", phase_name(phase), seconds,
+               total > 0 ? 100 * seconds / total : 0.0,
+               steps > 0 ? 1e6 * seconds / static_cast<double>(steps) : 0.0);
+  }
 }
 
 void run_train(const TrainOptions& o) {
@@ -82,8 +98,11 @@ void run_train(const TrainOptions& o) {
              with_thousands(model.stats.transitions));
   std::fflush(log);
   ProgressPrinter progress(parse_progress_mode(o.progress), log);
-  const TrainSummary summary = train_model(model, train, progress.callbacks());
+  PhaseProfile phase_profile;
+  const TrainSummary summary =
+      train_model(model, train, progress.callbacks(), o.profile ? &phase_profile : nullptr);
   fmt::print(log, "Total training time: {:.2f}s\n", summary.seconds);
+  if (o.profile) print_profile(log, phase_profile, summary);
   if (!o.save_path.empty()) {
     save_model(model, o.save_path);
     fmt::print(log, "Saved model to {}\n", o.save_path);
@@ -143,6 +162,8 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", options->json, "print the results as JSON on stdout (logs go to stderr)");
   cmd->add_flag("-q,--quiet", options->quiet, "do not echo the parameters");
+  cmd->add_flag("--profile", options->profile,
+                "measure and print the time spent in each phase of the training steps");
   options->data.add_to(*cmd);
   options->measure.add_to(*cmd);
   cmd->footer(parameter_help());

@@ -55,7 +55,7 @@ void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& v
   const bool has_velocity = vel.size() > 0;
   // The rows are scattered over matrices far larger than the caches: fetch the rows a few
   // steps ahead so that their cache misses overlap with the arithmetic on the current row.
-  constexpr size_t kPrefetchAhead = 6;
+  constexpr size_t kPrefetchAhead = 16;
   auto prefetch_row = [&](size_t k) {
     const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
     const Eigen::Index bytes = width * static_cast<Eigen::Index>(sizeof(T));
@@ -93,25 +93,29 @@ AdagradMomentum<T>::AdagradMomentum(const NetworkShape& shape, const OptimizerCo
 }
 
 template <typename T>
-void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g) {
+void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
+                                PhaseProfile* profile) {
   auto& acc = accumulators_;
   auto& vel = velocities_;
   const EmbeddingMode mode = w.shape.mode;
   for (size_t l = 0; l < w.layers.size(); ++l) {
     auto& p = w.layers[l];
     const auto& gl = g.layers[l];
-    if (l == 0 && mode == EmbeddingMode::kOneHot) {
-      update_rows<T>(config_, p.Wx, acc.layers[l].Wx, vel.layers[l].Wx, g.input_rows);
-    } else {
+    if (!(l == 0 && mode == EmbeddingMode::kOneHot)) {
       update_dense<T>(config_, p.Wx, acc.layers[l].Wx, vel.layers[l].Wx, gl.Wx);
     }
     update_dense<T>(config_, p.Urz, acc.layers[l].Urz, vel.layers[l].Urz, gl.Urz);
     update_dense<T>(config_, p.Uh, acc.layers[l].Uh, vel.layers[l].Uh, gl.Uh);
     update_dense<T>(config_, p.bh, acc.layers[l].bh, vel.layers[l].bh, gl.bh);
   }
+  mark_phase(profile, Phase::kDenseUpdate);
+  if (mode == EmbeddingMode::kOneHot) {
+    update_rows<T>(config_, w.layers[0].Wx, acc.layers[0].Wx, vel.layers[0].Wx, g.input_rows);
+  }
   if (mode == EmbeddingMode::kSeparate) update_rows<T>(config_, w.E, acc.E, vel.E, g.input_rows);
   update_rows<T>(config_, w.Wy, acc.Wy, vel.Wy, g.wy_rows);
   update_rows<T>(config_, w.By, acc.By, vel.By, g.by_rows);
+  mark_phase(profile, Phase::kSparseUpdate);
 }
 
 template class AdagradMomentum<float>;

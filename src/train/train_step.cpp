@@ -83,7 +83,7 @@ TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int
 template <typename T>
 T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
                     std::span<const int32_t> columns, std::span<const T> column_shift,
-                    std::vector<MatrixR<T>>& hidden, Rng* dropout_rng) {
+                    std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile) {
   const auto rows = static_cast<Eigen::Index>(inputs.size());
   const auto cols = static_cast<Eigen::Index>(columns.size());
   GRU4REC_CHECK(rows > 0 && cols >= rows && cols <= scores_.cols());
@@ -92,6 +92,7 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
   const EmbeddingMode mode = shape_.mode;
 
   network_forward<T>(w, config_.forward, inputs, hidden, forward_, dropout_rng);
+  mark_phase(profile, Phase::kForward);
   auto top = forward_.output.back().topRows(rows);
 
   // Scores against the target columns: R = h Wy[columns]^T + By[columns] - shift.
@@ -108,10 +109,12 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
   auto scores = scores_.topLeftCorner(rows, cols);
   scores.noalias() = top * out.transpose();
   scores.rowwise() += bias;
+  mark_phase(profile, Phase::kScores);
 
   auto d_scores = d_scores_.topLeftCorner(rows, cols);
   const T loss = loss_forward_backward<T>(config_.loss, scores, loss_, d_scores,
                                           T(1) / static_cast<T>(config_.batch_size));
+  mark_phase(profile, Phase::kLoss);
 
   // Output side: item rows and biases of the columns.
   StepGradients<T>& g = gradients_;
@@ -163,6 +166,7 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
   for (size_t l = 0; l < num_layers; ++l) {
     hidden[l].topRows(rows) = forward_.output[l].topRows(rows);
   }
+  mark_phase(profile, Phase::kBackward);
   return loss;
 }
 

@@ -67,7 +67,7 @@ class TrainWorker {
 
   // One mini-batch: returns the summed row loss (before dividing by batch_size).
   float train(const SessionBatcher::Step& batch, NetworkWeights<float>& weights,
-              AdagradMomentum<float>& optimizer) {
+              AdagradMomentum<float>& optimizer, PhaseProfile* profile) {
     const size_t rows = batch.inputs.size();
     if (!batch.kept_rows.empty()) {
       for (auto& h : hidden_) {
@@ -76,6 +76,7 @@ class TrainWorker {
         }
       }
     }
+    mark_phase(profile, Phase::kBatch);
     const std::span<const int32_t> sampled = samples_.next();
     std::copy(batch.targets.begin(), batch.targets.end(), columns_.begin());
     std::copy(sampled.begin(), sampled.end(), columns_.begin() + static_cast<ptrdiff_t>(rows));
@@ -88,23 +89,26 @@ class TrainWorker {
       }
       shift = std::span<const float>(shift_.data(), num_columns);
     }
+    mark_phase(profile, Phase::kSampling);
     const float loss =
         step_.run(weights, batch.inputs, std::span<const int32_t>(columns_.data(), num_columns),
-                  shift, hidden_, &dropout_rng_);
+                  shift, hidden_, &dropout_rng_, profile);
     if (!std::isfinite(loss)) return loss;
     if (params_.grad_cap > 0) {
       const double norm = std::sqrt(step_.gradients().squared_norm());
       if (norm >= params_.grad_cap) {
         step_.gradients().scale(static_cast<float>(params_.grad_cap / norm));
       }
+      mark_phase(profile, Phase::kBackward);
     }
-    optimizer.update(weights, step_.gradients());
+    optimizer.update(weights, step_.gradients(), profile);
     // A row whose target ended its session takes a new session: it starts from a zero state.
     for (size_t row = 0; row < rows; ++row) {
       if (batch.session_ends[row] != 0) {
         for (auto& h : hidden_) h.row(static_cast<Eigen::Index>(row)).setZero();
       }
     }
+    mark_phase(profile, Phase::kBatch);
     return loss;
   }
 
@@ -137,7 +141,8 @@ std::vector<int64_t> training_order(const SessionLog& train, const Params& param
 
 }  // namespace
 
-TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallbacks& callbacks) {
+TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
+                         PhaseProfile* profile) {
   const Params& params = model.params;
   GRU4REC_CHECK(params.threads == 1, "only threads=1 is supported");
   GRU4REC_CHECK(static_cast<int32_t>(model.supports.size()) == model.num_items());
@@ -169,9 +174,10 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     int64_t events = 0;
     int64_t steps = 0;
     SessionBatcher::Step batch;
+    if (profile != nullptr) profile->start();
     while (batcher.next(batch)) {
       const auto rows = static_cast<int64_t>(batch.inputs.size());
-      const float loss = worker.train(batch, model.weights, optimizer);
+      const float loss = worker.train(batch, model.weights, optimizer, profile);
       if (!std::isfinite(loss)) {
         throw TrainingDiverged(
             fmt::format("training diverged: the loss became {} in epoch {} at mini-batch {}; lower "

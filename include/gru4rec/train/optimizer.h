@@ -11,6 +11,7 @@
 // same rows from several threads unless the caller accepts Hogwild-style races.
 #pragma once
 
+#include "gru4rec/core/phase_profile.h"
 #include "gru4rec/model/network.h"
 #include "gru4rec/train/train_step.h"
 
@@ -29,7 +30,8 @@ class AdagradMomentum {
  public:
   AdagradMomentum(const NetworkShape& shape, const OptimizerConfig& config);
 
-  void update(NetworkWeights<T>& weights, const StepGradients<T>& gradients);
+  void update(NetworkWeights<T>& weights, const StepGradients<T>& gradients,
+              PhaseProfile* profile = nullptr);
 
   const NetworkWeights<T>& accumulators() const { return accumulators_; }
 

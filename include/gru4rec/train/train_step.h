@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gru4rec/core/matrix.h"
+#include "gru4rec/core/phase_profile.h"
 #include "gru4rec/core/random.h"
 #include "gru4rec/model/forward.h"
 #include "gru4rec/model/network.h"
@@ -47,9 +48,10 @@ class TrainStep {
   // (the logQ correction). hidden[l] holds the rows' previous states on entry and their new
   // states (the dropped-out outputs) on return. Returns the loss summed over rows, not
   // divided by batch_size; the gradients are of that sum divided by batch_size.
+  // `profile`, when not null, gets the time of each phase.
   T run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
         std::span<const int32_t> columns, std::span<const T> column_shift,
-        std::vector<MatrixR<T>>& hidden, Rng* dropout_rng);
+        std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile = nullptr);
 
   StepGradients<T>& gradients() { return gradients_; }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "gru4rec/core/phase_profile.h"
 #include "gru4rec/data/session_log.h"
 #include "gru4rec/model/model.h"
 
@@ -51,7 +52,8 @@ struct TrainSummary {
 
 // Trains model.weights in place on `train`, whose item indices must be those of model.items.
 // Throws TrainingDiverged when the loss becomes NaN or infinite (the model is then unusable).
+// `profile`, when not null, receives the time spent in each phase of the steps.
 TrainSummary train_model(Model& model, const SessionLog& train,
-                         const TrainCallbacks& callbacks = {});
+                         const TrainCallbacks& callbacks = {}, PhaseProfile* profile = nullptr);
 
 }  // namespace gru4rec

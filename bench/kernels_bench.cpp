@@ -1,0 +1,149 @@
+// Micro-benchmarks of the training kernels on GRU4Rec-sized problems (Google Benchmark).
+//   build/bench/kernels_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// The problem mimics RetailRocket: 36,968 items with power-law supports, negatives drawn by
+// support^alpha, so that the sparse updates see realistic cache behaviour.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <memory>
+
+#include "gru4rec/core/random.h"
+#include "gru4rec/model/param_sources.h"
+#include "gru4rec/train/optimizer.h"
+#include "gru4rec/train/sampler.h"
+#include "gru4rec/train/train_step.h"
+
+#ifdef GRU4REC_BENCH_CBLAS
+#include <cblas.h>
+#endif
+
+namespace gru4rec {
+namespace {
+
+constexpr int32_t kItems = 36968;
+const char* kRetailRocket =
+    "loss=bpr-max,elu_param=0.5,layers=224,batch_size=80,dropout_p_embed=0.5,"
+    "dropout_p_hidden=0.05,learning_rate=0.05,momentum=0.4,n_sample=2048,sample_alpha=0.4,"
+    "bpreg=1.95";
+const char* kRsc15 =
+    "loss=cross-entropy,logq=1,layers=100,batch_size=32,dropout_p_hidden=0.4,learning_rate=0.2,"
+    "momentum=0.2,n_sample=2048,sample_alpha=0.5,bpreg=0";
+
+// A training problem with everything a worker owns, stepping on random mini-batches.
+struct Problem {
+  Params params;
+  std::vector<int64_t> supports;
+  std::unique_ptr<AliasSampler> popularity, negatives;
+  NetworkWeights<float> weights;
+  std::unique_ptr<AdagradMomentum<float>> optimizer;
+  std::unique_ptr<TrainStep<float>> step;
+  std::unique_ptr<SampleStore> store;
+  std::vector<MatrixR<float>> hidden;
+  std::vector<int32_t> inputs, columns;
+  std::vector<float> shift;
+  Rng rng{1};
+
+  explicit Problem(const char* param_string) {
+    apply_param_string(params, param_string);
+    supports.resize(kItems);
+    for (int32_t i = 0; i < kItems; ++i) supports[static_cast<size_t>(i)] = 1 + static_cast<int64_t>(20000.0 / std::pow(i + 1, 0.9));
+    popularity = std::make_unique<AliasSampler>(supports, 1.0);
+    negatives = std::make_unique<AliasSampler>(supports, params.sample_alpha);
+    const NetworkShape shape = NetworkShape::from_params(params, kItems);
+    weights = initialize_network<float>(shape, params, 1);
+    optimizer = std::make_unique<AdagradMomentum<float>>(shape, OptimizerConfig::from_params(params));
+    step = std::make_unique<TrainStep<float>>(shape, StepConfig::from_params(params), params.batch_size,
+                                              params.batch_size + params.n_sample);
+    store = std::make_unique<SampleStore>(negatives.get(), params.n_sample, params.sample_store_size, 2);
+    for (int size : params.layers) hidden.push_back(MatrixR<float>::Zero(params.batch_size, size));
+    inputs.resize(static_cast<size_t>(params.batch_size));
+    columns.resize(static_cast<size_t>(params.batch_size + params.n_sample));
+    shift.assign(columns.size(), 0.5f);
+  }
+
+  void next_batch() {
+    for (auto& item : inputs) item = popularity->draw(rng);
+    for (int i = 0; i < params.batch_size; ++i) columns[static_cast<size_t>(i)] = popularity->draw(rng);
+    auto samples = store->next();
+    std::copy(samples.begin(), samples.end(), columns.begin() + params.batch_size);
+  }
+  float forward_backward() {
+    return step->run(weights, inputs, columns,
+                     params.logq > 0 ? std::span<const float>(shift) : std::span<const float>(), hidden,
+                     &rng);
+  }
+};
+
+void report_rows(benchmark::State& state, const Problem& p) {
+  state.counters["events/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * p.params.batch_size, benchmark::Counter::kIsRate);
+}
+
+void BM_TrainStep(benchmark::State& state, const char* params) {
+  Problem p(params);
+  for (auto _ : state) {
+    p.next_batch();
+    benchmark::DoNotOptimize(p.forward_backward());
+    p.optimizer->update(p.weights, p.step->gradients());
+  }
+  report_rows(state, p);
+}
+BENCHMARK_CAPTURE(BM_TrainStep, retailrocket, kRetailRocket)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TrainStep, rsc15, kRsc15)->Unit(benchmark::kMicrosecond);
+
+void BM_ForwardBackward(benchmark::State& state, const char* params) {
+  Problem p(params);
+  for (auto _ : state) {
+    p.next_batch();
+    benchmark::DoNotOptimize(p.forward_backward());
+  }
+  report_rows(state, p);
+}
+BENCHMARK_CAPTURE(BM_ForwardBackward, retailrocket, kRetailRocket)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_ForwardBackward, rsc15, kRsc15)->Unit(benchmark::kMicrosecond);
+
+void BM_SparseUpdate(benchmark::State& state, const char* params) {
+  Problem p(params);
+  for (auto _ : state) {
+    state.PauseTiming();
+    p.next_batch();
+    p.forward_backward();
+    state.ResumeTiming();
+    p.optimizer->update(p.weights, p.step->gradients());
+  }
+  report_rows(state, p);
+}
+BENCHMARK_CAPTURE(BM_SparseUpdate, retailrocket, kRetailRocket)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_SparseUpdate, rsc15, kRsc15)->Unit(benchmark::kMicrosecond);
+
+// The score product of a step, M x L times L x C, with Eigen and with the system BLAS.
+void BM_ScoreGemmEigen(benchmark::State& state) {
+  const auto m = state.range(0), l = state.range(1), c = state.range(2);
+  MatrixR<float> h = MatrixR<float>::Random(m, l), o = MatrixR<float>::Random(c, l), r(m, c);
+  for (auto _ : state) {
+    r.noalias() = h * o.transpose();
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * l * c) * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ScoreGemmEigen)->Args({80, 224, 2128})->Args({32, 100, 2080})->Args({512, 100, 43097})->Unit(benchmark::kMicrosecond);
+
+#ifdef GRU4REC_BENCH_CBLAS
+void BM_ScoreGemmBlas(benchmark::State& state) {
+  const auto m = state.range(0), l = state.range(1), c = state.range(2);
+  MatrixR<float> h = MatrixR<float>::Random(m, l), o = MatrixR<float>::Random(c, l), r(m, c);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(c),
+                static_cast<int>(l), 1.0f, h.data(), static_cast<int>(l), o.data(),
+                static_cast<int>(l), 0.0f, r.data(), static_cast<int>(c));
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * l * c) * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ScoreGemmBlas)->Args({80, 224, 2128})->Args({32, 100, 2080})->Args({512, 100, 43097})->Unit(benchmark::kMicrosecond);
+#endif
+
+}  // namespace
+}  // namespace gru4rec
+
+BENCHMARK_MAIN();
