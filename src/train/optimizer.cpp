@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/memory.h"
 
 namespace gru4rec {
 namespace {
@@ -43,11 +44,13 @@ void update_dense(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& 
                    vel.size() > 0 ? vel.data() : nullptr, grad.data(), param.size());
 }
 
+// Updates the rows of `grad`'s slots [first, last) (all by default).
 template <typename T, typename Tensor>
 void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& vel,
-                 const SparseRowGrad<T>& grad) {
-  const auto ids = grad.ids();
-  const auto rows = grad.rows();
+                 const SparseRowGrad<T>& grad, int32_t first = 0, int32_t last = -1) {
+  if (last < 0) last = grad.size();
+  const auto ids = grad.ids().subspan(static_cast<size_t>(first), static_cast<size_t>(last - first));
+  const auto rows = grad.rows().middleRows(first, last - first);
   // By is a row vector (one value per item); the others have one row per item.
   const bool per_value = param.rows() == 1 && rows.cols() == 1;
   const Eigen::Index width = per_value ? 1 : param.cols();
@@ -56,15 +59,12 @@ void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& v
   // The rows are scattered over matrices far larger than the caches: fetch the rows a few
   // steps ahead so that their cache misses overlap with the arithmetic on the current row.
   constexpr size_t kPrefetchAhead = 16;
+  const size_t row_bytes = sizeof(T) * static_cast<size_t>(width);
   auto prefetch_row = [&](size_t k) {
     const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
-    const Eigen::Index bytes = width * static_cast<Eigen::Index>(sizeof(T));
-    for (Eigen::Index b = 0; b < bytes; b += 64) {
-      __builtin_prefetch(reinterpret_cast<const char*>(param.data() + offset) + b, 1);
-      __builtin_prefetch(reinterpret_cast<const char*>(acc.data() + offset) + b, 1);
-      if (has_velocity)
-        __builtin_prefetch(reinterpret_cast<const char*>(vel.data() + offset) + b, 1);
-    }
+    prefetch_bytes(param.data() + offset, row_bytes, true);
+    prefetch_bytes(acc.data() + offset, row_bytes, true);
+    if (has_velocity) prefetch_bytes(vel.data() + offset, row_bytes, true);
   };
   for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) prefetch_row(k);
   for (size_t k = 0; k < ids.size(); ++k) {
@@ -113,8 +113,22 @@ void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
     update_rows<T>(config_, w.layers[0].Wx, acc.layers[0].Wx, vel.layers[0].Wx, g.input_rows);
   }
   if (mode == EmbeddingMode::kSeparate) update_rows<T>(config_, w.E, acc.E, vel.E, g.input_rows);
-  update_rows<T>(config_, w.Wy, acc.Wy, vel.Wy, g.wy_rows);
-  update_rows<T>(config_, w.By, acc.By, vel.By, g.by_rows);
+  if (g.output_side_applied) {
+    update_rows<T>(config_, w.Wy, acc.Wy, vel.Wy, g.wy_rows, 0, g.wy_input_slots);
+  } else {
+    update_rows<T>(config_, w.Wy, acc.Wy, vel.Wy, g.wy_rows);
+    update_rows<T>(config_, w.By, acc.By, vel.By, g.by_rows);
+  }
+  mark_phase(profile, Phase::kSparseUpdate);
+}
+
+template <typename T>
+void AdagradMomentum<T>::update_output_side(NetworkWeights<T>& w, StepGradients<T>& g,
+                                            PhaseProfile* profile) {
+  GRU4REC_CHECK(!g.output_side_applied);
+  update_rows<T>(config_, w.Wy, accumulators_.Wy, velocities_.Wy, g.wy_rows, g.wy_input_slots);
+  update_rows<T>(config_, w.By, accumulators_.By, velocities_.By, g.by_rows);
+  g.output_side_applied = true;
   mark_phase(profile, Phase::kSparseUpdate);
 }
 

@@ -4,8 +4,22 @@
 #include <utility>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/memory.h"
 
 namespace gru4rec {
+namespace {
+
+// Rows gathered ahead of use, so that their cache misses overlap.
+constexpr Eigen::Index kPrefetchRows = 8;
+
+// out = column sums of m, accumulated row by row (contiguous and vectorized for row-major m).
+template <typename Matrix, typename Row>
+void column_sums(const Matrix& m, Row&& out) {
+  out.setZero();
+  for (Eigen::Index i = 0; i < m.rows(); ++i) out += m.row(i);
+}
+
+}  // namespace
 
 template <typename T>
 double StepGradients<T>::squared_norm() const {
@@ -84,12 +98,22 @@ template <typename T>
 T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
                     std::span<const int32_t> columns, std::span<const T> column_shift,
                     std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile) {
+  const T loss = forward_output(w, inputs, columns, column_shift, hidden, dropout_rng, profile);
+  backward_hidden(w, inputs, hidden, profile);
+  return loss;
+}
+
+template <typename T>
+T TrainStep<T>::forward_output(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                               std::span<const int32_t> columns, std::span<const T> column_shift,
+                               const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
+                               PhaseProfile* profile) {
   const auto rows = static_cast<Eigen::Index>(inputs.size());
   const auto cols = static_cast<Eigen::Index>(columns.size());
   GRU4REC_CHECK(rows > 0 && cols >= rows && cols <= scores_.cols());
   GRU4REC_CHECK(column_shift.empty() || column_shift.size() == columns.size());
-  const size_t num_layers = w.layers.size();
-  const EmbeddingMode mode = shape_.mode;
+  rows_ = rows;
+  cols_ = cols;
 
   network_forward<T>(w, config_.forward, inputs, hidden, forward_, dropout_rng);
   mark_phase(profile, Phase::kForward);
@@ -98,7 +122,11 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
   // Scores against the target columns: R = h Wy[columns]^T + By[columns] - shift.
   auto out = out_rows_.topRows(cols);
   auto bias = column_bias_.head(cols);
+  const size_t row_bytes = sizeof(T) * static_cast<size_t>(w.Wy.cols());
   for (Eigen::Index j = 0; j < cols; ++j) {
+    if (j + kPrefetchRows < cols) {
+      prefetch_bytes(w.Wy.row(columns[static_cast<size_t>(j + kPrefetchRows)]).data(), row_bytes);
+    }
     const int32_t item = columns[static_cast<size_t>(j)];
     out.row(j) = w.Wy.row(item);
     bias(j) = w.By(item);
@@ -116,19 +144,40 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
                                           T(1) / static_cast<T>(config_.batch_size));
   mark_phase(profile, Phase::kLoss);
 
-  // Output side: item rows and biases of the columns.
+  // Output side: item rows and biases of the columns. In shared mode the inputs' rows are
+  // registered first, so that they occupy the leading slots.
   StepGradients<T>& g = gradients_;
   g.wy_rows.clear();
   g.input_rows.clear();
   g.by_rows.clear();
+  g.output_side_applied = false;
+  if (shape_.mode == EmbeddingMode::kShared) {
+    for (int32_t item : inputs) g.wy_rows.add_zero(item);
+  }
+  g.wy_input_slots = g.wy_rows.size();
   auto d_out = d_out_rows_.topRows(cols);
   d_out.noalias() = d_scores.transpose() * top;
-  bias = d_scores.colwise().sum();  // reuse: the bias values are no longer needed
+  column_sums(d_scores, bias);  // reuse: the bias values are no longer needed
   for (Eigen::Index j = 0; j < cols; ++j) {
     const int32_t item = columns[static_cast<size_t>(j)];
     g.wy_rows.add(item, d_out.row(j));
     g.by_rows.add_scalar(item, bias(j));
   }
+  mark_phase(profile, Phase::kBackward);
+  return loss;
+}
+
+template <typename T>
+void TrainStep<T>::backward_hidden(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                                   std::vector<MatrixR<T>>& hidden, PhaseProfile* profile) {
+  const Eigen::Index rows = rows_;
+  const Eigen::Index cols = cols_;
+  GRU4REC_CHECK(static_cast<Eigen::Index>(inputs.size()) == rows);
+  const size_t num_layers = w.layers.size();
+  const EmbeddingMode mode = shape_.mode;
+  StepGradients<T>& g = gradients_;
+  auto d_scores = d_scores_.topLeftCorner(rows, cols);
+  auto out = out_rows_.topRows(cols);
 
   // Down through the GRU stack. d_hidden_ holds dL/d(output of layer l, after dropout).
   d_hidden_.topLeftCorner(rows, shape_.output_size()).noalias() = d_scores * out;
@@ -142,14 +191,15 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
     auto& gl = g.layers[l];
     gru_cell_backward<T>(w.layers[l], config_.forward.hidden_act, hidden[l].topRows(rows),
                          forward_.cells[l], dh, da, gl.Urz, gl.Uh);
-    gl.bh = da.colwise().sum();
+    column_sums(da, gl.bh);
     if (l == 0 && mode == EmbeddingMode::kOneHot) {
       for (Eigen::Index i = 0; i < rows; ++i) {
         g.input_rows.add(inputs[static_cast<size_t>(i)], da.row(i));
       }
       continue;
     }
-    auto layer_input = l == 0 ? forward_.input.topRows(rows) : forward_.output[l - 1].topRows(rows);
+    auto layer_input =
+        l == 0 ? forward_.input.topRows(rows) : forward_.output[l - 1].topRows(rows);
     gl.Wx.noalias() = layer_input.transpose() * da;
     const Eigen::Index input_size = w.layers[l].Wx.rows();
     d_input_.topLeftCorner(rows, input_size).noalias() = da * w.layers[l].Wx.transpose();
@@ -157,7 +207,9 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
   }
   if (mode != EmbeddingMode::kOneHot) {
     auto dx = d_hidden_.topLeftCorner(rows, shape_.input_size(0));
-    if (config_.forward.dropout_embed > 0) dx.array() *= forward_.input_mask.topRows(rows).array();
+    if (config_.forward.dropout_embed > 0) {
+      dx.array() *= forward_.input_mask.topRows(rows).array();
+    }
     SparseRowGrad<T>& target = mode == EmbeddingMode::kShared ? g.wy_rows : g.input_rows;
     for (Eigen::Index i = 0; i < rows; ++i) target.add(inputs[static_cast<size_t>(i)], dx.row(i));
   }
@@ -167,7 +219,6 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
     hidden[l].topRows(rows) = forward_.output[l].topRows(rows);
   }
   mark_phase(profile, Phase::kBackward);
-  return loss;
 }
 
 template struct StepGradients<float>;

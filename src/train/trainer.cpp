@@ -90,10 +90,14 @@ class TrainWorker {
       shift = std::span<const float>(shift_.data(), num_columns);
     }
     mark_phase(profile, Phase::kSampling);
-    const float loss =
-        step_.run(weights, batch.inputs, std::span<const int32_t>(columns_.data(), num_columns),
-                  shift, hidden_, &dropout_rng_, profile);
+    const std::span<const int32_t> columns(columns_.data(), num_columns);
+    const float loss = step_.forward_output(weights, batch.inputs, columns, shift, hidden_,
+                                            &dropout_rng_, profile);
     if (!std::isfinite(loss)) return loss;
+    // The output side's rows are updated while they are still in the cache, unless clipping
+    // needs the norm of the whole gradient first.
+    if (params_.grad_cap <= 0) optimizer.update_output_side(weights, step_.gradients(), profile);
+    step_.backward_hidden(weights, batch.inputs, hidden_, profile);
     if (params_.grad_cap > 0) {
       const double norm = std::sqrt(step_.gradients().squared_norm());
       if (norm >= params_.grad_cap) {

@@ -30,8 +30,16 @@ class AdagradMomentum {
  public:
   AdagradMomentum(const NetworkShape& shape, const OptimizerConfig& config);
 
+  // Applies the whole step, or what update_output_side() has not applied yet.
   void update(NetworkWeights<T>& weights, const StepGradients<T>& gradients,
               PhaseProfile* profile = nullptr);
+
+  // Applies the output side of a step early (the rows of Wy that are complete after
+  // TrainStep::forward_output, and By), while those rows are still in the cache; marks the
+  // gradients so that update() skips them. Not with gradient clipping, which needs the whole
+  // gradient first.
+  void update_output_side(NetworkWeights<T>& weights, StepGradients<T>& gradients,
+                          PhaseProfile* profile = nullptr);
 
   const NetworkWeights<T>& accumulators() const { return accumulators_; }
 

@@ -45,6 +45,17 @@ class SparseRowGrad {
     }
   }
 
+  // Gives `item` a (zero) row if it has none yet.
+  void add_zero(int32_t item) {
+    int32_t& slot = slot_of_item_[static_cast<size_t>(item)];
+    if (slot < 0) {
+      GRU4REC_CHECK(count_ < rows_.rows(), "more distinct rows than reserved");
+      slot = count_++;
+      ids_[static_cast<size_t>(slot)] = item;
+      rows_.row(slot).setZero();
+    }
+  }
+
   void add_scalar(int32_t item, T gradient) {
     add(item, Eigen::Matrix<T, 1, 1>::Constant(gradient));
   }

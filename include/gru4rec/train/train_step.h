@@ -21,9 +21,15 @@ namespace gru4rec {
 template <typename T>
 struct StepGradients {
   std::vector<GruLayerWeights<T>> layers;  // dense; layer 0's Wx is unused in one-hot mode
-  SparseRowGrad<T> wy_rows;  // output rows of the targets and samples (and the inputs when shared)
+  // Output rows of the targets and samples, and in shared mode also of the inputs: the inputs'
+  // rows come first (slots [0, wy_input_slots)), as they are complete only after the backward
+  // pass through the GRU; the other rows are complete after the output side.
+  SparseRowGrad<T> wy_rows;
+  int32_t wy_input_slots = 0;
   SparseRowGrad<T> input_rows;  // rows of E (separate mode) or layer-0 Wx (one-hot mode)
   SparseRowGrad<T> by_rows;     // output biases, one column
+  // Set by the optimizer when it has applied the output side early (see AdagradMomentum).
+  bool output_side_applied = false;
 
   // Sum of squares of every gradient (for grad_cap).
   double squared_norm() const;
@@ -53,6 +59,18 @@ class TrainStep {
         std::span<const int32_t> columns, std::span<const T> column_shift,
         std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile = nullptr);
 
+  // run() in two halves, so that the optimizer can update the output side's item rows while
+  // they are still in the cache: forward_output() computes the forward pass, the loss and the
+  // gradients of the output rows (all but the inputs' rows in shared mode) and biases;
+  // backward_hidden() the rest. The second half reads no item row of `w`, so those rows may be
+  // updated in between.
+  T forward_output(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                   std::span<const int32_t> columns, std::span<const T> column_shift,
+                   const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
+                   PhaseProfile* profile = nullptr);
+  void backward_hidden(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                       std::vector<MatrixR<T>>& hidden, PhaseProfile* profile = nullptr);
+
   StepGradients<T>& gradients() { return gradients_; }
 
  private:
@@ -64,6 +82,7 @@ class TrainStep {
   MatrixR<T> scores_, d_scores_, d_out_rows_;
   RowVector<T> column_bias_;
   MatrixR<T> d_hidden_, d_input_, d_projection_;
+  Eigen::Index rows_ = 0, cols_ = 0;  // of the step in progress
   StepGradients<T> gradients_;
 };
 
