@@ -51,7 +51,7 @@ struct Problem {
     negatives = std::make_unique<AliasSampler>(supports, params.sample_alpha);
     const NetworkShape shape = NetworkShape::from_params(params, kItems);
     weights = initialize_network<float>(shape, params, 1);
-    optimizer = std::make_unique<AdagradMomentum<float>>(shape, OptimizerConfig::from_params(params));
+    optimizer = std::make_unique<AdagradMomentum<float>>(weights, OptimizerConfig::from_params(params));
     step = std::make_unique<TrainStep<float>>(shape, StepConfig::from_params(params), params.batch_size,
                                               params.batch_size + params.n_sample);
     store = std::make_unique<SampleStore>(negatives.get(), params.n_sample, params.sample_store_size, 2);
@@ -68,7 +68,7 @@ struct Problem {
     std::copy(samples.begin(), samples.end(), columns.begin() + params.batch_size);
   }
   float forward_backward() {
-    return step->run(weights, inputs, columns,
+    return step->run(weights, optimizer->item_tables(), inputs, columns,
                      params.logq > 0 ? std::span<const float>(shift) : std::span<const float>(), hidden,
                      &rng);
   }

@@ -64,7 +64,7 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
   apply_param_string(params, GetParam());
   const Model model = Model::initialize(params, std::move(items), train, "t");
   NetworkWeights<float> weights = model.weights;
-  AdagradMomentum<float> optimizer(weights.shape, OptimizerConfig::from_params(params));
+  AdagradMomentum<float> optimizer(weights, OptimizerConfig::from_params(params));
   AliasSampler sampler(model.supports, params.sample_alpha);
   SampleStore store(&sampler, params.n_sample, params.sample_store_size, 1);
   TrainStep<float> step(weights.shape, StepConfig::from_params(params), params.batch_size,
@@ -85,7 +85,7 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
               columns.begin() + static_cast<long>(batch.targets.size()));
     const size_t used = batch.targets.size() + samples.size();
     step.run(
-        weights, batch.inputs, std::span<const int32_t>(columns.data(), used),
+        weights, optimizer.item_tables(), batch.inputs, std::span<const int32_t>(columns.data(), used),
         params.logq > 0 ? std::span<const float>(shift.data(), used) : std::span<const float>(),
         hidden, &rng);
     optimizer.update(weights, step.gradients());

@@ -89,7 +89,7 @@ TEST_P(GradientTest, MatchesFiniteDifferences) {
                          static_cast<int>(kColumns.size()));
   auto cost = [&]() {
     std::vector<MatrixR<double>> hidden = h_prev;
-    return step.run(w, kInputs, kColumns, shift, hidden, nullptr) / kRows;
+    return step.run(w, w.item_tables(), kInputs, kColumns, shift, hidden, nullptr) / kRows;
   };
   const double base = cost();
   ASSERT_TRUE(std::isfinite(base));

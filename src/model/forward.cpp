@@ -52,9 +52,9 @@ void fill_dropout_mask(Rng& rng, double p, MatrixRef<T> mask) {
 }
 
 template <typename T>
-void network_forward(const NetworkWeights<T>& w, const ForwardConfig& config,
-                     std::span<const int32_t> inputs, const std::vector<MatrixR<T>>& h_prev,
-                     ForwardBuffers<T>& b, Rng* rng) {
+void network_forward(const NetworkWeights<T>& w, const ItemRows<const T>& input_rows,
+                     const ForwardConfig& config, std::span<const int32_t> inputs,
+                     const std::vector<MatrixR<T>>& h_prev, ForwardBuffers<T>& b, Rng* rng) {
   const auto rows = static_cast<Eigen::Index>(inputs.size());
   GRU4REC_CHECK(rows <= b.capacity(), "{} rows exceed the buffers' {}", rows, b.capacity());
   GRU4REC_CHECK(h_prev.size() == w.layers.size());
@@ -63,9 +63,12 @@ void network_forward(const NetworkWeights<T>& w, const ForwardConfig& config,
   GRU4REC_CHECK(rng != nullptr || (!drop_embed && !drop_hidden));
   const EmbeddingMode mode = w.shape.mode;
   if (mode != EmbeddingMode::kOneHot) {
-    const MatrixR<T>& table = mode == EmbeddingMode::kShared ? w.Wy : w.E;
+    GRU4REC_CHECK(input_rows.cols == b.input.cols());
     auto x = b.input.topRows(rows);
-    for (Eigen::Index i = 0; i < rows; ++i) x.row(i) = table.row(inputs[static_cast<size_t>(i)]);
+    for (Eigen::Index i = 0; i < rows; ++i) {
+      x.row(i) = Eigen::Map<const RowVector<T>>(input_rows.row(inputs[static_cast<size_t>(i)]),
+                                                input_rows.cols);
+    }
     if (drop_embed) {
       auto mask = b.input_mask.topRows(rows);
       fill_dropout_mask<T>(*rng, config.dropout_embed, mask);
@@ -76,7 +79,7 @@ void network_forward(const NetworkWeights<T>& w, const ForwardConfig& config,
     const GruLayerWeights<T>& layer = w.layers[l];
     auto a = b.projection[l].topRows(rows);
     if (l == 0 && mode == EmbeddingMode::kOneHot) {
-      gru_input_rows<T>(layer, inputs, a);
+      gru_input_rows<T>(layer, input_rows, inputs, a);
     } else if (l == 0) {
       gru_input_projection<T>(layer, b.input.topRows(rows), a);
     } else {
@@ -95,9 +98,9 @@ void network_forward(const NetworkWeights<T>& w, const ForwardConfig& config,
 #define GRU4REC_INSTANTIATE(T)                                                               \
   template struct ForwardBuffers<T>;                                                         \
   template void fill_dropout_mask<T>(Rng&, double, MatrixRef<T>);                            \
-  template void network_forward<T>(const NetworkWeights<T>&, const ForwardConfig&,           \
-                                   std::span<const int32_t>, const std::vector<MatrixR<T>>&, \
-                                   ForwardBuffers<T>&, Rng*);
+  template void network_forward<T>(const NetworkWeights<T>&, const ItemRows<const T>&,            \
+                                   const ForwardConfig&, std::span<const int32_t>,             \
+                                   const std::vector<MatrixR<T>>&, ForwardBuffers<T>&, Rng*);
 GRU4REC_INSTANTIATE(float)
 GRU4REC_INSTANTIATE(double)
 #undef GRU4REC_INSTANTIATE

@@ -20,9 +20,11 @@ void gru_input_projection(const GruLayerWeights<T>& w, ConstMatrixRef<T> x, Matr
 }
 
 template <typename T>
-void gru_input_rows(const GruLayerWeights<T>& w, std::span<const int32_t> items, MatrixRef<T> a) {
+void gru_input_rows(const GruLayerWeights<T>& w, const ItemRows<const T>& wx,
+                    std::span<const int32_t> items, MatrixRef<T> a) {
   for (size_t i = 0; i < items.size(); ++i) {
-    a.row(static_cast<Eigen::Index>(i)) = w.Wx.row(items[i]) + w.bh;
+    a.row(static_cast<Eigen::Index>(i)) =
+        Eigen::Map<const RowVector<T>>(wx.row(items[i]), wx.cols) + w.bh;
   }
 }
 
@@ -75,8 +77,8 @@ void gru_cell_backward(const GruLayerWeights<T>& w, const Activation& hidden_act
   template struct GruCellCache<T>;                                                                 \
   template void gru_input_projection<T>(const GruLayerWeights<T>&, ConstMatrixRef<T>,              \
                                         MatrixRef<T>);                                             \
-  template void gru_input_rows<T>(const GruLayerWeights<T>&, std::span<const int32_t>,             \
-                                  MatrixRef<T>);                                                   \
+  template void gru_input_rows<T>(const GruLayerWeights<T>&, const ItemRows<const T>&,             \
+                                  std::span<const int32_t>, MatrixRef<T>);                         \
   template void gru_cell_forward<T>(const GruLayerWeights<T>&, const Activation&,                  \
                                     ConstMatrixRef<T>, ConstMatrixRef<T>, GruCellCache<T>&,        \
                                     MatrixRef<T>);                                                 \

@@ -21,7 +21,8 @@ Predictor::Scratch Predictor::make_scratch(int max_rows) const {
 void Predictor::advance_rows(std::span<const int32_t> items, std::vector<MatrixR<float>>& states,
                              ForwardBuffers<float>& buffers) const {
   const auto rows = static_cast<Eigen::Index>(items.size());
-  network_forward<float>(model_.weights, config_, items, states, buffers, nullptr);
+  network_forward<float>(model_.weights, model_.weights.item_tables().input, config_, items, states,
+                         buffers, nullptr);
   for (size_t l = 0; l < states.size(); ++l) {
     states[l].topRows(rows) = buffers.output[l].topRows(rows);
   }

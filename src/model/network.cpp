@@ -49,6 +49,14 @@ NetworkWeights<T> NetworkWeights<T>::zeros(const NetworkShape& shape) {
 }
 
 template <typename T>
+ItemTables<const T> NetworkWeights<T>::item_tables() const {
+  ItemTables<const T> tables{item_rows_of(Wy), item_rows_of(By), item_rows_of(Wy)};
+  if (shape.mode == EmbeddingMode::kSeparate) tables.input = item_rows_of(E);
+  if (shape.mode == EmbeddingMode::kOneHot) tables.input = item_rows_of(layers[0].Wx);
+  return tables;
+}
+
+template <typename T>
 int64_t NetworkWeights<T>::parameter_count() const {
   int64_t count = 0;
   for_each_tensor([&](const std::string&, const auto& tensor) { count += tensor.size(); });

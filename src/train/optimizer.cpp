@@ -11,7 +11,7 @@ namespace {
 
 constexpr double kAdagradEpsilon = 1e-6;
 
-// One dense Adagrad(+momentum) update of a contiguous block of values.
+// One Adagrad(+momentum) update of `count` contiguous values; `vel` may be null.
 template <typename T>
 void update_values(const OptimizerConfig& c, T lmbd, T* param, T* acc, T* vel, const T* grad,
                    Eigen::Index count) {
@@ -44,90 +44,122 @@ void update_dense(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& 
                    vel.size() > 0 ? vel.data() : nullptr, grad.data(), param.size());
 }
 
-// Updates the rows of `grad`'s slots [first, last) (all by default).
-template <typename T, typename Tensor>
-void update_rows(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& vel,
-                 const SparseRowGrad<T>& grad, int32_t first = 0, int32_t last = -1) {
+// Updates the item rows of `grad`'s slots [first, last) (all by default) in an interleaved
+// table.
+template <typename T>
+void update_rows(const OptimizerConfig& c, InterleavedTable<T>& table, const SparseRowGrad<T>& grad,
+                 int32_t first = 0, int32_t last = -1) {
   if (last < 0) last = grad.size();
+  if (last <= first) return;
   const auto ids = grad.ids().subspan(static_cast<size_t>(first), static_cast<size_t>(last - first));
   const auto rows = grad.rows().middleRows(first, last - first);
-  // By is a row vector (one value per item); the others have one row per item.
-  const bool per_value = param.rows() == 1 && rows.cols() == 1;
-  const Eigen::Index width = per_value ? 1 : param.cols();
-  GRU4REC_CHECK(rows.cols() == width);
-  const bool has_velocity = vel.size() > 0;
-  // The rows are scattered over matrices far larger than the caches: fetch the rows a few
-  // steps ahead so that their cache misses overlap with the arithmetic on the current row.
-  constexpr size_t kPrefetchAhead = 16;
-  const size_t row_bytes = sizeof(T) * static_cast<size_t>(width);
-  auto prefetch_row = [&](size_t k) {
-    const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
-    prefetch_bytes(param.data() + offset, row_bytes, true);
-    prefetch_bytes(acc.data() + offset, row_bytes, true);
-    if (has_velocity) prefetch_bytes(vel.data() + offset, row_bytes, true);
-  };
-  for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) prefetch_row(k);
+  const ItemRows<T> param = table.weights();
+  const ItemRows<T> acc = table.accumulators();
+  const ItemRows<T> vel = table.velocities();
+  GRU4REC_CHECK(rows.cols() == param.cols);
+  // The rows are scattered over a table far larger than the caches: fetch a few rows ahead so
+  // that their cache misses overlap with the arithmetic on the current row. A row's weights
+  // and state are one contiguous block of `stride` values.
+  constexpr size_t kPrefetchAhead = 8;
+  const size_t block_bytes = sizeof(T) * static_cast<size_t>(param.stride);
+  for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) {
+    prefetch_bytes(param.row(ids[k]), block_bytes, true);
+  }
   for (size_t k = 0; k < ids.size(); ++k) {
-    if (k + kPrefetchAhead < ids.size()) prefetch_row(k + kPrefetchAhead);
-    const Eigen::Index offset = static_cast<Eigen::Index>(ids[k]) * width;
-    update_values<T>(c, T(0), param.data() + offset, acc.data() + offset,
-                     has_velocity ? vel.data() + offset : nullptr,
-                     rows.row(static_cast<Eigen::Index>(k)).data(), width);
+    if (k + kPrefetchAhead < ids.size()) prefetch_bytes(param.row(ids[k + kPrefetchAhead]), block_bytes, true);
+    const int32_t id = ids[k];
+    update_values<T>(c, T(0), param.row(id), acc.row(id), vel.empty() ? nullptr : vel.row(id),
+                     rows.row(static_cast<Eigen::Index>(k)).data(), param.cols);
   }
 }
 
 }  // namespace
 
 OptimizerConfig OptimizerConfig::from_params(const Params& params) {
-  return OptimizerConfig{
-      .learning_rate = params.learning_rate, .momentum = params.momentum, .lmbd = params.lmbd};
+  return OptimizerConfig{.learning_rate = params.learning_rate,
+                         .momentum = params.momentum,
+                         .lmbd = params.lmbd};
 }
 
 template <typename T>
-AdagradMomentum<T>::AdagradMomentum(const NetworkShape& shape, const OptimizerConfig& config)
-    : config_(config), accumulators_(NetworkWeights<T>::zeros(shape)) {
-  if (config.momentum > 0)
-    velocities_ = NetworkWeights<T>::zeros(shape);
-  else
-    velocities_.layers.resize(shape.layers.size());
+AdagradMomentum<T>::AdagradMomentum(NetworkWeights<T>& w, const OptimizerConfig& config)
+    : config_(config), mode_(w.shape.mode) {
+  const bool momentum = config.momentum > 0;
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    const auto& layer = w.layers[l];
+    const bool item_indexed = l == 0 && mode_ == EmbeddingMode::kOneHot;
+    GruLayerWeights<T> zeros{MatrixR<T>::Zero(item_indexed ? 0 : layer.Wx.rows(), item_indexed ? 0 : layer.Wx.cols()),
+                             MatrixR<T>::Zero(layer.Urz.rows(), layer.Urz.cols()),
+                             MatrixR<T>::Zero(layer.Uh.rows(), layer.Uh.cols()),
+                             RowVector<T>::Zero(layer.bh.cols())};
+    accumulators_.push_back(zeros);
+    velocities_.push_back(momentum ? zeros : GruLayerWeights<T>{});
+  }
+  const ItemTables<const T> items = w.item_tables();
+  wy_ = InterleavedTable<T>(items.wy, momentum);
+  by_ = InterleavedTable<T>(items.by, momentum);
+  if (mode_ != EmbeddingMode::kShared) input_ = InterleavedTable<T>(items.input, momentum);
+  // The optimizer holds the item weights from now on.
+  w.Wy.resize(0, 0);
+  w.By.resize(0);
+  if (mode_ == EmbeddingMode::kSeparate) w.E.resize(0, 0);
+  if (mode_ == EmbeddingMode::kOneHot) w.layers[0].Wx.resize(0, 0);
+}
+
+template <typename T>
+ItemTables<const T> AdagradMomentum<T>::item_tables() const {
+  ItemTables<const T> tables{wy_.weights(), by_.weights(), wy_.weights()};
+  if (mode_ != EmbeddingMode::kShared) tables.input = input_.weights();
+  return tables;
+}
+
+template <typename T>
+void AdagradMomentum<T>::export_items(NetworkWeights<T>& w) const {
+  const NetworkShape& shape = w.shape;
+  const auto n = static_cast<Eigen::Index>(shape.num_items);
+  w.Wy.resize(n, shape.output_size());
+  wy_.copy_weights_to(item_rows_of(w.Wy));
+  w.By.resize(n);
+  by_.copy_weights_to(item_rows_of(w.By));
+  if (mode_ == EmbeddingMode::kSeparate) {
+    w.E.resize(n, shape.embedding_size);
+    input_.copy_weights_to(item_rows_of(w.E));
+  }
+  if (mode_ == EmbeddingMode::kOneHot) {
+    w.layers[0].Wx.resize(n, 3 * shape.layers[0]);
+    input_.copy_weights_to(item_rows_of(w.layers[0].Wx));
+  }
 }
 
 template <typename T>
 void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
                                 PhaseProfile* profile) {
-  auto& acc = accumulators_;
-  auto& vel = velocities_;
-  const EmbeddingMode mode = w.shape.mode;
   for (size_t l = 0; l < w.layers.size(); ++l) {
     auto& p = w.layers[l];
     const auto& gl = g.layers[l];
-    if (!(l == 0 && mode == EmbeddingMode::kOneHot)) {
-      update_dense<T>(config_, p.Wx, acc.layers[l].Wx, vel.layers[l].Wx, gl.Wx);
-    }
-    update_dense<T>(config_, p.Urz, acc.layers[l].Urz, vel.layers[l].Urz, gl.Urz);
-    update_dense<T>(config_, p.Uh, acc.layers[l].Uh, vel.layers[l].Uh, gl.Uh);
-    update_dense<T>(config_, p.bh, acc.layers[l].bh, vel.layers[l].bh, gl.bh);
+    auto& acc = accumulators_[l];
+    auto& vel = velocities_[l];
+    if (!(l == 0 && mode_ == EmbeddingMode::kOneHot)) update_dense<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx);
+    update_dense<T>(config_, p.Urz, acc.Urz, vel.Urz, gl.Urz);
+    update_dense<T>(config_, p.Uh, acc.Uh, vel.Uh, gl.Uh);
+    update_dense<T>(config_, p.bh, acc.bh, vel.bh, gl.bh);
   }
   mark_phase(profile, Phase::kDenseUpdate);
-  if (mode == EmbeddingMode::kOneHot) {
-    update_rows<T>(config_, w.layers[0].Wx, acc.layers[0].Wx, vel.layers[0].Wx, g.input_rows);
-  }
-  if (mode == EmbeddingMode::kSeparate) update_rows<T>(config_, w.E, acc.E, vel.E, g.input_rows);
+  if (mode_ != EmbeddingMode::kShared) update_rows<T>(config_, input_, g.input_rows);
   if (g.output_side_applied) {
-    update_rows<T>(config_, w.Wy, acc.Wy, vel.Wy, g.wy_rows, 0, g.wy_input_slots);
+    update_rows<T>(config_, wy_, g.wy_rows, 0, g.wy_input_slots);
   } else {
-    update_rows<T>(config_, w.Wy, acc.Wy, vel.Wy, g.wy_rows);
-    update_rows<T>(config_, w.By, acc.By, vel.By, g.by_rows);
+    update_rows<T>(config_, wy_, g.wy_rows);
+    update_rows<T>(config_, by_, g.by_rows);
   }
   mark_phase(profile, Phase::kSparseUpdate);
 }
 
 template <typename T>
-void AdagradMomentum<T>::update_output_side(NetworkWeights<T>& w, StepGradients<T>& g,
-                                            PhaseProfile* profile) {
+void AdagradMomentum<T>::update_output_side(StepGradients<T>& g, PhaseProfile* profile) {
   GRU4REC_CHECK(!g.output_side_applied);
-  update_rows<T>(config_, w.Wy, accumulators_.Wy, velocities_.Wy, g.wy_rows, g.wy_input_slots);
-  update_rows<T>(config_, w.By, accumulators_.By, velocities_.By, g.by_rows);
+  update_rows<T>(config_, wy_, g.wy_rows, g.wy_input_slots);
+  update_rows<T>(config_, by_, g.by_rows);
   g.output_side_applied = true;
   mark_phase(profile, Phase::kSparseUpdate);
 }

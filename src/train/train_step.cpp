@@ -95,16 +95,19 @@ TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int
 }
 
 template <typename T>
-T TrainStep<T>::run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+T TrainStep<T>::run(const NetworkWeights<T>& w, const ItemTables<const T>& items,
+                    std::span<const int32_t> inputs,
                     std::span<const int32_t> columns, std::span<const T> column_shift,
                     std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile) {
-  const T loss = forward_output(w, inputs, columns, column_shift, hidden, dropout_rng, profile);
+  const T loss =
+      forward_output(w, items, inputs, columns, column_shift, hidden, dropout_rng, profile);
   backward_hidden(w, inputs, hidden, profile);
   return loss;
 }
 
 template <typename T>
-T TrainStep<T>::forward_output(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+T TrainStep<T>::forward_output(const NetworkWeights<T>& w, const ItemTables<const T>& items,
+                               std::span<const int32_t> inputs,
                                std::span<const int32_t> columns, std::span<const T> column_shift,
                                const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
                                PhaseProfile* profile) {
@@ -115,21 +118,23 @@ T TrainStep<T>::forward_output(const NetworkWeights<T>& w, std::span<const int32
   rows_ = rows;
   cols_ = cols;
 
-  network_forward<T>(w, config_.forward, inputs, hidden, forward_, dropout_rng);
+  network_forward<T>(w, items.input, config_.forward, inputs, hidden, forward_, dropout_rng);
   mark_phase(profile, Phase::kForward);
   auto top = forward_.output.back().topRows(rows);
 
   // Scores against the target columns: R = h Wy[columns]^T + By[columns] - shift.
   auto out = out_rows_.topRows(cols);
   auto bias = column_bias_.head(cols);
-  const size_t row_bytes = sizeof(T) * static_cast<size_t>(w.Wy.cols());
+  const ItemRows<const T>& wy = items.wy;
+  GRU4REC_CHECK(wy.cols == out.cols());
+  const size_t row_bytes = sizeof(T) * static_cast<size_t>(wy.cols);
   for (Eigen::Index j = 0; j < cols; ++j) {
     if (j + kPrefetchRows < cols) {
-      prefetch_bytes(w.Wy.row(columns[static_cast<size_t>(j + kPrefetchRows)]).data(), row_bytes);
+      prefetch_bytes(wy.row(columns[static_cast<size_t>(j + kPrefetchRows)]), row_bytes);
     }
     const int32_t item = columns[static_cast<size_t>(j)];
-    out.row(j) = w.Wy.row(item);
-    bias(j) = w.By(item);
+    out.row(j) = Eigen::Map<const RowVector<T>>(wy.row(item), wy.cols);
+    bias(j) = *items.by.row(item);
   }
   if (!column_shift.empty()) {
     bias -= Eigen::Map<const RowVector<T>>(column_shift.data(), cols);

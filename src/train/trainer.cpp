@@ -91,12 +91,12 @@ class TrainWorker {
     }
     mark_phase(profile, Phase::kSampling);
     const std::span<const int32_t> columns(columns_.data(), num_columns);
-    const float loss = step_.forward_output(weights, batch.inputs, columns, shift, hidden_,
-                                            &dropout_rng_, profile);
+    const float loss = step_.forward_output(weights, optimizer.item_tables(), batch.inputs,
+                                            columns, shift, hidden_, &dropout_rng_, profile);
     if (!std::isfinite(loss)) return loss;
     // The output side's rows are updated while they are still in the cache, unless clipping
     // needs the norm of the whole gradient first.
-    if (params_.grad_cap <= 0) optimizer.update_output_side(weights, step_.gradients(), profile);
+    if (params_.grad_cap <= 0) optimizer.update_output_side(step_.gradients(), profile);
     step_.backward_hidden(weights, batch.inputs, hidden_, profile);
     if (params_.grad_cap > 0) {
       const double norm = std::sqrt(step_.gradients().squared_norm());
@@ -143,26 +143,16 @@ std::vector<int64_t> training_order(const SessionLog& train, const Params& param
   return order;
 }
 
-}  // namespace
-
-TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
-                         PhaseProfile* profile) {
+void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
+                PhaseProfile* profile, AdagradMomentum<float>& optimizer, TrainWorker& worker,
+                TrainSummary& summary) {
   const Params& params = model.params;
-  GRU4REC_CHECK(params.threads == 1, "only threads=1 is supported");
-  GRU4REC_CHECK(static_cast<int32_t>(model.supports.size()) == model.num_items());
-  validate_params(params);
   const uint64_t seed = static_cast<uint64_t>(params.seed);
-  std::unique_ptr<AliasSampler> sampler;
-  if (params.n_sample > 0)
-    sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
-  AdagradMomentum<float> optimizer(model.weights.shape, OptimizerConfig::from_params(params));
-  TrainWorker worker(model, sampler.get(), seed);
   Rng order_rng(Rng::derive_seed(seed, kOrderStream));
   const int min_rows = params.n_sample == 0 ? 2 : 1;
   SessionBatcher batcher(train, training_order(train, params, order_rng), params.batch_size,
                          min_rows);
   const int64_t events_total = count_transitions(train);
-  TrainSummary summary;
   const Clock::time_point training_start = Clock::now();
   for (int epoch = 1; epoch <= params.n_epochs; ++epoch) {
     if (epoch > 1) {
@@ -218,6 +208,32 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     if (callbacks.on_epoch) callbacks.on_epoch(report);
   }
   summary.seconds = seconds_since(training_start);
+}
+
+
+}  // namespace
+
+TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
+                         PhaseProfile* profile) {
+  const Params& params = model.params;
+  GRU4REC_CHECK(params.threads == 1, "only threads=1 is supported");
+  GRU4REC_CHECK(static_cast<int32_t>(model.supports.size()) == model.num_items());
+  validate_params(params);
+  const uint64_t seed = static_cast<uint64_t>(params.seed);
+  std::unique_ptr<AliasSampler> sampler;
+  if (params.n_sample > 0)
+    sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
+  TrainWorker worker(model, sampler.get(), seed);
+  TrainSummary summary;
+  // From here until export_items(), the optimizer holds the item weights.
+  AdagradMomentum<float> optimizer(model.weights, OptimizerConfig::from_params(params));
+  try {
+    run_epochs(model, train, callbacks, profile, optimizer, worker, summary);
+  } catch (...) {
+    optimizer.export_items(model.weights);
+    throw;
+  }
+  optimizer.export_items(model.weights);
   return summary;
 }
 

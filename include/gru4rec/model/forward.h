@@ -37,13 +37,15 @@ struct ForwardBuffers {
   Eigen::Index capacity() const { return input_mask.rows(); }
 };
 
-// Runs all layers for the rows' input items. h_prev[l] holds the previous states of layer l in
-// its first inputs.size() rows. Results are in buffers.output[l]. Dropout is applied only when
+// Runs all layers for the rows' input items, whose layer-0 rows are read from `input_rows`
+// (Wy in shared mode, E in separate mode, layer-0 Wx in one-hot mode; usually
+// w.item_tables().input). h_prev[l] holds the previous states of layer l in its first
+// inputs.size() rows. Results are in buffers.output[l]. Dropout is applied only when
 // the config's probabilities are > 0 (then `rng` must not be null).
 template <typename T>
-void network_forward(const NetworkWeights<T>& w, const ForwardConfig& config,
-                     std::span<const int32_t> inputs, const std::vector<MatrixR<T>>& h_prev,
-                     ForwardBuffers<T>& buffers, Rng* rng);
+void network_forward(const NetworkWeights<T>& w, const ItemRows<const T>& input_rows,
+                     const ForwardConfig& config, std::span<const int32_t> inputs,
+                     const std::vector<MatrixR<T>>& h_prev, ForwardBuffers<T>& buffers, Rng* rng);
 
 // mask(i, j) = 0 with probability p, else 1 / (1 - p).
 template <typename T>

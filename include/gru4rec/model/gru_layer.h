@@ -15,6 +15,7 @@
 
 #include "gru4rec/core/matrix.h"
 #include "gru4rec/model/activation.h"
+#include "gru4rec/model/item_rows.h"
 #include "gru4rec/model/network.h"
 
 namespace gru4rec {
@@ -32,9 +33,11 @@ struct GruCellCache {
 template <typename T>
 void gru_input_projection(const GruLayerWeights<T>& w, ConstMatrixRef<T> x, MatrixRef<T> a);
 
-// a[i] = Wx[items[i]] + bh: the projection of a one-hot input (layer 0 without embedding).
+// a[i] = Wx[items[i]] + bh: the projection of a one-hot input (layer 0 without embedding);
+// `wx` views the rows of that layer's Wx.
 template <typename T>
-void gru_input_rows(const GruLayerWeights<T>& w, std::span<const int32_t> items, MatrixRef<T> a);
+void gru_input_rows(const GruLayerWeights<T>& w, const ItemRows<const T>& wx,
+                    std::span<const int32_t> items, MatrixRef<T> a);
 
 // Computes h from a and h_prev (all with the same number of rows); fills `cache` if given.
 template <typename T>

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gru4rec/core/matrix.h"
+#include "gru4rec/model/item_rows.h"
 #include "gru4rec/model/params.h"
 
 namespace gru4rec {
@@ -52,6 +53,8 @@ struct NetworkWeights {
 
   // All tensors allocated with the shape and set to zero.
   static NetworkWeights zeros(const NetworkShape& shape);
+  // Views of the item-indexed tensors.
+  ItemTables<const T> item_tables() const;
   int64_t parameter_count() const;
 
   // Calls f(name, matrix view) on every tensor in a fixed order (E, per layer Wx, Urz, Uh,

@@ -3,16 +3,20 @@
 //   momentum > 0:  v = momentum * v - lr * (step + lmbd * p);  p += v
 //   otherwise:     p = p * (1 - lr * lmbd) - lr * step
 // Item-indexed matrices (Wy, By, E, one-hot input weights) are updated sparsely: only the
-// rows touched by the step are read and written, in the parameters, the accumulators and the
+// rows touched by the step are read and written, in the weights, the accumulators and the
 // velocities alike (untouched rows keep their velocity: "lazy" momentum). lmbd applies to the
 // dense GRU weights only, as in the official code.
 //
-// The optimizer state is shared like the weights; update() must not run concurrently on the
-// same rows from several threads unless the caller accepts Hogwild-style races.
+// While training, the optimizer holds the item-indexed weights, interleaved with their state
+// (see interleaved_table.h): the constructor takes them over from the NetworkWeights (which
+// then hold empty item matrices) and export_items() writes them back. Not thread-safe.
 #pragma once
+
+#include <vector>
 
 #include "gru4rec/core/phase_profile.h"
 #include "gru4rec/model/network.h"
+#include "gru4rec/train/interleaved_table.h"
 #include "gru4rec/train/train_step.h"
 
 namespace gru4rec {
@@ -28,7 +32,10 @@ struct OptimizerConfig {
 template <typename T>
 class AdagradMomentum {
  public:
-  AdagradMomentum(const NetworkShape& shape, const OptimizerConfig& config);
+  AdagradMomentum(NetworkWeights<T>& weights, const OptimizerConfig& config);
+
+  // The item-indexed weights being trained (for TrainStep).
+  ItemTables<const T> item_tables() const;
 
   // Applies the whole step, or what update_output_side() has not applied yet.
   void update(NetworkWeights<T>& weights, const StepGradients<T>& gradients,
@@ -38,15 +45,19 @@ class AdagradMomentum {
   // TrainStep::forward_output, and By), while those rows are still in the cache; marks the
   // gradients so that update() skips them. Not with gradient clipping, which needs the whole
   // gradient first.
-  void update_output_side(NetworkWeights<T>& weights, StepGradients<T>& gradients,
-                          PhaseProfile* profile = nullptr);
+  void update_output_side(StepGradients<T>& gradients, PhaseProfile* profile = nullptr);
 
-  const NetworkWeights<T>& accumulators() const { return accumulators_; }
+  // Writes the item-indexed weights back into `weights` (allocating them).
+  void export_items(NetworkWeights<T>& weights) const;
+
+  // The Adagrad accumulators of the rows of Wy (for tests).
+  ItemRows<const T> wy_accumulators() const { return wy_.accumulators(); }
 
  private:
   OptimizerConfig config_;
-  NetworkWeights<T> accumulators_;
-  NetworkWeights<T> velocities_;  // empty tensors when momentum == 0
+  EmbeddingMode mode_;
+  std::vector<GruLayerWeights<T>> accumulators_, velocities_;  // of the dense GRU weights
+  InterleavedTable<T> wy_, by_, input_;  // input_: E or the one-hot layer-0 Wx
 };
 
 }  // namespace gru4rec

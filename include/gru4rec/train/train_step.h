@@ -49,22 +49,26 @@ class TrainStep {
  public:
   TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows, int max_columns);
 
-  // inputs: the M rows' input items; columns: the targets of the M rows followed by the shared
+  // w: the weights (its GRU layers are used); items: views of the item-indexed weights, which
+  // during training live in the optimizer (w.item_tables() otherwise). inputs: the M rows' input
+  // items; columns: the targets of the M rows followed by the shared
   // negative samples; column_shift: empty, or one value per column subtracted from the scores
   // (the logQ correction). hidden[l] holds the rows' previous states on entry and their new
   // states (the dropped-out outputs) on return. Returns the loss summed over rows, not
   // divided by batch_size; the gradients are of that sum divided by batch_size.
   // `profile`, when not null, gets the time of each phase.
-  T run(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+  T run(const NetworkWeights<T>& w, const ItemTables<const T>& items,
+        std::span<const int32_t> inputs,
         std::span<const int32_t> columns, std::span<const T> column_shift,
         std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile = nullptr);
 
   // run() in two halves, so that the optimizer can update the output side's item rows while
   // they are still in the cache: forward_output() computes the forward pass, the loss and the
   // gradients of the output rows (all but the inputs' rows in shared mode) and biases;
-  // backward_hidden() the rest. The second half reads no item row of `w`, so those rows may be
-  // updated in between.
-  T forward_output(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+  // backward_hidden() the rest. The second half reads no item row, so those rows may be updated
+  // in between.
+  T forward_output(const NetworkWeights<T>& w, const ItemTables<const T>& items,
+                   std::span<const int32_t> inputs,
                    std::span<const int32_t> columns, std::span<const T> column_shift,
                    const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
                    PhaseProfile* profile = nullptr);
