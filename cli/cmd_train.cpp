@@ -1,6 +1,7 @@
 // gru4rec train: the equivalent of the official run.py with training data.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <memory>
 
 #include "cli_common.h"
@@ -79,14 +80,17 @@ void run_train(const TrainOptions& o) {
   ItemIndex items;
   ReadReport report;
   const ReadOptions read_options = o.data.read_options();
+  const auto load_start = std::chrono::steady_clock::now();
   SessionLog train = read_training_log(o.train_path, read_options, items, &report);
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   if (report.was_sorted) {
     fmt::print(log, "note: {} was not sorted by session and time; sorted it (stable)\n",
                o.train_path);
   }
-  fmt::print(log, "Loaded {}: {} events, {} sessions, {} items\n", o.train_path,
+  fmt::print(log, "Loaded {}: {} events, {} sessions, {} items ({:.2f} s)\n", o.train_path,
              with_thousands(train.num_events()), with_thousands(train.num_sessions()),
-             with_thousands(items.size()));
+             with_thousands(items.size()), load_seconds);
   Model model = Model::initialize(params, std::move(items), train, o.train_path);
   // Test files are read (and checked) before the long part starts.
   std::vector<TestSet> tests;

@@ -32,6 +32,16 @@ std::string read_file(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) throw Error(fmt::format("{}: cannot open: {}", path, system_error_text()));
   std::string content;
+  // A regular file is read in one piece into a buffer of its size; a pipe in chunks.
+  long size = -1;
+  if (std::fseek(file, 0, SEEK_END) == 0) {
+    size = std::ftell(file);
+    std::fseek(file, 0, SEEK_SET);
+  }
+  if (size > 0) {
+    content.resize(static_cast<size_t>(size));
+    content.resize(std::fread(content.data(), 1, content.size(), file));
+  }
   char buffer[1 << 16];
   size_t got = 0;
   while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) content.append(buffer, got);

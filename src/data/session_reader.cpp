@@ -135,7 +135,13 @@ RawEvents parse_events(std::string_view content, std::string_view source,
   const Header header = parse_header(line, source, options);
 
   RawEvents events;
+  // Reserve from the line count, so that the arrays and the session map never regrow.
+  const auto lines = static_cast<size_t>(std::count(content.begin(), content.end(), '\n'));
+  events.session.reserve(lines);
+  events.item.reserve(lines);
+  events.time.reserve(lines);
   tsl::robin_map<std::string_view, int32_t, StringViewHash> session_index;
+  session_index.reserve(lines / 4 + 16);
   int32_t current_session = -1;
   double current_time = 0;
   std::string_view fields[64];

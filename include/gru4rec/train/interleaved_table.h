@@ -1,8 +1,8 @@
 // During training, each item-indexed weight matrix (Wy, By, E, the one-hot input weights) is
 // stored with its optimizer state interleaved row by row: [weights | accumulator | velocity].
 // A sparse update of an item then touches one contiguous block of memory instead of three
-// blocks far apart; the update is bound by memory latency (see docs/performance.md), and this
-// layout cuts its cost by about a quarter on RetailRocket-sized tables.
+// blocks far apart. The update is bound by memory latency; with this layout a whole training
+// step took 14% (RetailRocket setting) and 25% (RSC15 setting) less time in kernels_bench.
 // Owns its storage; not thread-safe for writes.
 #pragma once
 
