@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh > build.log 2>&1 || { cat build.log; exit 1; }
+scripts/build.sh gru4rec_cli > build.log 2>&1 || { cat build.log; exit 1; }
 mkdir -p demo
 build/cli/gru4rec synth demo
 build/cli/gru4rec train demo/train.tsv -t demo/test.tsv -m 1 5 10 20 -s demo/model.g4r "$@"
