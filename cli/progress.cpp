@@ -43,7 +43,6 @@ TrainCallbacks ProgressPrinter::callbacks() {
 }
 
 void ProgressPrinter::on_progress(const TrainProgress& p) {
-  n_epochs_ = p.n_epochs;
   const double fraction =
       p.events_total > 0 ? static_cast<double>(p.events_done) / static_cast<double>(p.events_total)
                          : 0;

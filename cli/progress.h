@@ -29,9 +29,6 @@ class ProgressPrinter {
   bool periodic_ = false;  // print plain lines
   std::FILE* epoch_stream_;
   bool line_open_ = false;
-  double epoch_seconds_sum_ = 0;
-  int epochs_done_ = 0;
-  int n_epochs_ = 0;
 };
 
 }  // namespace gru4rec::cli

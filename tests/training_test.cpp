@@ -29,7 +29,11 @@ TEST(Training, LearnsTheSyntheticSequencesForEveryLossAndMode) {
        {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3", "loss=top1-max",
         "loss=cross-entropy,constrained_embedding=False,embedding=16",
         "loss=bpr-max,constrained_embedding=False,embedding=0,layers=24/16",
-        "loss=cross-entropy,n_sample=0", "loss=top1,final_act=tanh", "loss=bpr"}) {
+        "loss=cross-entropy,n_sample=0", "loss=top1,final_act=tanh", "loss=bpr",
+        // The options of the original Theano version.
+        "loss=cross-entropy,grad_cap=1,lmbd=0.0001,smoothing=0.05",
+        "loss=bpr-max,sigma=0.05,init_as_normal=True,hidden_act=relu,final_act=linear",
+        "loss=cross-entropy,train_random_order=True", "loss=cross-entropy,time_sort=False"}) {
     SessionLog test;
     const Model model = testing::train_small_model(
         "n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params, 1500, nullptr,

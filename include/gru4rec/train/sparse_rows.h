@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "gru4rec/core/error.h"
@@ -34,11 +35,8 @@ class SparseRowGrad {
   // Adds `gradient` (a row expression with cols() columns) to the row of `item`.
   template <typename Row>
   void add(int32_t item, const Row& gradient) {
-    int32_t& slot = slot_of_item_[static_cast<size_t>(item)];
-    if (slot < 0) {
-      GRU4REC_CHECK(count_ < rows_.rows(), "more distinct rows than reserved");
-      slot = count_++;
-      ids_[static_cast<size_t>(slot)] = item;
+    const auto [slot, is_new] = slot_of(item);
+    if (is_new) {
       rows_.row(slot) = gradient;
     } else {
       rows_.row(slot) += gradient;
@@ -47,13 +45,8 @@ class SparseRowGrad {
 
   // Gives `item` a (zero) row if it has none yet.
   void add_zero(int32_t item) {
-    int32_t& slot = slot_of_item_[static_cast<size_t>(item)];
-    if (slot < 0) {
-      GRU4REC_CHECK(count_ < rows_.rows(), "more distinct rows than reserved");
-      slot = count_++;
-      ids_[static_cast<size_t>(slot)] = item;
-      rows_.row(slot).setZero();
-    }
+    const auto [slot, is_new] = slot_of(item);
+    if (is_new) rows_.row(slot).setZero();
   }
 
   void add_scalar(int32_t item, T gradient) {
@@ -66,6 +59,16 @@ class SparseRowGrad {
   auto rows() const { return rows_.topRows(count_); }
 
  private:
+  // The row of `item`, allocated when it has none (then `is_new`).
+  std::pair<int32_t, bool> slot_of(int32_t item) {
+    int32_t& slot = slot_of_item_[static_cast<size_t>(item)];
+    if (slot >= 0) return {slot, false};
+    GRU4REC_CHECK(count_ < rows_.rows(), "more distinct rows than reserved");
+    slot = count_++;
+    ids_[static_cast<size_t>(slot)] = item;
+    return {slot, true};
+  }
+
   std::vector<int32_t> slot_of_item_;  // one per item; -1 when the item has no row yet
   std::vector<int32_t> ids_;
   MatrixR<T> rows_;
