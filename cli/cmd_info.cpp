@@ -1,6 +1,7 @@
 // gru4rec info: a summary of a model file.
 #include <fmt/format.h>
 
+#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -18,6 +19,19 @@ std::string_view mode_name(EmbeddingMode mode) {
     case EmbeddingMode::kOneHot: return "none (one-hot input)";
   }
   return "?";
+}
+
+// A timestamp as a UTC date when it looks like unix seconds or milliseconds, else as a number.
+std::string format_time(double value) {
+  double seconds = value;
+  if (value >= 1e12 && value < 1e14) seconds = value / 1000;  // milliseconds
+  if (seconds < 1e8 || seconds >= 1e10) return fmt::format("{}", value);
+  const auto time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc);
+  return fmt::format("{} UTC ({})", text, value);
 }
 
 void run_info(const std::string& path, bool json) {
@@ -64,7 +78,7 @@ void run_info(const std::string& path, bool json) {
   fmt::print("Loss            {}\n", loss_name(model.params.loss));
   fmt::print("Training data   {} events, {} sessions, {} pairs per epoch\n",
              with_thousands(s.events), with_thousands(s.sessions), with_thousands(s.transitions));
-  fmt::print("Time range      {} .. {}\n", s.time_min, s.time_max);
+  fmt::print("Time range      {} .. {}\n", format_time(s.time_min), format_time(s.time_max));
   fmt::print("Epochs trained  {} (final loss {:.6f})\n", s.epochs, s.final_loss);
   fmt::print("Tensors\n");
   model.weights.for_each_tensor([&](const std::string& name, const auto& tensor) {
