@@ -46,15 +46,19 @@ struct Problem {
   explicit Problem(const char* param_string) {
     apply_param_string(params, param_string);
     supports.resize(kItems);
-    for (int32_t i = 0; i < kItems; ++i) supports[static_cast<size_t>(i)] = 1 + static_cast<int64_t>(20000.0 / std::pow(i + 1, 0.9));
+    for (int32_t i = 0; i < kItems; ++i)
+      supports[static_cast<size_t>(i)] = 1 + static_cast<int64_t>(20000.0 / std::pow(i + 1, 0.9));
     popularity = std::make_unique<AliasSampler>(supports, 1.0);
     negatives = std::make_unique<AliasSampler>(supports, params.sample_alpha);
     const NetworkShape shape = NetworkShape::from_params(params, kItems);
     weights = initialize_network<float>(shape, params, 1);
-    optimizer = std::make_unique<AdagradMomentum<float>>(weights, OptimizerConfig::from_params(params));
-    step = std::make_unique<TrainStep<float>>(shape, StepConfig::from_params(params), params.batch_size,
-                                              params.batch_size + params.n_sample);
-    store = std::make_unique<SampleStore>(negatives.get(), params.n_sample, params.sample_store_size, 2);
+    optimizer =
+        std::make_unique<AdagradMomentum<float>>(weights, OptimizerConfig::from_params(params));
+    step =
+        std::make_unique<TrainStep<float>>(shape, StepConfig::from_params(params),
+                                           params.batch_size, params.batch_size + params.n_sample);
+    store = std::make_unique<SampleStore>(negatives.get(), params.n_sample,
+                                          params.sample_store_size, 2);
     for (int size : params.layers) hidden.push_back(MatrixR<float>::Zero(params.batch_size, size));
     inputs.resize(static_cast<size_t>(params.batch_size));
     columns.resize(static_cast<size_t>(params.batch_size + params.n_sample));
@@ -63,14 +67,15 @@ struct Problem {
 
   void next_batch() {
     for (auto& item : inputs) item = popularity->draw(rng);
-    for (int i = 0; i < params.batch_size; ++i) columns[static_cast<size_t>(i)] = popularity->draw(rng);
+    for (int i = 0; i < params.batch_size; ++i)
+      columns[static_cast<size_t>(i)] = popularity->draw(rng);
     auto samples = store->next();
     std::copy(samples.begin(), samples.end(), columns.begin() + params.batch_size);
   }
   float forward_backward() {
     return step->run(weights, optimizer->item_tables(), inputs, columns,
-                     params.logq > 0 ? std::span<const float>(shift) : std::span<const float>(), hidden,
-                     &rng);
+                     params.logq > 0 ? std::span<const float>(shift) : std::span<const float>(),
+                     hidden, &rng);
   }
 };
 
@@ -124,9 +129,15 @@ void BM_ScoreGemmEigen(benchmark::State& state) {
     r.noalias() = h * o.transpose();
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * l * c) * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * static_cast<double>(m * l * c) * static_cast<double>(state.iterations()) / 1e9,
+      benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_ScoreGemmEigen)->Args({80, 224, 2128})->Args({32, 100, 2080})->Args({512, 100, 43097})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ScoreGemmEigen)
+    ->Args({80, 224, 2128})
+    ->Args({32, 100, 2080})
+    ->Args({512, 100, 43097})
+    ->Unit(benchmark::kMicrosecond);
 
 #ifdef GRU4REC_BENCH_CBLAS
 void BM_ScoreGemmBlas(benchmark::State& state) {
@@ -138,9 +149,15 @@ void BM_ScoreGemmBlas(benchmark::State& state) {
                 static_cast<int>(l), 0.0f, r.data(), static_cast<int>(c));
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * l * c) * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * static_cast<double>(m * l * c) * static_cast<double>(state.iterations()) / 1e9,
+      benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_ScoreGemmBlas)->Args({80, 224, 2128})->Args({32, 100, 2080})->Args({512, 100, 43097})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ScoreGemmBlas)
+    ->Args({80, 224, 2128})
+    ->Args({32, 100, 2080})
+    ->Args({512, 100, 43097})
+    ->Unit(benchmark::kMicrosecond);
 #endif
 
 }  // namespace

@@ -43,6 +43,9 @@ struct Output {
 
 std::string with_thousands(int64_t value);
 
+// Pretty-printed JSON; bytes that are not UTF-8 (in ids or paths) are replaced, not fatal.
+std::string json_text(const Json& json);
+
 // Reads one test file against the model's items and evaluates it; prints the table unless
 // JSON output is on; returns the JSON record of the evaluation.
 struct TestSet {

@@ -28,7 +28,7 @@ void run_eval(const EvalCommandOptions& o) {
   for (const TestSet& test : tests)
     evaluations.push_back(evaluate_and_report(model, test, o.measure, out));
   if (o.json) {
-    fmt::print("{}\n", Json{{"model", o.model_path}, {"evaluations", evaluations}}.dump(2));
+    fmt::print("{}\n", json_text(Json{{"model", o.model_path}, {"evaluations", evaluations}}));
   }
 }
 

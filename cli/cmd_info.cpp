@@ -64,7 +64,7 @@ void run_info(const std::string& path, bool json) {
                                 {"time_max", s.time_max},
                                 {"epochs", s.epochs},
                                 {"final_loss", s.final_loss}}}};
-    fmt::print("{}\n", info.dump(2));
+    fmt::print("{}\n", json_text(info));
     return;
   }
   fmt::print("Model file      {} ({} bytes, format version {})\n", path,

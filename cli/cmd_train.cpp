@@ -136,7 +136,7 @@ void run_train(const TrainOptions& o) {
                 {"training_seconds", summary.seconds},
                 {"model", o.save_path.empty() ? Json() : Json(o.save_path)},
                 {"evaluations", evaluations}};
-    fmt::print("{}\n", result.dump(2));
+    fmt::print("{}\n", json_text(result));
   }
 }
 
@@ -158,7 +158,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("-t,--test", options->test_paths, "test files to evaluate after training")
       ->expected(1, 1 << 20);
   cmd->add_option("--ss,--sample-store-size", options->sample_store_size,
-                  "number of precomputed negative samples (sets sample_store_size)");
+                  "number of precomputed negative samples (sets sample_store_size)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--progress", options->progress,
                   "progress display: auto (a live line on a terminal, else lines every 10 s), "
                   "bar, lines, none")

@@ -85,7 +85,8 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
               columns.begin() + static_cast<long>(batch.targets.size()));
     const size_t used = batch.targets.size() + samples.size();
     step.run(
-        weights, optimizer.item_tables(), batch.inputs, std::span<const int32_t>(columns.data(), used),
+        weights, optimizer.item_tables(), batch.inputs,
+        std::span<const int32_t>(columns.data(), used),
         params.logq > 0 ? std::span<const float>(shift.data(), used) : std::span<const float>(),
         hidden, &rng);
     optimizer.update(weights, step.gradients());

@@ -139,9 +139,11 @@ TEST_F(CliTest, UnwritableModelPathFailsBeforeTraining) {
 }
 
 TEST_F(CliTest, DivergingTrainingStopsWithoutWritingAModel) {
-  const RunResult r = run_cli("train " + train_ + " -ps n_epochs=2,layers=8,n_sample=16,"
-                              "batch_size=8,learning_rate=1e30,momentum=0.9 -q --progress none -s " +
-                              model_);
+  const RunResult r =
+      run_cli("train " + train_ +
+              " -ps n_epochs=2,layers=8,n_sample=16,"
+              "batch_size=8,learning_rate=1e30,momentum=0.9 -q --progress none -s " +
+              model_);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("training diverged: the loss became"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(model_));

@@ -25,6 +25,7 @@ struct GradientCase {
   std::string name;
   std::string params;
   bool logq_shift = false;
+  bool dropout = false;  // with fixed masks (the same seed for every evaluation)
 };
 
 void PrintTo(const GradientCase& c, std::ostream* os) {
@@ -64,8 +65,8 @@ TEST_P(GradientTest, MatchesFiniteDifferences) {
   Params params;
   apply_param_string(params, c.params);
   params.batch_size = kRows;
-  params.dropout_p_embed = 0;
-  params.dropout_p_hidden = 0;
+  params.dropout_p_embed = c.dropout ? 0.3 : 0;
+  params.dropout_p_hidden = c.dropout ? 0.4 : 0;
   validate_params(params);
   const NetworkShape shape = NetworkShape::from_params(params, kItems);
   NetworkWeights<double> w = initialize_network<double>(shape, params, 11);
@@ -89,7 +90,10 @@ TEST_P(GradientTest, MatchesFiniteDifferences) {
                          static_cast<int>(kColumns.size()));
   auto cost = [&]() {
     std::vector<MatrixR<double>> hidden = h_prev;
-    return step.run(w, w.item_tables(), kInputs, kColumns, shift, hidden, nullptr) / kRows;
+    Rng masks(77);
+    return step.run(w, w.item_tables(), kInputs, kColumns, shift, hidden,
+                    c.dropout ? &masks : nullptr) /
+           kRows;
   };
   const double base = cost();
   ASSERT_TRUE(std::isfinite(base));
@@ -149,7 +153,14 @@ INSTANTIATE_TEST_SUITE_P(
                      "loss=cross-entropy,constrained_embedding=False,embedding=6,layers=5/4"},
         GradientCase{"hidden_relu", "loss=cross-entropy,hidden_act=relu,layers=5"},
         GradientCase{"hidden_leaky", "loss=bpr-max,hidden_act=leaky-0.1,layers=5"},
-        GradientCase{"hidden_elu", "loss=cross-entropy,hidden_act=elu-1,layers=5"}),
+        GradientCase{"hidden_elu", "loss=cross-entropy,hidden_act=elu-1,layers=5"},
+        GradientCase{"dropout_shared_two_layers", "loss=bpr-max,layers=4/5", false, true},
+        GradientCase{"dropout_separate",
+                     "loss=cross-entropy,constrained_embedding=False,embedding=4,layers=5", false,
+                     true},
+        GradientCase{"dropout_onehot",
+                     "loss=cross-entropy,constrained_embedding=False,embedding=0,layers=5", false,
+                     true}),
     [](const ::testing::TestParamInfo<GradientCase>& info) { return info.param.name; });
 
 }  // namespace

@@ -1,9 +1,14 @@
 #include "gru4rec/model/model_file.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/eval/evaluator.h"
@@ -106,6 +111,109 @@ TEST_F(ModelFileTest, RejectsEveryFlippedByte) {
     const std::string message = load_error(damaged);
     ASSERT_NE(message, "no error") << "flipped byte at " << position << " was not detected";
     ASSERT_NE(message.find("m.g4r: "), std::string::npos) << message;
+  }
+}
+
+// Rewrites a model file with a changed header and/or data area and a valid checksum, to reach
+// the structural checks behind the CRC (a crafted file must not crash the loader either).
+std::string rebuild(
+    const std::string& bytes, const std::function<void(nlohmann::json&)>& change_header,
+    const std::function<void(std::string&, const nlohmann::json&)>& change_data = {}) {
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i)
+      v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+    return v;
+  };
+  const uint32_t header_length = u32(12);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(16, header_length));
+  const size_t data_start = (16 + header_length + 63) / 64 * 64;
+  std::string data = bytes.substr(data_start, bytes.size() - 16 - data_start);
+  change_header(header);
+  if (change_data) change_data(data, header);
+  const std::string text = header.is_string() ? header.get<std::string>() : header.dump();
+  std::string out = bytes.substr(0, 12);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xFF));
+  out += text;
+  out.resize((out.size() + 63) / 64 * 64, '\0');
+  out += data;
+  const uint64_t length = out.size();
+  const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                               reinterpret_cast<const unsigned char*>(out.data()),
+                                               static_cast<uInt>(out.size())));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((length >> (8 * i)) & 0xFF));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+  out += "G4RE";
+  return out;
+}
+
+size_t block_offset(const nlohmann::json& header, const std::string& name) {
+  for (const auto& b : header["blocks"]) {
+    if (b["name"] == name) return b["offset"].get<size_t>();
+  }
+  return std::string::npos;
+}
+
+TEST_F(ModelFileTest, StructuralChecksBehindTheChecksum) {
+  const auto same = [](nlohmann::json&) {};
+  ASSERT_EQ(load_error(rebuild(*bytes_, same)), "no error") << "the rebuild itself must be valid";
+  struct Case {
+    std::string expected;
+    std::function<void(nlohmann::json&)> header;
+    std::function<void(std::string&, const nlohmann::json&)> data;
+  };
+  const std::vector<Case> cases = {
+      {"tensor layer0.Wx is", [](auto& h) { h["params"]["layers"] = "7/4"; }, {}},
+      {"block By is missing",
+       [](auto& h) {
+         auto& blocks = h["blocks"];
+         for (size_t i = 0; i < blocks.size(); ++i) {
+           if (blocks[i]["name"] == "By") blocks.erase(i);
+         }
+       },
+       {}},
+      {"lies outside the file",
+       [](auto& h) {
+         for (auto& b : h["blocks"]) {
+           if (b["name"] == "Wy") b["offset"] = 1u << 30;
+         }
+       },
+       {}},
+      {"invalid model header", [](auto& h) { h = "{\"params\": "; }, {}},
+      {"invalid model header", [](auto& h) { h.erase("stats"); }, {}},
+      {"stored parameters are inconsistent",
+       [](auto& h) { h["params"]["final_act"] = "softmax"; },
+       {}},
+      {"unknown parameter 'hidden_size'", [](auto& h) { h["params"]["hidden_size"] = "3"; }, {}},
+      {"invalid item count", [](auto& h) { h["num_items"] = -3; }, {}},
+      {"item dictionary is shorter",
+       [](auto& h) { h["num_items"] = h["num_items"].template get<int>() + 5; },
+       {}},
+      {"item dictionary is longer",
+       [](auto& h) { h["num_items"] = h["num_items"].template get<int>() - 1; },
+       {}},
+      {"appears twice", [](auto&) {},
+       [](std::string& data, const nlohmann::json& h) {
+         // Give item 1 the id of item 0 (both ids have the same length here).
+         const size_t items = block_offset(h, "items");
+         const uint32_t length = static_cast<unsigned char>(data[items]);
+         data.replace(items + 4 + length + 4, length, data.substr(items + 4, length));
+       }},
+      {"an item has no support", [](auto&) {},
+       [](std::string& data, const nlohmann::json& h) {
+         std::fill_n(data.begin() + static_cast<long>(block_offset(h, "supports")), 8, '\0');
+       }},
+      {"holds NaN or Inf", [](auto&) {},
+       [](std::string& data, const nlohmann::json& h) {
+         const float nan = std::numeric_limits<float>::quiet_NaN();
+         std::memcpy(data.data() + block_offset(h, "Wy"), &nan, sizeof nan);
+       }},
+  };
+  for (const Case& c : cases) {
+    const std::string message = load_error(rebuild(*bytes_, c.header, c.data));
+    EXPECT_NE(message.find(c.expected), std::string::npos)
+        << "expected '" << c.expected << "', got: " << message;
+    EXPECT_EQ(message.find("internal"), std::string::npos) << message;
   }
 }
 

@@ -67,7 +67,7 @@ TEST(SessionBatcher, BatchLargerThanTheSessionsStartsShrunk) {
   EXPECT_EQ(steps[0].inputs, (std::vector<int32_t>{10, 20, 30, 50}));
   int64_t pairs = 0;
   for (const auto& s : steps) pairs += static_cast<int64_t>(s.inputs.size());
-  EXPECT_EQ(pairs, count_transitions(log) - 0);  // every (input, target) pair exactly once
+  EXPECT_EQ(pairs, count_transitions(log));  // every (input, target) pair exactly once
 }
 
 TEST(SessionBatcher, RestartReplaysTheEpoch) {

@@ -125,6 +125,27 @@ TEST(SessionReader, RejectsBadInputWithFileLineAndExpectation) {
             std::string::npos);
 }
 
+TEST(SessionReader, ReadsKeyColumnsBeyondTheSixtyFourth) {
+  std::string header, row;
+  for (int c = 0; c < 70; ++c) {
+    header += "c" + std::to_string(c) + "\t";
+    row += std::to_string(c) + "\t";
+  }
+  ReadOptions options;
+  options.columns = ColumnNames{"c66", "c67", "c68"};
+  ItemIndex items;
+  const SessionLog log = parse_training_log(header + "\n" + row + "\n", "wide.tsv", options, items);
+  ASSERT_EQ(log.num_events(), 1);
+  EXPECT_EQ(items.id(0), "67");
+}
+
+TEST(SessionReader, RejectsTwoKeysNamingTheSameColumn) {
+  ReadOptions options;
+  options.columns = ColumnNames{"A", "A", "Time"};
+  EXPECT_NE(error_of("A\tTime\n1\t2\n", options).find("must name three different columns"),
+            std::string::npos);
+}
+
 TEST(SessionReader, ReadsAFileFromDiskAndNamesItInErrors) {
   ItemIndex items;
   try {

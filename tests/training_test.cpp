@@ -95,6 +95,22 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
   }
 }
 
+TEST(Training, RefusesInBatchNegativesWithASingleSession) {
+  ItemIndex items;
+  SessionLog one =
+      parse_training_log("SessionId\tItemId\tTime\n1\ta\t1\n1\tb\t2\n1\tc\t3\n2\td\t4\n", "one.tsv",
+                         ReadOptions{}, items);
+  Params params;
+  apply_param_string(params, "n_sample=0");
+  try {
+    Model::initialize(params, items, one, "one.tsv");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("one.tsv: with n_sample=0"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Training, RefusesDataWithoutAnythingToLearn) {
   ItemIndex items;
   SessionLog one_item = parse_training_log("SessionId\tItemId\tTime\n1\ta\t1\n1\ta\t2\n", "one.tsv",

@@ -91,6 +91,13 @@ Header parse_header(std::string_view line, std::string_view source, const ReadOp
   header.session_column = find_column(options.columns.session, "-sk/--session-key");
   header.item_column = find_column(options.columns.item, "-ik/--item-key");
   header.time_column = find_column(options.columns.time, "-tk/--time-key");
+  if (header.session_column == header.item_column || header.session_column == header.time_column ||
+      header.item_column == header.time_column) {
+    throw Error(
+        fmt::format("{}:1: the session, item and time keys ({}, {}, {}) must name three "
+                    "different columns",
+                    source, options.columns.session, options.columns.item, options.columns.time));
+  }
   header.fields_needed =
       1 + std::max({header.session_column, header.item_column, header.time_column});
   return header;
@@ -144,15 +151,14 @@ RawEvents parse_events(std::string_view content, std::string_view source,
   session_index.reserve(lines / 4 + 16);
   int32_t current_session = -1;
   double current_time = 0;
-  std::string_view fields[64];
-  const size_t max_fields = std::min<size_t>(header.fields_needed, 64);
-  GRU4REC_CHECK(header.fields_needed <= 64, "columns beyond the 64th are not supported");
+  std::vector<std::string_view> fields(header.fields_needed);
+  const size_t max_fields = header.fields_needed;
   int64_t line_number = 1;
   while (next_line(line)) {
     ++line_number;
     if (trim(line).empty()) continue;
     ++report.data_lines;
-    size_t found = split_fields(line, header.separator, fields, max_fields);
+    size_t found = split_fields(line, header.separator, fields.data(), max_fields);
     if (found < header.fields_needed) {
       throw Error(fmt::format(
           "{}:{}: too few fields: found {}, expected at least {} {}-separated fields ({} is "
@@ -177,6 +183,13 @@ RawEvents parse_events(std::string_view content, std::string_view source,
           fmt::format("{}:{}: {} value {} is not a number; expected an integer or "
                       "fractional timestamp",
                       source, line_number, options.columns.time, quote_for_message(time_text)));
+    }
+    if (events.session_ids.size() >= static_cast<size_t>(INT32_MAX) ||
+        events.session.size() >= static_cast<size_t>(UINT32_MAX)) {
+      throw Error(
+          fmt::format("{}:{}: too many sessions or events (at most 2^31 sessions and 2^32 "
+                      "events per file)",
+                      source, line_number));
     }
     int32_t session;
     auto [it, inserted] =

@@ -95,11 +95,11 @@ void network_forward(const NetworkWeights<T>& w, const ItemRows<const T>& input_
   }
 }
 
-#define GRU4REC_INSTANTIATE(T)                                                               \
-  template struct ForwardBuffers<T>;                                                         \
-  template void fill_dropout_mask<T>(Rng&, double, MatrixRef<T>);                            \
-  template void network_forward<T>(const NetworkWeights<T>&, const ItemRows<const T>&,            \
-                                   const ForwardConfig&, std::span<const int32_t>,             \
+#define GRU4REC_INSTANTIATE(T)                                                         \
+  template struct ForwardBuffers<T>;                                                   \
+  template void fill_dropout_mask<T>(Rng&, double, MatrixRef<T>);                      \
+  template void network_forward<T>(const NetworkWeights<T>&, const ItemRows<const T>&, \
+                                   const ForwardConfig&, std::span<const int32_t>,     \
                                    const std::vector<MatrixR<T>>&, ForwardBuffers<T>&, Rng*);
 GRU4REC_INSTANTIATE(float)
 GRU4REC_INSTANTIATE(double)

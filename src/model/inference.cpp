@@ -31,6 +31,8 @@ void Predictor::advance_rows(std::span<const int32_t> items, std::vector<MatrixR
 void Predictor::advance(std::span<float> state, int32_t item, Scratch& scratch) const {
   GRU4REC_CHECK(static_cast<int>(state.size()) == state_size_);
   GRU4REC_CHECK(item >= 0 && item < num_items());
+  GRU4REC_CHECK(!scratch.states.empty() && scratch.states[0].rows() >= 1,
+                "the scratch needs at least one row");
   size_t offset = 0;
   for (auto& layer_state : scratch.states) {
     const auto size = static_cast<size_t>(layer_state.cols());

@@ -22,6 +22,18 @@ Model Model::initialize(const Params& params, ItemIndex items, const SessionLog&
                     source));
   }
   validate_params(params);
+  if (params.n_sample == 0) {
+    int64_t trainable = 0;
+    for (int64_t s = 0; s < train.num_sessions() && trainable < 2; ++s) {
+      trainable += train.session_length(s) >= 2 ? 1 : 0;
+    }
+    if (trainable < 2) {
+      throw Error(
+          fmt::format("{}: with n_sample=0 the negatives are the other sessions of a "
+                      "mini-batch, so at least 2 sessions need 2 or more events; found {}",
+                      source, trainable));
+    }
+  }
   Model model;
   model.params = params;
   model.supports = item_supports(train, items.size());

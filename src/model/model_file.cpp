@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <bit>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -224,9 +225,16 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
     for (const auto& [name, value] : header.at("params").items()) {
       set_param(model.params, name, value.get<std::string>(), fmt::format("{}: parameter", source));
     }
-    validate_params(model.params);
-    const auto num_items = header.at("num_items").get<int32_t>();
-    if (num_items < 2) throw fail("model has fewer than 2 items");
+    try {
+      validate_params(model.params);
+    } catch (const Error& e) {
+      throw fail(fmt::format("stored parameters are inconsistent: {}", e.what()));
+    }
+    const auto stored_items = header.at("num_items").get<int64_t>();
+    if (stored_items < 2 || stored_items > INT32_MAX) {
+      throw fail(fmt::format("invalid item count {}", stored_items));
+    }
+    const auto num_items = static_cast<int32_t>(stored_items);
     const Json& stats = header.at("stats");
     model.stats.events = stats.at("events").get<int64_t>();
     model.stats.sessions = stats.at("sessions").get<int64_t>();
@@ -265,6 +273,7 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
       pos += length;
       if (model.items.insert(id) != i) throw fail(fmt::format("item id '{}' appears twice", id));
     }
+    if (pos != item_data.size()) throw fail("item dictionary is longer than the item count");
     auto [support_block, support_data] = block_bytes("supports");
     if (support_data.size() != sizeof(int64_t) * static_cast<size_t>(num_items)) {
       throw fail("supports block does not match the item count");
@@ -276,8 +285,11 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
       if (model.supports[static_cast<size_t>(i)] < 1) throw fail("an item has no support");
     }
 
-    model.weights =
-        NetworkWeights<float>::zeros(NetworkShape::from_params(model.params, num_items));
+    const NetworkShape shape = NetworkShape::from_params(model.params, num_items);
+    if (sizeof(float) * static_cast<uint64_t>(shape.parameter_count()) > body) {
+      throw fail("the stored parameters need more weights than the file holds");
+    }
+    model.weights = NetworkWeights<float>::zeros(shape);
     model.weights.for_each_tensor([&](const std::string& name, auto& tensor) {
       auto [block, data] = block_bytes(name);
       if (block.kind != "float32" || block.rows != tensor.rows() || block.cols != tensor.cols() ||

@@ -17,6 +17,16 @@ int NetworkShape::input_size(size_t layer) const {
   return 0;
 }
 
+int64_t NetworkShape::parameter_count() const {
+  const int64_t n = num_items;
+  int64_t count = n * embedding_size + n * output_size() + n;  // E, Wy, By
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const int64_t h = layers[l];
+    count += input_size(l) * 3 * h + 2 * h * h + h * h + 3 * h;
+  }
+  return count;
+}
+
 NetworkShape NetworkShape::from_params(const Params& params, int32_t num_items) {
   NetworkShape shape;
   shape.mode = embedding_mode(params);

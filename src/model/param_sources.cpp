@@ -68,7 +68,15 @@ void apply_param_toml(Params& params, std::string_view toml_text, std::string_vi
 
 void apply_param_python(Params& params, std::string_view python_text,
                         std::string_view source_name) {
-  const std::string text(python_text);
+  // Comments are blanked (keeping line numbers) so that commented-out entries are not read.
+  std::string text(python_text);
+  for (size_t pos = text.find('#'); pos != std::string::npos; pos = text.find('#', pos)) {
+    const size_t end = text.find('\n', pos);
+    std::fill(
+        text.begin() + static_cast<std::ptrdiff_t>(pos),
+        end == std::string::npos ? text.end() : text.begin() + static_cast<std::ptrdiff_t>(end),
+        ' ');
+  }
   if (text.find("gru4rec_params") == std::string::npos) {
     throw Error(
         fmt::format("{}: no gru4rec_params OrderedDict found; expected the official "

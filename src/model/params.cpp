@@ -132,7 +132,7 @@ std::vector<ParamDef> build_table() {
         make_def("final_act", ParamKind::kString, "activation",
                  "softmax|linear|relu|tanh|leaky-X|elu-X|selu-L-A",
                  "activation of the scores before the loss (Theano name); empty: softmax "
-                 "for cross-entropy, elu-<elu_param> otherwise");
+                 "for cross-entropy, elu-<elu_param> for bpr-max, linear for the legacy losses");
     def.parse = [](Params& p, std::string_view text) {
       text = trim(text);
       if (!text.empty()) Activation::parse(text);
@@ -142,8 +142,8 @@ std::vector<ParamDef> build_table() {
     table.push_back(std::move(def));
   }
   table.push_back(float_param("elu_param", &Params::elu_param, at_least(0),
-                              "alpha of the ELU applied to the scores of the non-cross-entropy "
-                              "losses; 0 means linear"));
+                              "alpha of the ELU applied to the scores before bpr-max; 0 means "
+                              "linear"));
   {
     ParamDef def = make_def("hidden_act", ParamKind::kString, "activation",
                             "tanh|relu|linear|leaky-X|elu-X|selu-L-A",
@@ -305,7 +305,11 @@ int embedding_size(const Params& params) {
 Activation final_activation(const Params& params) {
   if (!params.final_act.empty()) return Activation::parse(params.final_act);
   if (params.loss == LossKind::kCrossEntropy) return Activation{Activation::Kind::kSoftmax};
-  if (params.elu_param > 0) return Activation{Activation::Kind::kElu, params.elu_param};
+  // elu_param is the PyTorch/TensorFlow versions' setting, which only have bpr-max besides
+  // cross-entropy; the legacy losses keep the Theano version's default, linear.
+  if (params.loss == LossKind::kBprMax && params.elu_param > 0) {
+    return Activation{Activation::Kind::kElu, params.elu_param};
+  }
   return Activation{};
 }
 
@@ -334,6 +338,11 @@ std::vector<std::string> validate_params(const Params& params) {
   }
   if (!params.final_act.empty() && params.elu_param != 0.5) {
     notes.push_back("elu_param is ignored because final_act is set");
+  }
+  if (embedding_mode(params) == EmbeddingMode::kOneHot && params.dropout_p_embed > 0) {
+    notes.push_back(
+        "dropout_p_embed has no effect without an embedding (constrained_embedding="
+        "False, embedding=0); dropout_p_hidden applies to every layer's output");
   }
   if (!params.time_sort && !params.train_random_order) {
     notes.push_back("time_sort=False: sessions are trained in file order");

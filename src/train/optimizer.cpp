@@ -51,7 +51,8 @@ void update_rows(const OptimizerConfig& c, InterleavedTable<T>& table, const Spa
                  int32_t first = 0, int32_t last = -1) {
   if (last < 0) last = grad.size();
   if (last <= first) return;
-  const auto ids = grad.ids().subspan(static_cast<size_t>(first), static_cast<size_t>(last - first));
+  const auto ids =
+      grad.ids().subspan(static_cast<size_t>(first), static_cast<size_t>(last - first));
   const auto rows = grad.rows().middleRows(first, last - first);
   const ItemRows<T> param = table.weights();
   const ItemRows<T> acc = table.accumulators();
@@ -66,7 +67,8 @@ void update_rows(const OptimizerConfig& c, InterleavedTable<T>& table, const Spa
     prefetch_bytes(param.row(ids[k]), block_bytes, true);
   }
   for (size_t k = 0; k < ids.size(); ++k) {
-    if (k + kPrefetchAhead < ids.size()) prefetch_bytes(param.row(ids[k + kPrefetchAhead]), block_bytes, true);
+    if (k + kPrefetchAhead < ids.size())
+      prefetch_bytes(param.row(ids[k + kPrefetchAhead]), block_bytes, true);
     const int32_t id = ids[k];
     update_values<T>(c, T(0), param.row(id), acc.row(id), vel.empty() ? nullptr : vel.row(id),
                      rows.row(static_cast<Eigen::Index>(k)).data(), param.cols);
@@ -76,9 +78,8 @@ void update_rows(const OptimizerConfig& c, InterleavedTable<T>& table, const Spa
 }  // namespace
 
 OptimizerConfig OptimizerConfig::from_params(const Params& params) {
-  return OptimizerConfig{.learning_rate = params.learning_rate,
-                         .momentum = params.momentum,
-                         .lmbd = params.lmbd};
+  return OptimizerConfig{
+      .learning_rate = params.learning_rate, .momentum = params.momentum, .lmbd = params.lmbd};
 }
 
 template <typename T>
@@ -88,10 +89,10 @@ AdagradMomentum<T>::AdagradMomentum(NetworkWeights<T>& w, const OptimizerConfig&
   for (size_t l = 0; l < w.layers.size(); ++l) {
     const auto& layer = w.layers[l];
     const bool item_indexed = l == 0 && mode_ == EmbeddingMode::kOneHot;
-    GruLayerWeights<T> zeros{MatrixR<T>::Zero(item_indexed ? 0 : layer.Wx.rows(), item_indexed ? 0 : layer.Wx.cols()),
-                             MatrixR<T>::Zero(layer.Urz.rows(), layer.Urz.cols()),
-                             MatrixR<T>::Zero(layer.Uh.rows(), layer.Uh.cols()),
-                             RowVector<T>::Zero(layer.bh.cols())};
+    GruLayerWeights<T> zeros{
+        MatrixR<T>::Zero(item_indexed ? 0 : layer.Wx.rows(), item_indexed ? 0 : layer.Wx.cols()),
+        MatrixR<T>::Zero(layer.Urz.rows(), layer.Urz.cols()),
+        MatrixR<T>::Zero(layer.Uh.rows(), layer.Uh.cols()), RowVector<T>::Zero(layer.bh.cols())};
     accumulators_.push_back(zeros);
     velocities_.push_back(momentum ? zeros : GruLayerWeights<T>{});
   }
@@ -139,7 +140,8 @@ void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
     const auto& gl = g.layers[l];
     auto& acc = accumulators_[l];
     auto& vel = velocities_[l];
-    if (!(l == 0 && mode_ == EmbeddingMode::kOneHot)) update_dense<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx);
+    if (!(l == 0 && mode_ == EmbeddingMode::kOneHot))
+      update_dense<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx);
     update_dense<T>(config_, p.Urz, acc.Urz, vel.Urz, gl.Urz);
     update_dense<T>(config_, p.Uh, acc.Uh, vel.Uh, gl.Uh);
     update_dense<T>(config_, p.bh, acc.bh, vel.bh, gl.bh);

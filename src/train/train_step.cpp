@@ -96,9 +96,9 @@ TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int
 
 template <typename T>
 T TrainStep<T>::run(const NetworkWeights<T>& w, const ItemTables<const T>& items,
-                    std::span<const int32_t> inputs,
-                    std::span<const int32_t> columns, std::span<const T> column_shift,
-                    std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile) {
+                    std::span<const int32_t> inputs, std::span<const int32_t> columns,
+                    std::span<const T> column_shift, std::vector<MatrixR<T>>& hidden,
+                    Rng* dropout_rng, PhaseProfile* profile) {
   const T loss =
       forward_output(w, items, inputs, columns, column_shift, hidden, dropout_rng, profile);
   backward_hidden(w, inputs, hidden, profile);
@@ -107,8 +107,8 @@ T TrainStep<T>::run(const NetworkWeights<T>& w, const ItemTables<const T>& items
 
 template <typename T>
 T TrainStep<T>::forward_output(const NetworkWeights<T>& w, const ItemTables<const T>& items,
-                               std::span<const int32_t> inputs,
-                               std::span<const int32_t> columns, std::span<const T> column_shift,
+                               std::span<const int32_t> inputs, std::span<const int32_t> columns,
+                               std::span<const T> column_shift,
                                const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
                                PhaseProfile* profile) {
   const auto rows = static_cast<Eigen::Index>(inputs.size());
@@ -203,8 +203,7 @@ void TrainStep<T>::backward_hidden(const NetworkWeights<T>& w, std::span<const i
       }
       continue;
     }
-    auto layer_input =
-        l == 0 ? forward_.input.topRows(rows) : forward_.output[l - 1].topRows(rows);
+    auto layer_input = l == 0 ? forward_.input.topRows(rows) : forward_.output[l - 1].topRows(rows);
     gl.Wx.noalias() = layer_input.transpose() * da;
     const Eigen::Index input_size = w.layers[l].Wx.rows();
     d_input_.topLeftCorner(rows, input_size).noalias() = da * w.layers[l].Wx.transpose();

@@ -10,6 +10,7 @@
 #include "gru4rec/train/sampler.h"
 #include "gru4rec/train/session_batcher.h"
 #include "gru4rec/train/train_step.h"
+#include "gru4rec/train/train_worker.h"
 
 namespace gru4rec {
 namespace {
@@ -19,113 +20,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// Random stream ids derived from the seed (initialization uses stream 0).
-constexpr uint64_t kSamplerStream = 1;
-constexpr uint64_t kDropoutStream = 2;
-constexpr uint64_t kOrderStream = 3;
-
-// The logQ correction per item: logq * log(support) for the in-batch target columns (they
-// are drawn by popularity) and logq * alpha * log(support) for the sampled columns.
-struct LogQShift {
-  std::vector<float> in_batch, sampled;
-
-  LogQShift(const Params& params, const std::vector<int64_t>& supports) {
-    if (params.logq <= 0) return;
-    in_batch.resize(supports.size());
-    sampled.resize(supports.size());
-    for (size_t i = 0; i < supports.size(); ++i) {
-      const double log_support = std::log(static_cast<double>(supports[i]));
-      in_batch[i] = static_cast<float>(params.logq * log_support);
-      sampled[i] = static_cast<float>(params.logq * params.sample_alpha * log_support);
-    }
-  }
-  bool enabled() const { return !in_batch.empty(); }
-};
-
-// Everything one training thread owns.
-class TrainWorker {
- public:
-  TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed)
-      : params_(model.params),
-        step_(model.weights.shape, StepConfig::from_params(model.params), model.params.batch_size,
-              model.params.batch_size + model.params.n_sample),
-        samples_(sampler, model.params.n_sample, model.params.sample_store_size,
-                 Rng::derive_seed(seed, kSamplerStream)),
-        dropout_rng_(Rng::derive_seed(seed, kDropoutStream)),
-        logq_(model.params, model.supports) {
-    for (int size : model.params.layers) {
-      hidden_.push_back(MatrixR<float>::Zero(model.params.batch_size, size));
-    }
-    columns_.resize(static_cast<size_t>(params_.batch_size + params_.n_sample));
-    shift_.resize(logq_.enabled() ? columns_.size() : 0);
-  }
-
-  void reset_states() {
-    for (auto& h : hidden_) h.setZero();
-  }
-
-  // One mini-batch: returns the summed row loss (before dividing by batch_size).
-  float train(const SessionBatcher::Step& batch, NetworkWeights<float>& weights,
-              AdagradMomentum<float>& optimizer, PhaseProfile* profile) {
-    const size_t rows = batch.inputs.size();
-    if (!batch.kept_rows.empty()) {
-      for (auto& h : hidden_) {
-        for (size_t k = 0; k < batch.kept_rows.size(); ++k) {
-          h.row(static_cast<Eigen::Index>(k)) = h.row(batch.kept_rows[k]);
-        }
-      }
-    }
-    mark_phase(profile, Phase::kBatch);
-    const std::span<const int32_t> sampled = samples_.next();
-    std::copy(batch.targets.begin(), batch.targets.end(), columns_.begin());
-    std::copy(sampled.begin(), sampled.end(), columns_.begin() + static_cast<ptrdiff_t>(rows));
-    const size_t num_columns = rows + sampled.size();
-    std::span<const float> shift;
-    if (logq_.enabled()) {
-      for (size_t j = 0; j < num_columns; ++j) {
-        const auto item = static_cast<size_t>(columns_[j]);
-        shift_[j] = j < rows ? logq_.in_batch[item] : logq_.sampled[item];
-      }
-      shift = std::span<const float>(shift_.data(), num_columns);
-    }
-    mark_phase(profile, Phase::kSampling);
-    const std::span<const int32_t> columns(columns_.data(), num_columns);
-    const float loss = step_.forward_output(weights, optimizer.item_tables(), batch.inputs,
-                                            columns, shift, hidden_, &dropout_rng_, profile);
-    if (!std::isfinite(loss)) return loss;
-    // The output side's rows are updated while they are still in the cache, unless clipping
-    // needs the norm of the whole gradient first.
-    if (params_.grad_cap <= 0) optimizer.update_output_side(step_.gradients(), profile);
-    step_.backward_hidden(weights, batch.inputs, hidden_, profile);
-    if (params_.grad_cap > 0) {
-      const double norm = std::sqrt(step_.gradients().squared_norm());
-      if (norm >= params_.grad_cap) {
-        step_.gradients().scale(static_cast<float>(params_.grad_cap / norm));
-      }
-      mark_phase(profile, Phase::kBackward);
-    }
-    optimizer.update(weights, step_.gradients(), profile);
-    // A row whose target ended its session takes a new session: it starts from a zero state.
-    for (size_t row = 0; row < rows; ++row) {
-      if (batch.session_ends[row] != 0) {
-        for (auto& h : hidden_) h.row(static_cast<Eigen::Index>(row)).setZero();
-      }
-    }
-    mark_phase(profile, Phase::kBatch);
-    return loss;
-  }
-
- private:
-  const Params& params_;
-  TrainStep<float> step_;
-  SampleStore samples_;
-  Rng dropout_rng_;
-  LogQShift logq_;
-  std::vector<MatrixR<float>> hidden_;
-  std::vector<int32_t> columns_;
-  std::vector<float> shift_;
-};
 
 std::vector<int64_t> training_order(const SessionLog& train, const Params& params, Rng& rng) {
   std::vector<int64_t> order;
@@ -197,6 +91,7 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
                           .mean_loss = weighted_loss / static_cast<double>(events)});
       }
     }
+    GRU4REC_CHECK(steps > 0, "an epoch without a training step");
     EpochReport report{.epoch = epoch,
                        .loss = events > 0 ? weighted_loss / static_cast<double>(events) : 0.0,
                        .seconds = seconds_since(epoch_start),
@@ -209,7 +104,6 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
   }
   summary.seconds = seconds_since(training_start);
 }
-
 
 }  // namespace
 

@@ -21,9 +21,7 @@ struct ItemRows {
   T* row(int32_t item) const { return data + static_cast<Eigen::Index>(item) * stride; }
   bool empty() const { return data == nullptr; }
 
-  operator ItemRows<const T>() const
-    requires(!std::is_const_v<T>)
-  {
+  operator ItemRows<const T>() const requires(!std::is_const_v<T>) {
     return {data, rows, cols, stride};
   }
 };

@@ -33,6 +33,7 @@ struct NetworkShape {
 
   int input_size(size_t layer) const;  // rows of Wx of that layer
   int output_size() const { return layers.back(); }
+  int64_t parameter_count() const;  // of a network of this shape
 
   static NetworkShape from_params(const Params& params, int32_t num_items);
 };

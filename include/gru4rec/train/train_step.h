@@ -58,9 +58,9 @@ class TrainStep {
   // divided by batch_size; the gradients are of that sum divided by batch_size.
   // `profile`, when not null, gets the time of each phase.
   T run(const NetworkWeights<T>& w, const ItemTables<const T>& items,
-        std::span<const int32_t> inputs,
-        std::span<const int32_t> columns, std::span<const T> column_shift,
-        std::vector<MatrixR<T>>& hidden, Rng* dropout_rng, PhaseProfile* profile = nullptr);
+        std::span<const int32_t> inputs, std::span<const int32_t> columns,
+        std::span<const T> column_shift, std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
+        PhaseProfile* profile = nullptr);
 
   // run() in two halves, so that the optimizer can update the output side's item rows while
   // they are still in the cache: forward_output() computes the forward pass, the loss and the
@@ -68,10 +68,9 @@ class TrainStep {
   // backward_hidden() the rest. The second half reads no item row, so those rows may be updated
   // in between.
   T forward_output(const NetworkWeights<T>& w, const ItemTables<const T>& items,
-                   std::span<const int32_t> inputs,
-                   std::span<const int32_t> columns, std::span<const T> column_shift,
-                   const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng,
-                   PhaseProfile* profile = nullptr);
+                   std::span<const int32_t> inputs, std::span<const int32_t> columns,
+                   std::span<const T> column_shift, const std::vector<MatrixR<T>>& hidden,
+                   Rng* dropout_rng, PhaseProfile* profile = nullptr);
   void backward_hidden(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
                        std::vector<MatrixR<T>>& hidden, PhaseProfile* profile = nullptr);
 

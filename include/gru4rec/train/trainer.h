@@ -39,6 +39,8 @@ struct EpochReport {
   }
 };
 
+// The callbacks run on the training thread between mini-batches. They must not read the model's
+// item-indexed weights (Wy, By, E): while training, the optimizer holds those.
 struct TrainCallbacks {
   std::function<void(const TrainProgress&)> on_progress;  // about every progress_interval
   std::function<void(const EpochReport&)> on_epoch;

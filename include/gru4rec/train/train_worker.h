@@ -1,0 +1,70 @@
+// TrainWorker: everything one training thread owns (hidden states of its session-parallel
+// rows, the step's buffers and gradients, its random streams and sample store), separate from
+// the shared weights and optimizer. One per thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "gru4rec/core/matrix.h"
+#include "gru4rec/core/phase_profile.h"
+#include "gru4rec/core/random.h"
+#include "gru4rec/model/model.h"
+#include "gru4rec/train/optimizer.h"
+#include "gru4rec/train/sampler.h"
+#include "gru4rec/train/session_batcher.h"
+#include "gru4rec/train/train_step.h"
+
+namespace gru4rec {
+
+// The logQ correction of the scores, per column of a step (reference section 2.3):
+// logq * log(support) for the in-batch target columns, which are drawn by popularity, and
+// logq * alpha * log(support) for the sampled columns, drawn by support^alpha.
+class LogQShift {
+ public:
+  LogQShift(const Params& params, const std::vector<int64_t>& supports);
+
+  bool enabled() const { return !in_batch_.empty(); }
+  // Fills shift[j] for the columns of a step whose first `rows` columns are the targets.
+  void fill(std::span<const int32_t> columns, size_t rows, std::span<float> shift) const;
+
+ private:
+  std::vector<float> in_batch_, sampled_;
+};
+
+class TrainWorker {
+ public:
+  // `sampler` (null when n_sample == 0) must outlive the worker; so must `model`.
+  TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed);
+
+  // Zeroes every row's state (at the start of an epoch).
+  void reset_states();
+
+  // Trains on one mini-batch: compacts the states after a shrink, draws the negatives, runs
+  // the step, updates the weights, then zeroes the states of rows whose session ended.
+  // Returns the summed row loss (before dividing by batch_size); NaN or Inf is returned without
+  // updating anything.
+  float train(const SessionBatcher::Step& batch, NetworkWeights<float>& weights,
+              AdagradMomentum<float>& optimizer, PhaseProfile* profile = nullptr);
+
+  // The rows' states, one matrix per layer (for tests).
+  const std::vector<MatrixR<float>>& hidden_states() const { return hidden_; }
+
+ private:
+  const Params& params_;
+  TrainStep<float> step_;
+  SampleStore samples_;
+  Rng dropout_rng_;
+  LogQShift logq_;
+  std::vector<MatrixR<float>> hidden_;
+  std::vector<int32_t> columns_;
+  std::vector<float> shift_;
+};
+
+// Random stream ids derived from the seed (initialization uses stream 0).
+inline constexpr uint64_t kSamplerStream = 1;
+inline constexpr uint64_t kDropoutStream = 2;
+inline constexpr uint64_t kOrderStream = 3;
+
+}  // namespace gru4rec
