@@ -46,6 +46,10 @@ NetworkWeights<double> dense_gradients(const NetworkShape& shape, StepGradients<
   auto scatter = [](const SparseRowGrad<double>& rows, auto& target) {
     auto ids = rows.ids();
     for (size_t k = 0; k < ids.size(); ++k) {
+      if (ids[k] == SparseRowGrad<double>::kFolded) {
+        EXPECT_EQ(rows.rows().row(static_cast<Eigen::Index>(k)).squaredNorm(), 0.0);
+        continue;
+      }
       if (target.rows() == 1) {
         target(0, ids[k]) += rows.rows()(static_cast<Eigen::Index>(k), 0);
       } else {

@@ -66,7 +66,6 @@ TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int
   out_rows_.resize(columns, out_size);
   scores_.resize(rows, columns);
   d_scores_.resize(rows, columns);
-  d_out_rows_.resize(columns, out_size);
   column_bias_.resize(columns);
   Eigen::Index widest = *std::max_element(shape.layers.begin(), shape.layers.end());
   if (shape.mode != EmbeddingMode::kOneHot)
@@ -160,14 +159,13 @@ T TrainStep<T>::forward_output(const NetworkWeights<T>& w, const ItemTables<cons
     for (int32_t item : inputs) g.wy_rows.add_zero(item);
   }
   g.wy_input_slots = g.wy_rows.size();
-  auto d_out = d_out_rows_.topRows(cols);
-  d_out.noalias() = d_scores.transpose() * top;
-  column_sums(d_scores, bias);  // reuse: the bias values are no longer needed
-  for (Eigen::Index j = 0; j < cols; ++j) {
-    const int32_t item = columns[static_cast<size_t>(j)];
-    g.wy_rows.add(item, d_out.row(j));
-    g.by_rows.add_scalar(item, bias(j));
-  }
+  // One row per column, computed in place, then repeated items folded together.
+  const int32_t first = g.wy_rows.append(columns);
+  g.wy_rows.block(first, static_cast<int32_t>(cols)).noalias() = d_scores.transpose() * top;
+  g.wy_rows.merge_duplicates();
+  g.by_rows.append(columns);
+  column_sums(d_scores, g.by_rows.block(0, static_cast<int32_t>(cols)).transpose());
+  g.by_rows.merge_duplicates();
   mark_phase(profile, Phase::kBackward);
   return loss;
 }

@@ -50,10 +50,10 @@ class TrainStep {
   TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows, int max_columns);
 
   // w: the weights (its GRU layers are used); items: views of the item-indexed weights, which
-  // during training live in the optimizer (w.item_tables() otherwise). inputs: the M rows' input
-  // items; columns: the targets of the M rows followed by the shared
-  // negative samples; column_shift: empty, or one value per column subtracted from the scores
-  // (the logQ correction). hidden[l] holds the rows' previous states on entry and their new
+  // during training live in the optimizer (w.item_tables() otherwise). inputs: the M rows'
+  // input items; columns: the targets of the M rows followed by the shared negative samples;
+  // column_shift: empty, or one value per column subtracted from the scores (the logQ
+  // correction). hidden[l] holds the rows' previous states on entry and their new
   // states (the dropped-out outputs) on return. Returns the loss summed over rows, not
   // divided by batch_size; the gradients are of that sum divided by batch_size.
   // `profile`, when not null, gets the time of each phase.
@@ -82,7 +82,7 @@ class TrainStep {
   ForwardBuffers<T> forward_;
   LossWorkspace<T> loss_;
   MatrixR<T> out_rows_;  // Wy[columns]
-  MatrixR<T> scores_, d_scores_, d_out_rows_;
+  MatrixR<T> scores_, d_scores_;
   RowVector<T> column_bias_;
   MatrixR<T> d_hidden_, d_input_, d_projection_;
   Eigen::Index rows_ = 0, cols_ = 0;  // of the step in progress
