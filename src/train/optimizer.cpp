@@ -63,12 +63,15 @@ void update_rows(const OptimizerConfig& c, InterleavedTable<T>& table, const Spa
   // and state are one contiguous block of `stride` values.
   constexpr size_t kPrefetchAhead = 8;
   const size_t block_bytes = sizeof(T) * static_cast<size_t>(param.stride);
-  auto prefetch = [&](size_t k) {
-    if (ids[k] != SparseRowGrad<T>::kFolded) prefetch_bytes(param.row(ids[k]), block_bytes, true);
-  };
-  for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) prefetch(k);
+  // Folded slots have the id -1: prefetching "row -1" is harmless (a hint, inside the table's
+  // allocation's neighbourhood at worst) and cheaper than a branch.
+  for (size_t k = 0; k < std::min(kPrefetchAhead, ids.size()); ++k) {
+    prefetch_bytes(param.row(ids[k]), block_bytes, true);
+  }
   for (size_t k = 0; k < ids.size(); ++k) {
-    if (k + kPrefetchAhead < ids.size()) prefetch(k + kPrefetchAhead);
+    if (k + kPrefetchAhead < ids.size()) {
+      prefetch_bytes(param.row(ids[k + kPrefetchAhead]), block_bytes, true);
+    }
     const int32_t id = ids[k];
     if (id == SparseRowGrad<T>::kFolded) continue;
     update_values<T>(c, T(0), param.row(id), acc.row(id), vel.empty() ? nullptr : vel.row(id),
