@@ -8,6 +8,9 @@
 #include <memory>
 
 #include "gru4rec/core/random.h"
+#include "gru4rec/model/forward.h"
+#include "gru4rec/model/top_k.h"
+#include "gru4rec/train/losses.h"
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/train/optimizer.h"
 #include "gru4rec/train/sampler.h"
@@ -120,6 +123,56 @@ void BM_SparseUpdate(benchmark::State& state, const char* params) {
 }
 BENCHMARK_CAPTURE(BM_SparseUpdate, retailrocket, kRetailRocket)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_SparseUpdate, rsc15, kRsc15)->Unit(benchmark::kMicrosecond);
+
+// The GRU stack's forward pass on a training mini-batch (input gather, dropout, GRU cells).
+void BM_GruForward(benchmark::State& state, const char* params) {
+  Problem p(params);
+  const NetworkShape shape = NetworkShape::from_params(p.params, kItems);
+  ForwardBuffers<float> buffers;
+  buffers.reserve(shape, p.params.batch_size);
+  const ForwardConfig config = ForwardConfig::training(p.params);
+  p.next_batch();
+  for (auto _ : state) {
+    network_forward(p.weights, p.optimizer->item_tables().input, config, p.inputs, p.hidden,
+                    buffers, &p.rng);
+    benchmark::ClobberMemory();
+  }
+  report_rows(state, p);
+}
+BENCHMARK_CAPTURE(BM_GruForward, retailrocket, kRetailRocket)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_GruForward, rsc15, kRsc15)->Unit(benchmark::kMicrosecond);
+
+// The loss and its gradient on a step's score matrix (batch x (batch + n_sample)).
+void BM_Loss(benchmark::State& state, const char* params) {
+  Problem p(params);
+  const Eigen::Index rows = p.params.batch_size, cols = rows + p.params.n_sample;
+  const MatrixR<float> scores = MatrixR<float>::Random(rows, cols);
+  MatrixR<float> grad(rows, cols);
+  LossWorkspace<float> workspace;
+  workspace.reserve(rows, cols);
+  const LossConfig config = LossConfig::from_params(p.params);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        loss_forward_backward<float>(config, scores, workspace, grad, 1.0f / rows));
+  }
+  report_rows(state, p);
+}
+BENCHMARK_CAPTURE(BM_Loss, retailrocket, kRetailRocket)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Loss, rsc15, kRsc15)->Unit(benchmark::kMicrosecond);
+
+// Top-20 of one session's scores over Diginetica's 43,097 items (serving's selection).
+void BM_TopK(benchmark::State& state) {
+  const auto n = state.range(0);
+  const auto k = static_cast<size_t>(state.range(1));
+  Rng rng(3);
+  std::vector<float> scores(static_cast<size_t>(n));
+  for (float& s : scores) s = static_cast<float>(rng.uniform()) * 10.0f;
+  std::vector<ScoredItem> out(k);
+  for (auto _ : state) benchmark::DoNotOptimize(top_k(scores, k, out));
+  state.counters["items/s"] = benchmark::Counter(
+      static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TopK)->Args({43097, 20})->Args({43097, 100})->Unit(benchmark::kMicrosecond);
 
 // The score product of a step, M x L times L x C, with Eigen and with the system BLAS.
 void BM_ScoreGemmEigen(benchmark::State& state) {

@@ -34,8 +34,11 @@ void MeasureOptions::add_to(CLI::App& app) {
                  "#equal), median")
       ->check(CLI::IsMember({"standard", "conservative", "median"}))
       ->capture_default_str();
-  app.add_option("--eval-batch-size", batch_size, "sessions evaluated in parallel")
+  app.add_option("--eval-batch-size", batch_size, "sessions advanced together by each thread")
       ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--eval-threads", threads, "threads of the evaluation (default: every core)")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
 }
 
@@ -44,6 +47,7 @@ EvalOptions MeasureOptions::eval_options() const {
   options.cutoffs = cutoffs;
   options.mode = parse_tie_mode(mode);
   options.batch_size = batch_size;
+  options.threads = threads;
   return options;
 }
 

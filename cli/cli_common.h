@@ -30,6 +30,7 @@ struct MeasureOptions {
   std::vector<int> cutoffs{20};
   std::string mode = "standard";
   int batch_size = 512;
+  int threads = available_cores();
 
   void add_to(CLI::App& app);
   EvalOptions eval_options() const;

@@ -95,15 +95,18 @@ TEST(Evaluator, MatchesStepByStepScoringOfEachSession) {
       expected.add(1.0 + static_cast<double>(greater));
     }
   }
-  EvalOptions options;
-  options.cutoffs = {1, 5, 10};
-  options.batch_size = 7;  // several sessions per step, with refills and a shrinking end
-  const EvalResult result = evaluate(model, test, options);
-  EXPECT_EQ(result.predictions, expected.count());
-  for (size_t k = 0; k < 3; ++k) {
-    // GEMM and GEMV may round the last bit differently: allow a near-tie to move one rank.
-    EXPECT_NEAR(result.recall[k], expected.recall(k), 2.0 / expected.count());
-    EXPECT_NEAR(result.mrr[k], expected.mrr(k), 2.0 / expected.count());
+  for (int threads : {1, 2, 3}) {
+    EvalOptions options;
+    options.cutoffs = {1, 5, 10};
+    options.batch_size = 7;  // several sessions per step, with refills and a shrinking end
+    options.threads = threads;
+    const EvalResult result = evaluate(model, test, options);
+    EXPECT_EQ(result.predictions, expected.count());
+    for (size_t k = 0; k < 3; ++k) {
+      // GEMM and GEMV may round the last bit differently: allow a near-tie to move one rank.
+      EXPECT_NEAR(result.recall[k], expected.recall(k), 2.0 / expected.count()) << threads;
+      EXPECT_NEAR(result.mrr[k], expected.mrr(k), 2.0 / expected.count()) << threads;
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "gru4rec/core/error.h"
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/eval/evaluator.h"
@@ -12,7 +14,7 @@ namespace gru4rec {
 namespace {
 
 const char* kSmall =
-    "n_epochs=2,layers=16,n_sample=32,batch_size=16,dropout_p_embed=0.2,"
+    "threads=1,n_epochs=2,layers=16,n_sample=32,batch_size=16,dropout_p_embed=0.2,"
     "dropout_p_hidden=0.3,momentum=0.3,loss=bpr-max,sample_store_size=200";
 
 TEST(Training, SameSeedGivesIdenticalModelBytes) {
@@ -43,6 +45,48 @@ TEST(Training, LearnsTheSyntheticSequencesForEveryLossAndMode) {
     const EvalResult result = evaluate(model, test, options);
     // Popularity alone reaches about 0.25 Recall@5 on this data.
     EXPECT_GT(result.recall[0], 0.35) << params;
+  }
+}
+
+TEST(Training, SeveralThreadsLearnAsWellAndSeeEveryEventOnce) {
+  for (const std::string params : {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3",
+                                   "loss=cross-entropy,constrained_embedding=False,embedding=0"}) {
+    SessionLog train, test;
+    Model one = testing::train_small_model(
+        "threads=1,n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params,
+        1500, nullptr, &test);
+    Model three = testing::train_small_model(
+        "threads=3,n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params,
+        1500, &train, nullptr);
+    EvalOptions options;
+    options.cutoffs = {5};
+    const double recall_one = evaluate(one, test, options).recall[0];
+    const double recall_three = evaluate(three, test, options).recall[0];
+    EXPECT_GT(recall_three, 0.35) << params;
+    EXPECT_NEAR(recall_three, recall_one, 0.05) << params;
+  }
+}
+
+TEST(Training, ThreadsShareTheEventsOfAnEpoch) {
+  SyntheticOptions options;
+  options.num_items = 50;
+  options.num_sessions = 400;
+  const SyntheticData data = generate_synthetic_data(options);
+  ItemIndex items;
+  SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  for (const char* threads : {"threads=2", "threads=4", "threads=64"}) {
+    Params params;
+    apply_param_string(params, std::string("n_epochs=2,layers=8,n_sample=8,batch_size=4,") + threads);
+    Model model = Model::initialize(params, items, train, "t");
+    std::vector<EpochReport> epochs;
+    TrainCallbacks callbacks;
+    callbacks.on_epoch = [&](const EpochReport& r) { epochs.push_back(r); };
+    train_model(model, train, callbacks);
+    ASSERT_EQ(epochs.size(), 2u);
+    // Every (input, target) pair is trained once per epoch, whatever the number of threads.
+    EXPECT_EQ(epochs[0].events, count_transitions(train)) << threads;
+    EXPECT_EQ(epochs[1].events, count_transitions(train)) << threads;
+    EXPECT_TRUE(std::isfinite(epochs[1].loss));
   }
 }
 
@@ -81,17 +125,19 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
   const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
   SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
-  Params params;
-  apply_param_string(params, "n_epochs=1,layers=8,n_sample=8,batch_size=4");
-  Model model = Model::initialize(params, std::move(items), train, "t");
-  model.weights.Wy(0, 0) = std::numeric_limits<float>::quiet_NaN();
-  try {
-    train_model(model, train);
-    FAIL() << "no error";
-  } catch (const TrainingDiverged& e) {
-    EXPECT_NE(std::string(e.what()).find("training diverged: the loss became NaN"),
-              std::string::npos)
-        << e.what();
+  for (const char* threads : {"threads=1", "threads=2"}) {
+    Params params;
+    apply_param_string(params, std::string("n_epochs=1,layers=8,n_sample=8,batch_size=4,") + threads);
+    Model model = Model::initialize(params, items, train, "t");
+    model.weights.Wy(0, 0) = std::numeric_limits<float>::quiet_NaN();
+    try {
+      train_model(model, train);
+      FAIL() << "no error";
+    } catch (const TrainingDiverged& e) {
+      EXPECT_NE(std::string(e.what()).find("training diverged: the loss became NaN"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/parallel.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/train/session_batcher.h"
 
@@ -16,12 +17,9 @@ namespace {
 constexpr Eigen::Index kScoreRowBlock = 128;
 constexpr size_t kScoreBufferBytes = size_t{64} << 20;
 
-}  // namespace
-
-EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  GRU4REC_CHECK(options.batch_size > 0 && !options.cutoffs.empty());
-  const Predictor predictor(model);
+// Evaluates the sessions `order` of `test` on the calling thread into `metrics`.
+void evaluate_share(const Predictor& predictor, const Model& model, const SessionLog& test,
+                    std::vector<int64_t> order, const EvalOptions& options, RankMetrics& metrics) {
   Predictor::Scratch scratch = predictor.make_scratch(options.batch_size);
   const int32_t n_items = model.num_items();
   const auto& wy = model.weights.Wy;
@@ -31,9 +29,7 @@ EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOption
   MatrixR<float> scores(
       std::min({kScoreRowBlock, affordable_rows, static_cast<Eigen::Index>(options.batch_size)}),
       n_items);
-  RankMetrics metrics(options.cutoffs);
-
-  SessionBatcher batcher(test, session_order_by_time(test), options.batch_size);
+  SessionBatcher batcher(test, std::move(order), options.batch_size);
   SessionBatcher::Step step;
   while (batcher.next(step)) {
     const auto rows = static_cast<Eigen::Index>(step.inputs.size());
@@ -62,6 +58,30 @@ EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOption
       }
     }
   }
+}
+
+}  // namespace
+
+EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  GRU4REC_CHECK(options.batch_size > 0 && options.threads > 0 && !options.cutoffs.empty());
+  const Predictor predictor(model);
+  // Each thread takes every n-th session (in time order) and keeps its own metrics; a session
+  // is evaluated from a zero state whatever its neighbours, so the split changes nothing.
+  const std::vector<int64_t> order = session_order_by_time(test);
+  const auto n_threads = static_cast<int>(
+      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / options.batch_size, 1,
+                          options.threads));
+  std::vector<RankMetrics> shares(static_cast<size_t>(n_threads), RankMetrics(options.cutoffs));
+  run_parallel(n_threads, [&](int t) {
+    std::vector<int64_t> share;
+    for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads))
+      share.push_back(order[i]);
+    evaluate_share(predictor, model, test, std::move(share), options,
+                   shares[static_cast<size_t>(t)]);
+  });
+  RankMetrics metrics(options.cutoffs);
+  for (const RankMetrics& share : shares) metrics.merge(share);
 
   EvalResult result;
   result.mode = options.mode;

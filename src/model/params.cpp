@@ -242,8 +242,9 @@ std::vector<ParamDef> build_table() {
                             "number of precomputed negative sample ids (-ss)"));
   table.push_back(int_param("seed", &Params::seed, closed(0, 9.2e18),
                             "seed of initialization, sampling and dropout"));
-  table.push_back(int_param("threads", &Params::threads, closed(1, 1),
-                            "training threads (this version trains on one thread)"));
+  table.push_back(int_param("threads", &Params::threads, closed(1, 256),
+                            "training threads, each on its own share of the sessions (default: "
+                            "every core; 1 is deterministic for a given seed)"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "gru4rec/core/parallel.h"
 #include "gru4rec/data/session_log.h"
 #include "gru4rec/eval/metrics.h"
 #include "gru4rec/model/model.h"
@@ -18,7 +19,8 @@ namespace gru4rec {
 struct EvalOptions {
   std::vector<int> cutoffs{20};
   TieMode mode = TieMode::kStandard;
-  int batch_size = 512;  // sessions processed in parallel (the official run.py uses 512)
+  int batch_size = 512;  // sessions advanced together per thread (the official run.py uses 512)
+  int threads = available_cores();  // sessions are shared out between this many threads
 };
 
 struct EvalResult {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gru4rec/core/parallel.h"
 #include "gru4rec/model/activation.h"
 
 namespace gru4rec {
@@ -48,7 +49,8 @@ struct Params {
   bool train_random_order = false;
   int64_t sample_store_size = 10'000'000;
   int64_t seed = 42;
-  int threads = 1;
+  // Training threads: every core by default; 1 trains deterministically for a given seed.
+  int threads = available_cores();
 
   static constexpr int kEmbeddingLayersize = -1;
 };

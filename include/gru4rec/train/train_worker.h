@@ -66,5 +66,7 @@ class TrainWorker {
 inline constexpr uint64_t kSamplerStream = 1;
 inline constexpr uint64_t kDropoutStream = 2;
 inline constexpr uint64_t kOrderStream = 3;
+// Training thread i > 0 derives its worker seed from stream kWorkerStreamBase + i.
+inline constexpr uint64_t kWorkerStreamBase = 16;
 
 }  // namespace gru4rec

@@ -3,7 +3,10 @@
 //
 // The weights (in Model) and the optimizer state are shared; everything a training thread
 // owns (hidden states, step buffers, gradients, random streams, sample store) lives in a
-// TrainWorker. This version trains with one worker (threads=1), deterministically for a seed.
+// TrainWorker. With threads=T, T workers run at once, Hogwild-style: worker i trains on
+// sessions i, i+T, i+2T, ... of the training order with its own session-parallel mini-batches
+// and updates the shared weights without locks (as word2vec and fastText do). threads=1 is
+// deterministic for a given seed; more threads are not (the interleaving of updates varies).
 #pragma once
 
 #include <cstdint>
@@ -39,7 +42,8 @@ struct EpochReport {
   }
 };
 
-// The callbacks run on the training thread between mini-batches. They must not read the model's
+// The callbacks run on the calling thread (which is the first worker's) between its
+// mini-batches; progress figures sum every worker's. They must not read the model's
 // item-indexed weights (Wy, By, E): while training, the optimizer holds those.
 struct TrainCallbacks {
   std::function<void(const TrainProgress&)> on_progress;  // about every progress_interval
@@ -54,7 +58,8 @@ struct TrainSummary {
 
 // Trains model.weights in place on `train`, whose item indices must be those of model.items.
 // Throws TrainingDiverged when the loss becomes NaN or infinite (the model is then unusable).
-// `profile`, when not null, receives the time spent in each phase of the steps.
+// `profile`, when not null, receives the time spent in each phase of the steps (of the first
+// worker's thread when there are several).
 TrainSummary train_model(Model& model, const SessionLog& train,
                          const TrainCallbacks& callbacks = {}, PhaseProfile* profile = nullptr);
 
