@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/random.h"
+#include "gru4rec/eval/block_ranker.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/inference.h"
 #include "test_support.h"
@@ -108,6 +113,107 @@ TEST(Evaluator, MatchesStepByStepScoringOfEachSession) {
       EXPECT_NEAR(result.mrr[k], expected.mrr(k), 2.0 / expected.count()) << threads;
     }
   }
+}
+
+}  // namespace
+}  // namespace gru4rec
+
+namespace gru4rec {
+namespace {
+
+// Ranks of every row by one plain product over all items and count_rank().
+std::vector<RankCounts> reference_counts(const MatrixR<float>& states, const MatrixR<float>& items,
+                                         const std::vector<float>& bias,
+                                         const std::vector<int32_t>& targets) {
+  std::vector<RankCounts> counts;
+  for (Eigen::Index i = 0; i < states.rows(); ++i) {
+    const RowVector<float> scores = states.row(i) * items.transpose();
+    counts.push_back(
+        count_rank(scores.data(), bias.data(), items.rows(), targets[static_cast<size_t>(i)]));
+  }
+  return counts;
+}
+
+struct RankerProblem {
+  MatrixR<float> states, items;
+  std::vector<float> bias;
+  std::vector<int32_t> targets;
+};
+
+// Small integers everywhere: every product and sum is exact in float, so every way of computing
+// the scores agrees and ties are frequent.
+RankerProblem integer_problem(Eigen::Index rows, Eigen::Index n, Eigen::Index d, int spread,
+                              uint64_t seed) {
+  Rng rng(seed);
+  auto draw = [&] { return static_cast<float>(static_cast<int>(rng.below(2 * spread + 1)) - spread); };
+  RankerProblem p{MatrixR<float>(rows, d), MatrixR<float>(n, d), std::vector<float>(n), {}};
+  for (Eigen::Index i = 0; i < p.states.size(); ++i) p.states.data()[i] = draw();
+  for (Eigen::Index i = 0; i < p.items.size(); ++i) p.items.data()[i] = draw();
+  for (float& b : p.bias) b = draw();
+  for (Eigen::Index i = 0; i < rows; ++i)
+    p.targets.push_back(static_cast<int32_t>(rng.below(static_cast<uint32_t>(n))));
+  return p;
+}
+
+TEST(BlockRanker, CountsExactlyAsCountRankWithManyTies) {
+  // Catalogues smaller than, equal to and larger than a tile, with a partial last tile.
+  for (Eigen::Index n : {Eigen::Index{7}, BlockRanker::kTileItems, Eigen::Index{2500}}) {
+    const RankerProblem p = integer_problem(37, n, 6, 2, static_cast<uint64_t>(n));
+    BlockRanker ranker(p.items, p.bias.data(), 64);
+    std::vector<RankCounts> counts(64);
+    ranker.rank(p.states, p.targets, counts);
+    const std::vector<RankCounts> expected = reference_counts(p.states, p.items, p.bias, p.targets);
+    int64_t ties = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(counts[i].greater, expected[i].greater) << n << " row " << i;
+      EXPECT_EQ(counts[i].equal, expected[i].equal) << n << " row " << i;
+      ties += expected[i].equal;
+    }
+    EXPECT_GT(ties, 0) << "the problem should have ties";
+  }
+}
+
+TEST(BlockRanker, RecomputesRowsWithMassiveTiesAndHandlesNonFiniteTargets) {
+  RankerProblem p = integer_problem(5, 3000, 4, 1, 9);
+  p.states.row(0).setZero();  // every item scores its bias: three values, ~1000 ties each
+  p.states.row(1).setZero();
+  p.bias.assign(p.bias.size(), 1.0f);  // row 0 and 1: all 3000 items tied
+  p.items.row(p.targets[2]).setConstant(std::numeric_limits<float>::infinity());
+  p.states.row(2).setOnes();  // row 2's target scores +inf: ranked last, as count_rank does
+  BlockRanker ranker(p.items, p.bias.data(), 8);
+  std::vector<RankCounts> counts(8);
+  ranker.rank(p.states, p.targets, counts);
+  const std::vector<RankCounts> expected = reference_counts(p.states, p.items, p.bias, p.targets);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(counts[i].greater, expected[i].greater) << i;
+    EXPECT_EQ(counts[i].equal, expected[i].equal) << i;
+  }
+  // Row 0 ties with every item but itself and row 2's target, whose infinite weights give NaN
+  // against a zero state (NaN is neither above nor tied).
+  EXPECT_EQ(counts[0].equal, 2998);
+  EXPECT_GE(ranker.recomputed_rows(), 2);
+}
+
+TEST(BlockRanker, AgreesWithAFullProductOnRealValuedScores) {
+  Rng rng(4);
+  const Eigen::Index rows = 50, n = 5000, d = 64;
+  MatrixR<float> states(rows, d), items(n, d);
+  for (Eigen::Index i = 0; i < states.size(); ++i) states.data()[i] = static_cast<float>(rng.normal());
+  for (Eigen::Index i = 0; i < items.size(); ++i) items.data()[i] = static_cast<float>(rng.normal() * 0.1);
+  std::vector<float> bias(static_cast<size_t>(n));
+  for (float& b : bias) b = static_cast<float>(rng.normal() * 0.1);
+  std::vector<int32_t> targets;
+  for (Eigen::Index i = 0; i < rows; ++i) targets.push_back(static_cast<int32_t>(rng.below(n)));
+  BlockRanker ranker(items, bias.data(), rows);
+  std::vector<RankCounts> counts(static_cast<size_t>(rows));
+  ranker.rank(states, targets, counts);
+  const std::vector<RankCounts> expected = reference_counts(states, items, bias, targets);
+  // Two products may round a near-tie differently; over 250,000 comparisons, allow one.
+  int64_t differences = 0;
+  for (size_t i = 0; i < expected.size(); ++i)
+    differences += std::abs(counts[i].greater - expected[i].greater);
+  EXPECT_LE(differences, 1);
+  EXPECT_EQ(ranker.recomputed_rows(), 0);
 }
 
 }  // namespace

@@ -26,11 +26,13 @@ void LogQShift::fill(std::span<const int32_t> columns, size_t rows, std::span<fl
   }
 }
 
-TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed)
+TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed,
+                         int workers)
     : params_(model.params),
       step_(model.weights.shape, StepConfig::from_params(model.params), model.params.batch_size,
             model.params.batch_size + model.params.n_sample),
-      samples_(sampler, model.params.n_sample, model.params.sample_store_size,
+      samples_(sampler, model.params.n_sample,
+               (model.params.sample_store_size + workers - 1) / workers,
                Rng::derive_seed(seed, kSamplerStream)),
       dropout_rng_(Rng::derive_seed(seed, kDropoutStream)),
       logq_(model.params, model.supports) {

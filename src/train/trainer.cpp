@@ -93,7 +93,8 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
         train, n_lanes == 1 ? order : lane_share(order, i, n_lanes), params.batch_size, min_rows);
     // Lane 0 uses the model's seed as is, so that threads=1 trains as it always has.
     lane.worker = std::make_unique<TrainWorker>(
-        model, sampler, i == 0 ? seed : Rng::derive_seed(seed, kWorkerStreamBase + static_cast<uint64_t>(i)));
+        model, sampler, i == 0 ? seed : Rng::derive_seed(seed, kWorkerStreamBase + static_cast<uint64_t>(i)),
+        n_lanes);
   }
   const int64_t events_total = count_transitions(train);
   const Clock::time_point training_start = Clock::now();

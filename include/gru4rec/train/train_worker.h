@@ -35,8 +35,11 @@ class LogQShift {
 
 class TrainWorker {
  public:
-  // `sampler` (null when n_sample == 0) must outlive the worker; so must `model`.
-  TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed);
+  // `sampler` (null when n_sample == 0) must outlive the worker; so must `model`. With
+  // `workers` workers training at once, each keeps 1/workers of sample_store_size samples, so
+  // that the stores take the same memory in all (their samples are independent draws either
+  // way).
+  TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed, int workers = 1);
 
   // Zeroes every row's state (at the start of an epoch).
   void reset_states();

@@ -1,0 +1,118 @@
+#include "gru4rec/eval/block_ranker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+
+BlockRanker::BlockRanker(const MatrixR<float>& items, const float* bias, Eigen::Index max_rows)
+    : items_(items),
+      bias_(bias),
+      max_rows_(max_rows),
+      tile_scores_(max_rows, std::min(kTileItems, std::max<Eigen::Index>(items.rows(), 1))),
+      low_(static_cast<size_t>(max_rows)),
+      high_(static_cast<size_t>(max_rows)),
+      exact_(static_cast<size_t>(max_rows)),
+      greater_(static_cast<size_t>(max_rows)),
+      close_count_(static_cast<size_t>(max_rows)),
+      close_(static_cast<size_t>(max_rows) * kCloseCapacity),
+      row_scores_(items.rows()) {}
+
+void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> targets,
+                       std::span<RankCounts> counts) {
+  const auto rows = static_cast<Eigen::Index>(targets.size());
+  GRU4REC_CHECK(rows <= max_rows_ && rows == states.rows() && counts.size() >= targets.size());
+  GRU4REC_CHECK(states.cols() == items_.cols());
+  const Eigen::Index n = items_.rows();
+  const auto d = static_cast<double>(items_.cols());
+  constexpr double kEpsilon = std::numeric_limits<float>::epsilon();
+  // The estimate of each target's score and the band around it within which the product's
+  // rounding could put the real value: a dot product's error is below about d * epsilon *
+  // sum |h_m w_m| whatever the order of the sum; the band is four times that, plus the
+  // rounding of the bias addition.
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    const auto r = static_cast<size_t>(i);
+    const auto h = states.row(i);
+    const auto w = items_.row(targets[r]);
+    const float dot = h.dot(w);
+    const double magnitude = (h.cwiseAbs().cwiseProduct(w.cwiseAbs())).sum();
+    const float b = bias_[targets[r]];
+    const float value = dot + b;
+    const double band = 4.0 * (d + 2.0) * kEpsilon * magnitude +
+                        4.0 * kEpsilon * (std::abs(dot) + std::abs(b)) +
+                        std::numeric_limits<float>::denorm_min();
+    low_[r] = static_cast<float>(static_cast<double>(value) - band);
+    high_[r] = static_cast<float>(static_cast<double>(value) + band);
+    exact_[r] = std::numeric_limits<float>::quiet_NaN();
+    greater_[r] = 0;
+    close_count_[r] = 0;
+  }
+  for (Eigen::Index j0 = 0; j0 < n; j0 += tile_scores_.cols()) {
+    const Eigen::Index width = std::min(tile_scores_.cols(), n - j0);
+    auto tile = tile_scores_.topLeftCorner(rows, width);
+    tile.noalias() = states * items_.middleRows(j0, width).transpose();
+    const float* tile_bias = bias_ + j0;
+    for (Eigen::Index i = 0; i < rows; ++i) {
+      const auto r = static_cast<size_t>(i);
+      const float* scores = &tile_scores_(i, 0);
+      const Eigen::Index target = targets[r] - j0;
+      float saved_target = 0;
+      if (target >= 0 && target < width) {
+        exact_[r] = scores[target] + tile_bias[target];
+        // Take the target out of the counts: the lowest value is never counted.
+        saved_target = tile_scores_(i, target);
+        tile_scores_(i, target) = -std::numeric_limits<float>::infinity();
+      }
+      const float low = low_[r], high = high_[r];
+      int64_t greater = 0;
+      int32_t close = 0;
+      for (Eigen::Index j = 0; j < width; ++j) {
+        const float v = scores[j] + tile_bias[j];
+        greater += v > high ? 1 : 0;
+        close += (v >= low) & (v <= high) ? 1 : 0;
+      }
+      greater_[r] += greater;
+      if (close > 0) {
+        // Rare: keep the close calls' values (or give up on the row when there are too many).
+        int32_t& kept = close_count_[r];
+        for (Eigen::Index j = 0; j < width && kept <= kCloseCapacity; ++j) {
+          const float v = scores[j] + tile_bias[j];
+          if (v >= low && v <= high) {
+            if (kept < kCloseCapacity) close_[r * kCloseCapacity + static_cast<size_t>(kept)] = v;
+            ++kept;
+          }
+        }
+      }
+      if (target >= 0 && target < width) tile_scores_(i, target) = saved_target;
+    }
+  }
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    const auto r = static_cast<size_t>(i);
+    const float exact = exact_[r];
+    RankCounts& out = counts[r];
+    if (!std::isfinite(exact)) {
+      out = RankCounts{.greater = n - 1, .equal = 0};
+      continue;
+    }
+    if (close_count_[r] > kCloseCapacity || !(exact >= low_[r] && exact <= high_[r])) {
+      // Too many ties to keep, or the estimate was off: score the row on its own.
+      ++recomputed_rows_;
+      row_scores_.noalias() = states.row(i) * items_.transpose();
+      out = count_rank(row_scores_.data(), bias_, n, targets[r]);
+      continue;
+    }
+    // Every item above the band is above the exact score, every item below it is below.
+    int64_t greater = greater_[r], equal = 0;
+    for (int32_t k = 0; k < close_count_[r]; ++k) {
+      const float v = close_[r * kCloseCapacity + static_cast<size_t>(k)];
+      greater += v > exact ? 1 : 0;
+      equal += v == exact ? 1 : 0;
+    }
+    out = RankCounts{.greater = greater, .equal = equal};
+  }
+}
+
+}  // namespace gru4rec
