@@ -217,10 +217,11 @@ void bench_training(const std::string& path, int runs, const std::vector<int>& t
       for (double v : events_per_second) each.push_back(thousands(v));
       const double achieved = median(gflops);
       const double peak = threads == 1 ? peak_one : peak_all;
-      fmt::print("| {} | {} | **{}** | {:.1f} | {:.1f} | {:.0f}% | {} | {}{} | {} |\n", setting.name,
-                 threads, thousands(median(events_per_second)), median(steps_per_second),
-                 achieved, 100.0 * achieved / peak, fmt::join(each, ", "), mib(peak_rss),
-                 rss_reset ? "" : " (since start)", mib(budget));
+      fmt::print("| {} | {} | **{}** | {:.1f} | {:.1f} | {:.0f}% | {} | {}{} | {} ({}) |\n",
+                 setting.name, threads, thousands(median(events_per_second)),
+                 median(steps_per_second), achieved, 100.0 * achieved / peak,
+                 fmt::join(each, ", "), mib(peak_rss), rss_reset ? "" : " (since start)",
+                 mib(budget), peak_rss <= budget ? "within" : "OVER");
       std::fflush(stdout);
     }
   }

@@ -44,11 +44,11 @@ std::string parameter_help() {
   return text;
 }
 
-void print_profile(std::FILE* out, const PhaseProfile& profile, const TrainSummary& summary) {
-  int64_t steps = 0;
-  for (const EpochReport& e : summary.epochs) steps += e.steps;
+void print_profile(std::FILE* out, const PhaseProfile& profile, int threads) {
+  const int64_t steps = profile.steps();
   const double total = profile.total();
-  fmt::print(out, "Time per phase ({} mini-batches):\n", with_thousands(steps));
+  fmt::print(out, "Time per phase ({} mini-batches{}):\n", with_thousands(steps),
+             threads > 1 ? fmt::format(" of the first of {} threads", threads) : "");
   fmt::print(out, "  {:<24} {:>9} {:>7} {:>12}\n", "phase", "seconds", "share", "us/batch");
   for (size_t i = 0; i < static_cast<size_t>(Phase::kCount); ++i) {
     const auto phase = static_cast<Phase>(i);
@@ -106,7 +106,7 @@ void run_train(const TrainOptions& o) {
   const TrainSummary summary =
       train_model(model, train, progress.callbacks(), o.profile ? &phase_profile : nullptr);
   fmt::print(log, "Total training time: {:.2f}s\n", summary.seconds);
-  if (o.profile) print_profile(log, phase_profile, summary);
+  if (o.profile) print_profile(log, phase_profile, model.params.threads);
   if (!o.save_path.empty()) {
     save_model(model, o.save_path);
     fmt::print(log, "Saved model to {}\n", o.save_path);

@@ -150,6 +150,7 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
         weighted_loss += static_cast<double>(loss) / params.batch_size * static_cast<double>(rows);
         events += rows;
         ++steps;
+        if (lane_profile != nullptr) lane_profile->add_step();
         lane.events.store(events, std::memory_order_relaxed);
         lane.steps.store(steps, std::memory_order_relaxed);
         lane.weighted_loss.store(weighted_loss, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <string_view>
 
 namespace gru4rec {
@@ -33,6 +34,9 @@ class PhaseProfile {
     seconds_[static_cast<size_t>(phase)] += std::chrono::duration<double>(now - last_).count();
     last_ = now;
   }
+  // Counts a mini-batch of the profiled thread.
+  void add_step() { ++steps_; }
+  int64_t steps() const { return steps_; }
   double seconds(Phase phase) const { return seconds_[static_cast<size_t>(phase)]; }
   double total() const {
     double sum = 0;
@@ -43,6 +47,7 @@ class PhaseProfile {
  private:
   std::array<double, static_cast<size_t>(Phase::kCount)> seconds_{};
   Clock::time_point last_ = Clock::now();
+  int64_t steps_ = 0;
 };
 
 // Marks `phase` when profiling is on.
