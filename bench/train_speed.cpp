@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
       gru4rec::Params params;
       gru4rec::apply_param_string(params, setting.params);
       params.n_epochs = epochs;
+      params.threads = 1;
       std::vector<double> events_per_second, steps_per_second;
       for (int run = 0; run < runs; ++run) {
         gru4rec::Model model = gru4rec::Model::initialize(params, items, train, path);
