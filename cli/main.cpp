@@ -31,13 +31,14 @@ std::vector<std::string> translate_official_options(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gru4rec: session-based recommendation with GRU4Rec (train, evaluate, inspect)",
+  CLI::App app{"gru4rec: session-based recommendation with GRU4Rec (train, evaluate, serve, inspect)",
                "gru4rec"};
   app.set_version_flag("--version", std::string("gru4rec ") + GRU4REC_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
   gru4rec::cli::add_train_command(app);
   gru4rec::cli::add_eval_command(app);
+  gru4rec::cli::add_serve_command(app);
   gru4rec::cli::add_info_command(app);
   gru4rec::cli::add_synth_command(app);
   std::vector<std::string> args = translate_official_options(argc, argv);

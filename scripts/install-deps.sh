@@ -14,6 +14,8 @@ packages=(
   zlib1g-dev               # CRC-32 of model files
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev         # kernel micro-benchmarks
+  libcpp-httplib-dev       # HTTP server (gru4rec serve)
+  wrk                      # load test of the server
 )
 
 missing=()

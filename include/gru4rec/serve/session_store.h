@@ -1,0 +1,94 @@
+// Where the server keeps live sessions: each session's hidden state and the items it has seen.
+// SessionStore is the interface (a shared store such as Redis can implement it for several
+// server processes); MemorySessionStore keeps them in this process.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tsl/robin_map.h>
+
+namespace gru4rec {
+
+struct SessionState {
+  std::vector<float> state;     // the GRU state (Predictor::state_size() floats)
+  std::vector<int32_t> seen;    // the session's items, oldest first, at most kMaxSeen
+  uint64_t model_version = 0;   // the model that computed `state`
+
+  static constexpr size_t kMaxSeen = 200;
+};
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+
+  // Runs fn(session, created) on the session `id`, creating an empty one when it does not
+  // exist; fn runs under the session's lock and must not call back into the store. A new
+  // session may evict the least recently used one.
+  virtual void update(std::string_view id,
+                      const std::function<void(SessionState&, bool created)>& fn) = 0;
+  // Copies the session into `out`; false when it does not exist (or has expired).
+  virtual bool get(std::string_view id, SessionState& out) = 0;
+  virtual bool erase(std::string_view id) = 0;
+  // Removes the sessions idle for longer than the time-to-live; returns how many.
+  virtual size_t expire() = 0;
+  virtual size_t size() const = 0;
+};
+
+// Sessions in memory, in shards with a lock each; thread-safe. At most max_sessions live
+// sessions (the least recently used of a full shard is evicted) and sessions idle for more
+// than ttl_seconds are gone (on access, and by expire()). `now` gives the time in seconds
+// (steady clock by default; tests pass their own).
+class MemorySessionStore : public SessionStore {
+ public:
+  MemorySessionStore(size_t max_sessions, double ttl_seconds, size_t shards = 64,
+                     std::function<double()> now = {});
+
+  void update(std::string_view id,
+              const std::function<void(SessionState&, bool created)>& fn) override;
+  bool get(std::string_view id, SessionState& out) override;
+  bool erase(std::string_view id) override;
+  size_t expire() override;
+  size_t size() const override;
+  // Sessions evicted to respect max_sessions since construction.
+  uint64_t evictions() const;
+
+ private:
+  struct Entry {
+    std::string id;
+    SessionState session;
+    double last_used = 0;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::list<Entry> lru;  // most recently used first
+    tsl::robin_map<std::string, std::list<Entry>::iterator, Hash, Equal> index;
+    uint64_t evictions = 0;
+  };
+
+  Shard& shard_of(std::string_view id);
+  // Drops the shard's expired entries from the LRU end; the caller holds the lock.
+  void expire_locked(Shard& shard, double now);
+
+  size_t max_per_shard_;
+  double ttl_;
+  std::function<double()> now_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace gru4rec

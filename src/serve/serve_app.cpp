@@ -1,0 +1,443 @@
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/model/model_file.h"
+#include "gru4rec/serve/server.h"
+
+namespace gru4rec {
+namespace {
+
+using Json = nlohmann::json;
+
+// Upper bounds of the latency histogram, in seconds (Prometheus "le" labels).
+constexpr double kLatencyBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                     0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
+
+// A 4xx answer: thrown by the handlers, turned into a JSON error by handle().
+struct BadRequest {
+  int status;
+  std::string message;
+};
+
+Response json_response(const Json& body, int status = 200) {
+  return Response{status, "application/json",
+                  body.dump(-1, ' ', false, Json::error_handler_t::replace)};
+}
+
+Response error_response(int status, std::string_view message) {
+  return json_response(Json{{"error", {{"status", status}, {"message", message}}}}, status);
+}
+
+bool valid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t extra = 0;
+    if (c < 0x80) extra = 0;
+    else if ((c >> 5) == 0x6) extra = 1;
+    else if ((c >> 4) == 0xE) extra = 2;
+    else if ((c >> 3) == 0x1E) extra = 3;
+    else return false;
+    if (i + extra >= text.size() && extra > 0) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// The session id of /v1/sessions/{id}[/suffix].
+std::string_view checked_session_id(std::string_view id, size_t max_bytes) {
+  if (id.empty()) throw BadRequest{400, "the session id is empty"};
+  if (id.size() > max_bytes)
+    throw BadRequest{400, fmt::format("the session id has {} bytes; at most {} are allowed",
+                                      id.size(), max_bytes)};
+  if (!valid_utf8(id)) throw BadRequest{400, "the session id is not valid UTF-8"};
+  return id;
+}
+
+Json parse_body(std::string_view body) {
+  if (body.empty()) throw BadRequest{400, "the request body is empty; expected a JSON object"};
+  Json json = Json::parse(body, nullptr, false);
+  if (json.is_discarded())
+    throw BadRequest{400, "the request body is not valid JSON (or not UTF-8)"};
+  if (!json.is_object()) throw BadRequest{400, "the request body must be a JSON object"};
+  return json;
+}
+
+std::string item_text(const Json& value, std::string_view field) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_integer()) return value.dump();
+  throw BadRequest{400, fmt::format("'{}' must hold item ids (strings or integers)", field)};
+}
+
+// A list of item ids from `field` of `json` (absent: empty).
+std::vector<std::string> item_list(const Json& json, const char* field, size_t max_items) {
+  std::vector<std::string> items;
+  const auto found = json.find(field);
+  if (found == json.end()) return items;
+  if (!found->is_array()) throw BadRequest{400, fmt::format("'{}' must be an array of item ids", field)};
+  if (found->size() > max_items)
+    throw BadRequest{400, fmt::format("'{}' has {} items; at most {} are allowed", field,
+                                      found->size(), max_items)};
+  for (const Json& value : *found) items.push_back(item_text(value, field));
+  return items;
+}
+
+size_t checked_k(int64_t k, size_t max_k) {
+  if (k < 1 || static_cast<size_t>(k) > max_k)
+    throw BadRequest{400, fmt::format("k must be an integer from 1 to {}; got {}", max_k, k)};
+  return static_cast<size_t>(k);
+}
+
+size_t k_of(const Json& json, size_t max_k) {
+  const auto found = json.find("k");
+  if (found == json.end()) return std::min<size_t>(20, max_k);
+  if (!found->is_number_integer()) {
+    if (found->is_number()) throw BadRequest{400, "k must be an integer"};
+    throw BadRequest{400, "k must be an integer"};
+  }
+  return checked_k(found->get<int64_t>(), max_k);
+}
+
+bool flag_of(const Json& json, const char* field) {
+  const auto found = json.find(field);
+  if (found == json.end()) return false;
+  if (!found->is_boolean()) throw BadRequest{400, fmt::format("'{}' must be true or false", field)};
+  return found->get<bool>();
+}
+
+// What a request asks for beyond its events.
+struct Selection {
+  size_t k = 20;
+  bool exclude_seen = false;
+  std::vector<int32_t> exclude, include;
+  std::vector<std::string> unknown;  // ids of the request that the model does not know
+};
+
+Selection selection_of(const Json& json, const Recommender& rec, const ServerOptions& options) {
+  Selection s;
+  s.k = k_of(json, options.max_k);
+  s.exclude_seen = flag_of(json, "exclude_seen");
+  for (const std::string& id : item_list(json, "exclude", options.max_request_items)) {
+    const int32_t item = rec.find_item(id);
+    if (item >= 0) s.exclude.push_back(item);
+  }
+  for (const std::string& id : item_list(json, "include", options.max_request_items)) {
+    const int32_t item = rec.find_item(id);
+    if (item >= 0) s.include.push_back(item);
+  }
+  if (json.contains("include") && s.include.empty())
+    throw BadRequest{400, "none of the 'include' items is known to the model"};
+  return s;
+}
+
+// The request's events: "item" (one id) or "items" (a list).
+std::vector<std::string> events_of(const Json& json, size_t max_items) {
+  const bool one = json.contains("item"), many = json.contains("items");
+  if (one == many) throw BadRequest{400, "give exactly one of 'item' (an id) or 'items' (a list)"};
+  if (one) return {item_text(json.at("item"), "item")};
+  std::vector<std::string> items = item_list(json, "items", max_items);
+  if (items.empty()) throw BadRequest{400, "'items' is empty"};
+  return items;
+}
+
+Json recommendations_json(const Recommender& rec, std::span<const ScoredItem> top) {
+  Json list = Json::array();
+  for (const ScoredItem& s : top) list.push_back({{"item", rec.item_id(s.item)}, {"score", s.score}});
+  return list;
+}
+
+// Top-k for a state (or the popular items when the session has no known event yet).
+Json recommend_json(const Recommender& rec, std::span<const float> state, bool has_events,
+                    Selection& selection, std::span<const int32_t> seen) {
+  thread_local std::vector<ScoredItem> out;
+  thread_local std::vector<int32_t> exclude;
+  out.resize(selection.k);
+  exclude.assign(selection.exclude.begin(), selection.exclude.end());
+  if (selection.exclude_seen) exclude.insert(exclude.end(), seen.begin(), seen.end());
+  RecommendOptions options{.k = selection.k, .exclude = exclude, .include = selection.include};
+  const size_t n = has_events ? rec.recommend(state, options, out) : rec.popular(options, out);
+  Json body;
+  body["recommendations"] = recommendations_json(rec, std::span(out.data(), n));
+  body["popular"] = !has_events;
+  body["unknown_items"] = selection.unknown;
+  body["model_version"] = rec.version();
+  return body;
+}
+
+std::string_view query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
+    : options_(options),
+      model_path_(std::move(model_path)),
+      sessions_(std::make_unique<MemorySessionStore>(options.max_sessions,
+                                                     options.session_ttl_seconds)) {
+  reload();
+}
+
+void ServeApp::reload(const std::string& path) {
+  std::lock_guard lock(reload_mutex_);
+  const std::string& source = path.empty() ? model_path_ : path;
+  auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
+  auto rec = std::make_shared<const Recommender>(model, next_version_++, source);
+  recommender_.store(std::move(rec));
+  model_path_ = source;
+  reloads_++;
+}
+
+std::shared_ptr<const Recommender> ServeApp::recommender() const { return recommender_.load(); }
+
+Response ServeApp::handle(std::string_view method, std::string_view path, std::string_view query,
+                          std::string_view body) {
+  try {
+    constexpr std::string_view kSessions = "/v1/sessions/";
+    if (path.substr(0, kSessions.size()) == kSessions) {
+      std::string_view rest = path.substr(kSessions.size());
+      const size_t slash = rest.rfind('/');
+      const std::string_view suffix = slash == std::string_view::npos ? "" : rest.substr(slash);
+      if (suffix == "/events") {
+        if (method != "POST") return error_response(405, "use POST for events");
+        return session_events(checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), body);
+      }
+      if (suffix == "/recommendations") {
+        if (method != "GET") return error_response(405, "use GET for recommendations");
+        return session_recommendations(
+            checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), query);
+      }
+      if (method == "DELETE") return session_delete(checked_session_id(rest, options_.max_session_id_bytes));
+      return error_response(404, "unknown path; see /openapi.json");
+    }
+    if (path == "/v1/recommend") {
+      if (method != "POST") return error_response(405, "use POST for /v1/recommend");
+      return stateless(body);
+    }
+    if (path == "/health") {
+      if (method != "GET") return error_response(405, "use GET");
+      return json_response(Json{{"status", "ok"}});
+    }
+    if (path == "/ready") {
+      if (method != "GET") return error_response(405, "use GET");
+      const bool ready = recommender() != nullptr;
+      return json_response(Json{{"ready", ready}}, ready ? 200 : 503);
+    }
+    if (path == "/metrics") {
+      if (method != "GET") return error_response(405, "use GET");
+      return Response{200, "text/plain; version=0.0.4", metrics_text()};
+    }
+    if (path == "/v1/model") {
+      if (method != "GET") return error_response(405, "use GET");
+      return model_summary();
+    }
+    if (path == "/openapi.json") {
+      if (method != "GET") return error_response(405, "use GET");
+      return Response{200, "application/json", std::string(openapi_document())};
+    }
+    if (path == "/admin/reload") {
+      if (!options_.enable_admin) return error_response(404, "admin endpoints are disabled (--enable-admin)");
+      if (method != "POST") return error_response(405, "use POST");
+      try {
+        reload();
+      } catch (const Error& e) {
+        return error_response(422, fmt::format("the model was not reloaded: {}", e.what()));
+      }
+      return json_response(Json{{"reloaded", true}, {"model_version", recommender()->version()}});
+    }
+    return error_response(404, "unknown path; see /openapi.json");
+  } catch (const BadRequest& e) {
+    return error_response(e.status, e.message);
+  } catch (const std::exception& e) {
+    return error_response(500, fmt::format("internal error: {}", e.what()));
+  }
+}
+
+Response ServeApp::session_events(std::string_view id, std::string_view body) {
+  const Json json = parse_body(body);
+  const std::vector<std::string> events = events_of(json, options_.max_request_items);
+  const std::shared_ptr<const Recommender> rec = recommender();
+  Selection selection = selection_of(json, *rec, options_);
+  thread_local std::vector<int32_t> known;
+  known.clear();
+  for (const std::string& event : events) {
+    const int32_t item = rec->find_item(event);
+    if (item >= 0) known.push_back(item);
+    else selection.unknown.push_back(event);
+  }
+  thread_local std::vector<float> state;
+  thread_local std::vector<int32_t> seen;
+  bool rebuilt = false, created = false;
+  sessions_->update(id, [&](SessionState& session, bool is_new) {
+    created = is_new;
+    if (is_new || session.model_version != rec->version()) {
+      // A new session, or one whose state another model computed: start from zeros and replay
+      // the items it has seen (those this model knows).
+      rebuilt = !is_new;
+      session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
+      session.model_version = rec->version();
+      if (rebuilt) {
+        std::vector<int32_t> replay;
+        for (int32_t item : session.seen) {
+          if (item < rec->model().num_items()) replay.push_back(item);
+        }
+        session.seen.clear();
+        for (int32_t item : replay) {
+          rec->advance(session.state, item);
+          session.seen.push_back(item);
+        }
+      }
+    }
+    for (int32_t item : known) {
+      rec->advance(session.state, item);
+      if (session.seen.size() == SessionState::kMaxSeen) session.seen.erase(session.seen.begin());
+      session.seen.push_back(item);
+    }
+    state.assign(session.state.begin(), session.state.end());
+    seen.assign(session.seen.begin(), session.seen.end());
+  });
+  Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
+  out["session"] = id;
+  out["created"] = created;
+  out["state_rebuilt"] = rebuilt;
+  out["session_events"] = seen.size();
+  return json_response(out);
+}
+
+Response ServeApp::session_recommendations(std::string_view id, std::string_view query) {
+  const std::shared_ptr<const Recommender> rec = recommender();
+  Selection selection;
+  selection.k = std::min<size_t>(20, options_.max_k);
+  const std::string_view k_text = query_value(query, "k");
+  if (!k_text.empty() || query.find("k=") != std::string_view::npos) {
+    int64_t k = 0;
+    const auto [end, error] = std::from_chars(k_text.data(), k_text.data() + k_text.size(), k);
+    if (error != std::errc() || end != k_text.data() + k_text.size())
+      throw BadRequest{400, fmt::format("k must be an integer from 1 to {}", options_.max_k)};
+    selection.k = checked_k(k, options_.max_k);
+  }
+  selection.exclude_seen = query_value(query, "exclude_seen") == "true";
+  SessionState session;
+  const bool found = sessions_->get(id, session);
+  bool usable = found && session.model_version == rec->version();
+  if (found && !usable) {
+    // Computed by an older model: replay its items.
+    session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
+    std::vector<int32_t> replay;
+    for (int32_t item : session.seen)
+      if (item < rec->model().num_items()) replay.push_back(item);
+    for (int32_t item : replay) rec->advance(session.state, item);
+    session.seen = replay;
+    usable = true;
+  }
+  Json out = recommend_json(*rec, session.state, usable && !session.seen.empty(), selection,
+                            session.seen);
+  out["session"] = id;
+  out["session_found"] = found;
+  return json_response(out);
+}
+
+Response ServeApp::session_delete(std::string_view id) {
+  const bool found = sessions_->erase(id);
+  return json_response(Json{{"session", id}, {"deleted", found}}, found ? 200 : 404);
+}
+
+Response ServeApp::stateless(std::string_view body) {
+  const Json json = parse_body(body);
+  const std::shared_ptr<const Recommender> rec = recommender();
+  Selection selection = selection_of(json, *rec, options_);
+  std::vector<std::string> events = item_list(json, "items", options_.max_request_items);
+  if (!json.contains("items")) throw BadRequest{400, "'items' (the session's item ids) is missing"};
+  std::vector<float> state(static_cast<size_t>(rec->state_size()), 0.0f);
+  std::vector<int32_t> seen;
+  for (const std::string& event : events) {
+    const int32_t item = rec->find_item(event);
+    if (item < 0) {
+      selection.unknown.push_back(event);
+      continue;
+    }
+    rec->advance(state, item);
+    seen.push_back(item);
+  }
+  return json_response(recommend_json(*rec, state, !seen.empty(), selection, seen));
+}
+
+Response ServeApp::model_summary() const {
+  const std::shared_ptr<const Recommender> rec = recommender();
+  const Model& m = rec->model();
+  Json layers = Json::array();
+  for (int size : m.params.layers) layers.push_back(size);
+  return json_response(Json{{"source", rec->source()},
+                            {"model_version", rec->version()},
+                            {"items", m.num_items()},
+                            {"layers", layers},
+                            {"loss", std::string(loss_name(m.params.loss))},
+                            {"parameters", m.weights.parameter_count()},
+                            {"epochs", m.stats.epochs},
+                            {"training_events", m.stats.events},
+                            {"live_sessions", sessions_->size()}});
+}
+
+void ServeApp::record(int status, double seconds) {
+  requests_++;
+  if (status >= 500) server_errors_++;
+  else if (status >= 400) client_errors_++;
+  size_t bucket = 0;
+  while (bucket < kBuckets && seconds > kLatencyBounds[bucket]) ++bucket;
+  latency_buckets_[bucket]++;
+  latency_micros_sum_ += static_cast<uint64_t>(seconds * 1e6);
+}
+
+std::string ServeApp::metrics_text() const {
+  std::string text;
+  auto add = [&](std::string line) { text += line; text += '\n'; };
+  add("# HELP gru4rec_requests_total HTTP requests handled.");
+  add("# TYPE gru4rec_requests_total counter");
+  add(fmt::format("gru4rec_requests_total {}", requests_.load()));
+  add("# HELP gru4rec_errors_total Requests answered with an error status.");
+  add("# TYPE gru4rec_errors_total counter");
+  add(fmt::format("gru4rec_errors_total{{class=\"4xx\"}} {}", client_errors_.load()));
+  add(fmt::format("gru4rec_errors_total{{class=\"5xx\"}} {}", server_errors_.load()));
+  add("# HELP gru4rec_request_seconds Time to handle a request.");
+  add("# TYPE gru4rec_request_seconds histogram");
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < kBuckets; ++b) {
+    cumulative += latency_buckets_[b].load();
+    add(fmt::format("gru4rec_request_seconds_bucket{{le=\"{}\"}} {}", kLatencyBounds[b], cumulative));
+  }
+  cumulative += latency_buckets_[kBuckets].load();
+  add(fmt::format("gru4rec_request_seconds_bucket{{le=\"+Inf\"}} {}", cumulative));
+  add(fmt::format("gru4rec_request_seconds_sum {}", static_cast<double>(latency_micros_sum_.load()) / 1e6));
+  add(fmt::format("gru4rec_request_seconds_count {}", cumulative));
+  add("# HELP gru4rec_live_sessions Sessions held in memory.");
+  add("# TYPE gru4rec_live_sessions gauge");
+  add(fmt::format("gru4rec_live_sessions {}", sessions_->size()));
+  add("# HELP gru4rec_session_evictions_total Sessions evicted to respect --max-sessions.");
+  add("# TYPE gru4rec_session_evictions_total counter");
+  add(fmt::format("gru4rec_session_evictions_total {}", sessions_->evictions()));
+  add("# HELP gru4rec_model_info The model being served.");
+  add("# TYPE gru4rec_model_info gauge");
+  const auto rec = recommender();
+  add(fmt::format("gru4rec_model_info{{version=\"{}\",items=\"{}\"}} 1", rec->version(),
+                  rec->model().num_items()));
+  add("# HELP gru4rec_model_reloads_total Models loaded (the first one included).");
+  add("# TYPE gru4rec_model_reloads_total counter");
+  add(fmt::format("gru4rec_model_reloads_total {}", reloads_.load()));
+  return text;
+}
+
+}  // namespace gru4rec

@@ -1,0 +1,284 @@
+// The serving layer: session store, request handling (ServeApp) and the HTTP server on an
+// ephemeral loopback port.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/random.h"
+#include "gru4rec/model/inference.h"
+#include "gru4rec/model/model_file.h"
+#include "gru4rec/serve/server.h"
+#include "gru4rec/serve/session_store.h"
+#include "test_support.h"
+
+// After our headers (see src/serve/http_server.cpp).
+#include <httplib.h>
+
+namespace gru4rec {
+namespace {
+
+using Json = nlohmann::json;
+
+TEST(SessionStore, EvictsTheLeastRecentlyUsedAndExpiresIdleSessions) {
+  double now = 0;
+  MemorySessionStore store(3, 10.0, 1, [&] { return now; });
+  for (const char* id : {"a", "b", "c"}) store.update(id, [](SessionState&, bool created) { EXPECT_TRUE(created); });
+  SessionState out;
+  EXPECT_TRUE(store.get("a", out));  // "a" is now the most recent: "b" is the LRU
+  store.update("d", [](SessionState& s, bool) { s.seen.push_back(7); });
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_FALSE(store.get("b", out));
+  EXPECT_TRUE(store.get("d", out));
+  EXPECT_EQ(out.seen, std::vector<int32_t>{7});
+  EXPECT_EQ(store.evictions(), 1u);
+  now = 5;
+  EXPECT_TRUE(store.get("a", out));
+  now = 12;  // "c" and "d" idle for more than 10 s, "a" for 7
+  EXPECT_EQ(store.expire(), 2u);
+  EXPECT_TRUE(store.get("a", out));
+  EXPECT_TRUE(store.erase("a"));
+  EXPECT_FALSE(store.erase("a"));
+  EXPECT_EQ(store.size(), 0u);
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_path_ = new std::string(
+        (std::filesystem::temp_directory_path() / ("gru4rec_serve_test_" + std::to_string(::getpid()) + ".g4r")).string());
+    const Model model = testing::train_small_model(
+        "threads=1,n_epochs=2,layers=16,n_sample=16,batch_size=16,loss=cross-entropy", 400);
+    save_model(model, *model_path_);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove(*model_path_);
+    delete model_path_;
+  }
+
+  static Json call(ServeApp& app, std::string_view method, std::string_view path,
+                   std::string_view body = "", std::string_view query = "", int* status = nullptr) {
+    const Response r = app.handle(method, path, query, body);
+    if (status != nullptr) *status = r.status;
+    const Json json = Json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(json.is_discarded()) << r.body;
+    return json;
+  }
+
+  static std::string* model_path_;
+};
+std::string* ServeTest::model_path_ = nullptr;
+
+TEST_F(ServeTest, RecommendsWhatTheOfflinePredictorScores) {
+  ServeApp app(ServerOptions{}, *model_path_);
+  const Model& model = app.recommender()->model();
+  const Predictor predictor(model);
+  auto scratch = predictor.make_scratch(1);
+  std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
+  std::vector<float> scores(static_cast<size_t>(model.num_items()));
+  for (int32_t item : {3, 10, 3, 25}) {
+    const Json out = call(app, "POST", "/v1/sessions/visitor-1/events",
+                          fmt::format(R"({{"item": "{}", "k": 5}})", model.items.id(item)));
+    predictor.advance(state, item, scratch);
+    predictor.score(state, scores);
+    std::vector<ScoredItem> expected(5);
+    top_k(scores, 5, expected);
+    ASSERT_EQ(out["recommendations"].size(), 5u) << out;
+    EXPECT_FALSE(out["popular"].get<bool>());
+    for (size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(out["recommendations"][i]["item"], model.items.id(expected[i].item));
+      EXPECT_FLOAT_EQ(out["recommendations"][i]["score"].get<float>(), expected[i].score);
+    }
+  }
+  // The same session replayed statelessly gives the same answer.
+  const std::string ids = fmt::format(R"(["{}","{}","{}","{}"])", model.items.id(3),
+                                      model.items.id(10), model.items.id(3), model.items.id(25));
+  const Json stateless = call(app, "POST", "/v1/recommend", R"({"k": 5, "items": )" + ids + "}");
+  const Json stored = call(app, "GET", "/v1/sessions/visitor-1/recommendations", "", "k=5");
+  EXPECT_EQ(stateless["recommendations"], stored["recommendations"]);
+}
+
+TEST_F(ServeTest, UnknownItemsPopularityExclusionsAndSessionsApart) {
+  ServeApp app(ServerOptions{}, *model_path_);
+  const Model& model = app.recommender()->model();
+  Json out = call(app, "POST", "/v1/sessions/s/events", R"({"items": ["no-such-item"], "k": 3})");
+  EXPECT_EQ(out["unknown_items"], Json::array({"no-such-item"}));
+  EXPECT_TRUE(out["popular"].get<bool>());
+  EXPECT_EQ(out["session_events"], 0);
+  // The most popular item comes first for an empty session.
+  int32_t most = 0;
+  for (int32_t i = 0; i < model.num_items(); ++i)
+    if (model.supports[static_cast<size_t>(i)] > model.supports[static_cast<size_t>(most)]) most = i;
+  EXPECT_EQ(out["recommendations"][0]["item"], model.items.id(most));
+  // exclude_seen removes the session's items; include restricts the candidates.
+  const std::string a = model.items.id(1), b = model.items.id(2), c = model.items.id(4);
+  out = call(app, "POST", "/v1/sessions/s/events",
+             fmt::format(R"({{"items": ["{}", "{}"], "k": 50, "exclude_seen": true}})", a, b));
+  for (const Json& r : out["recommendations"]) {
+    EXPECT_NE(r["item"], a);
+    EXPECT_NE(r["item"], b);
+  }
+  out = call(app, "GET", "/v1/sessions/s/recommendations", "", "k=10");
+  out = call(app, "POST", "/v1/sessions/s/events",
+             fmt::format(R"({{"item": "{}", "include": ["{}", "{}"], "exclude": ["{}"]}})", a, b, c, c));
+  ASSERT_EQ(out["recommendations"].size(), 1u);
+  EXPECT_EQ(out["recommendations"][0]["item"], b);
+  // Another session is not affected by this one.
+  const Json other = call(app, "POST", "/v1/sessions/t/events", fmt::format(R"({{"item": "{}", "k": 5}})", a));
+  const Json fresh = call(app, "POST", "/v1/recommend", fmt::format(R"({{"items": ["{}"], "k": 5}})", a));
+  EXPECT_EQ(other["recommendations"], fresh["recommendations"]);
+  int status = 0;
+  call(app, "DELETE", "/v1/sessions/s", "", "", &status);
+  EXPECT_EQ(status, 200);
+  call(app, "DELETE", "/v1/sessions/s", "", "", &status);
+  EXPECT_EQ(status, 404);
+}
+
+TEST_F(ServeTest, EveryBadInputGetsAJsonClientError) {
+  ServerOptions options;
+  options.max_k = 100;
+  ServeApp app(options, *model_path_);
+  const std::string long_id(100'000, 'x');
+  const std::pair<std::string, std::string> bad[] = {
+      {"/v1/sessions/a/events", ""},
+      {"/v1/sessions/a/events", "{"},
+      {"/v1/sessions/a/events", "[1, 2]"},
+      {"/v1/sessions/a/events", R"({"item": 1.5})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "items": ["2"]})"},
+      {"/v1/sessions/a/events", R"({"items": []})"},
+      {"/v1/sessions/a/events", R"({"items": "1"})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "k": 0})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "k": -3})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "k": 1000000000})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "k": "5"})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "exclude_seen": "yes"})"},
+      {"/v1/sessions/a/events", R"({"item": "1", "include": ["unknown"]})"},
+      {"/v1/sessions/a/events", "{\"item\": \"\xff\xfe\"}"},
+      {"/v1/sessions/" + long_id + "/events", R"({"item": "1"})"},
+      {"/v1/sessions/\xff/events", R"({"item": "1"})"},
+      {"/v1/sessions//events", R"({"item": "1"})"},
+      {"/v1/recommend", R"({"k": 5})"},
+  };
+  for (const auto& [path, body] : bad) {
+    int status = 0;
+    const Json out = call(app, "POST", path, body, "", &status);
+    EXPECT_EQ(status, 400) << path.substr(0, 40) << " " << body;
+    EXPECT_TRUE(out.contains("error")) << out;
+  }
+  int status = 0;
+  call(app, "GET", "/v1/sessions/a/recommendations", "", "k=abc", &status);
+  EXPECT_EQ(status, 400);
+  call(app, "GET", "/v1/sessions/a/recommendations", "", "k=", &status);
+  EXPECT_EQ(status, 400);
+  call(app, "GET", "/nowhere", "", "", &status);
+  EXPECT_EQ(status, 404);
+  call(app, "PUT", "/v1/sessions/a/events", R"({"item": "1"})", "", &status);
+  EXPECT_EQ(status, 405);
+  call(app, "POST", "/admin/reload", "", "", &status);
+  EXPECT_EQ(status, 404);  // admin endpoints are off by default
+}
+
+TEST_F(ServeTest, RandomRequestsNeverBreakTheServer) {
+  ServeApp app(ServerOptions{}, *model_path_);
+  Rng rng(11);
+  const char* paths[] = {"/v1/sessions/x/events", "/v1/sessions/y/recommendations", "/v1/recommend",
+                         "/v1/sessions/x", "/health", "/metrics", "/v1/model", "/x"};
+  const char* methods[] = {"GET", "POST", "DELETE", "PUT"};
+  const std::string pieces[] = {"{", "}", "[", "]", "\"item\"", "\"items\"", ":", ",", "\"k\"",
+                                "5", "-1", "1e9", "null", "true", "\"1\"", "\"\xc3\"", "\"exclude\"",
+                                "\"include\"", "\"exclude_seen\"", " "};
+  for (int i = 0; i < 3000; ++i) {
+    std::string body;
+    const uint32_t length = rng.below(12);
+    for (uint32_t j = 0; j < length; ++j) body += pieces[rng.below(std::size(pieces))];
+    const Response r = app.handle(methods[rng.below(4)], paths[rng.below(std::size(paths))],
+                                  rng.below(2) ? "k=3" : "", body);
+    ASSERT_LT(r.status, 500) << body;
+    if (r.content_type == "application/json") {
+      ASSERT_FALSE(Json::parse(r.body, nullptr, false).is_discarded()) << body;
+    }
+  }
+}
+
+TEST_F(ServeTest, ReloadRebuildsSessionsOfTheOldModel) {
+  ServerOptions options;
+  options.enable_admin = true;
+  ServeApp app(options, *model_path_);
+  const std::string item = app.recommender()->item_id(5);
+  const Json before = call(app, "POST", "/v1/sessions/r/events", fmt::format(R"({{"item": "{}"}})", item));
+  int status = 0;
+  const Json reloaded = call(app, "POST", "/admin/reload", "", "", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(reloaded["model_version"], 2);
+  const Json after = call(app, "POST", "/v1/sessions/r/events", fmt::format(R"({{"item": "{}"}})", item));
+  EXPECT_TRUE(after["state_rebuilt"].get<bool>());
+  EXPECT_EQ(after["session_events"], 2);
+  EXPECT_EQ(after["model_version"], 2);
+  // A bad file is refused and the old model stays.
+  EXPECT_THROW(app.reload("/nonexistent/model.g4r"), Error);
+  EXPECT_EQ(app.recommender()->version(), 2u);
+}
+
+TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
+  ServerOptions options;
+  options.port = 0;
+  options.enable_admin = true;
+  options.max_body_bytes = 4096;
+  options.threads = 16;
+  ServeApp app(options, *model_path_);
+  HttpServer server(app);
+  const int port = server.bind();
+  std::thread serving([&] { server.serve(); });
+  const int32_t n_items = app.recommender()->model().num_items();
+  std::atomic<int> failures{0}, done{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", port);
+      Rng rng(static_cast<uint64_t>(c) + 1);
+      for (int i = 0; i < 60; ++i) {
+        const std::string item = app.recommender()->item_id(static_cast<int32_t>(rng.below(static_cast<uint32_t>(n_items))));
+        auto r = client.Post(fmt::format("/v1/sessions/client-{}/events", c),
+                             fmt::format(R"({{"item": "{}", "k": 10}})", item), "application/json");
+        if (!r || r->status != 200) {
+          ++failures;
+          continue;
+        }
+        const Json json = Json::parse(r->body);
+        if (json["session_events"].get<int>() != i + 1 || json["recommendations"].size() != 10) ++failures;
+        ++done;
+      }
+    });
+  }
+  // Reloads while the clients run: no request may fail.
+  httplib::Client admin("127.0.0.1", port);
+  for (int i = 0; i < 3; ++i) {
+    auto r = admin.Post("/admin/reload", "", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(done.load(), 8 * 60);
+  // Limits of the HTTP layer.
+  auto big = admin.Post("/v1/sessions/z/events", std::string(10000, ' '), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("gru4rec_live_sessions 8"), std::string::npos) << metrics->body;
+  auto openapi = admin.Get("/openapi.json");
+  ASSERT_TRUE(openapi);
+  EXPECT_EQ(Json::parse(openapi->body)["openapi"], "3.0.3");
+  server.stop();
+  serving.join();
+}
+
+}  // namespace
+}  // namespace gru4rec
