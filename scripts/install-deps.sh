@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev         # kernel micro-benchmarks
   libcpp-httplib-dev       # HTTP server (gru4rec serve)
-  wrk                      # load test of the server
+  wrk curl                 # load test of the server
 )
 
 missing=()

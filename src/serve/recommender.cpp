@@ -1,11 +1,13 @@
 #include "gru4rec/serve/recommender.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/parallel.h"
 
 namespace gru4rec {
 
@@ -13,8 +15,20 @@ struct Recommender::Scratch {
   uint64_t version = 0;
   const Recommender* owner = nullptr;
   Predictor::Scratch predictor;
-  std::vector<float> scores;
+};
+
+struct Recommender::Job {
+  std::span<const float> state;
+  const RecommendOptions* options = nullptr;
+  std::span<ScoredItem> out;
+  size_t count = 0;
+  bool done = false;
+};
+
+struct Recommender::Slot {
+  MatrixR<float> states, scores;  // kMaxBatch x state size, kMaxBatch x items
   std::vector<float> candidates;  // NaN but for the included items during a request
+  bool busy = false;
 };
 
 Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source)
@@ -22,6 +36,15 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, s
       version_(version),
       source_(std::move(source)),
       predictor_(*model_) {
+  pending_.reserve(4096);
+  const int n_items = model_->num_items();
+  for (int i = 0; i < available_cores(); ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->states.resize(kMaxBatch, model_->weights.shape.output_size());
+    slot->scores.resize(kMaxBatch, n_items);
+    slot->candidates.assign(static_cast<size_t>(n_items), std::numeric_limits<float>::quiet_NaN());
+    slots_.push_back(std::move(slot));
+  }
   by_popularity_.resize(static_cast<size_t>(model_->num_items()));
   std::iota(by_popularity_.begin(), by_popularity_.end(), 0);
   std::stable_sort(by_popularity_.begin(), by_popularity_.end(), [&](int32_t a, int32_t b) {
@@ -29,15 +52,14 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, s
   });
 }
 
+Recommender::~Recommender() = default;
+
 Recommender::Scratch& Recommender::scratch() const {
   thread_local Scratch local;
   if (local.owner != this || local.version != version_) {
     local.owner = this;
     local.version = version_;
     local.predictor = predictor_.make_scratch(1);
-    local.scores.assign(static_cast<size_t>(model_->num_items()), 0.0f);
-    local.candidates.assign(static_cast<size_t>(model_->num_items()),
-                            std::numeric_limits<float>::quiet_NaN());
   }
   return local;
 }
@@ -48,18 +70,65 @@ void Recommender::advance(std::span<float> state, int32_t item) const {
 
 size_t Recommender::recommend(std::span<const float> state, const RecommendOptions& options,
                               std::span<ScoredItem> out) const {
-  GRU4REC_CHECK(out.size() >= options.k);
-  Scratch& local = scratch();
-  predictor_.score(state, local.scores);
+  GRU4REC_CHECK(out.size() >= options.k && static_cast<int>(state.size()) == state_size());
+  Job job{state, &options, out, 0, false};
+  std::unique_lock lock(mutex_);
+  pending_.push_back(&job);
+  while (!job.done) {
+    Slot* slot = nullptr;
+    for (const auto& s : slots_) {
+      if (!s->busy) {
+        slot = s.get();
+        break;
+      }
+    }
+    if (slot == nullptr || pending_.empty()) {
+      scored_.wait(lock);
+      continue;
+    }
+    // Lead a batch: the oldest waiting requests, this one among them if it is old enough.
+    std::array<Job*, kMaxBatch> batch;
+    const size_t n = std::min(pending_.size(), static_cast<size_t>(kMaxBatch));
+    std::copy_n(pending_.begin(), n, batch.begin());
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+    slot->busy = true;
+    lock.unlock();
+    score_batch(*slot, std::span<Job* const>(batch.data(), n));
+    lock.lock();
+    slot->busy = false;
+    for (size_t i = 0; i < n; ++i) batch[i]->done = true;
+    scored_.notify_all();
+  }
+  return job.count;
+}
+
+void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
+  const auto rows = static_cast<Eigen::Index>(jobs.size());
+  const Eigen::Index last = model_->weights.shape.output_size();
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    // The scores depend on the last layer's state only.
+    const std::span<const float> state = jobs[static_cast<size_t>(r)]->state;
+    std::copy_n(state.data() + state.size() - static_cast<size_t>(last), last, &slot.states(r, 0));
+  }
+  auto scores = slot.scores.topRows(rows);
+  scores.noalias() = slot.states.topRows(rows) * model_->weights.Wy.transpose();
+  scores.rowwise() += model_->weights.By;
   constexpr float kExcluded = std::numeric_limits<float>::quiet_NaN();  // never selected
-  for (int32_t item : options.exclude) local.scores[static_cast<size_t>(item)] = kExcluded;
-  if (options.include.empty()) return top_k(local.scores, options.k, out);
-  // Only the listed items compete: copy their scores into a vector of NaN, select, restore.
-  for (int32_t item : options.include)
-    local.candidates[static_cast<size_t>(item)] = local.scores[static_cast<size_t>(item)];
-  const size_t n = top_k(local.candidates, options.k, out);
-  for (int32_t item : options.include) local.candidates[static_cast<size_t>(item)] = kExcluded;
-  return n;
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    Job& job = *jobs[static_cast<size_t>(r)];
+    const RecommendOptions& options = *job.options;
+    const std::span<float> row(&slot.scores(r, 0), static_cast<size_t>(slot.scores.cols()));
+    for (int32_t item : options.exclude) row[static_cast<size_t>(item)] = kExcluded;
+    if (options.include.empty()) {
+      job.count = top_k(row, options.k, job.out);
+      continue;
+    }
+    // Only the listed items compete: copy their scores into a vector of NaN, select, restore.
+    for (int32_t item : options.include)
+      slot.candidates[static_cast<size_t>(item)] = row[static_cast<size_t>(item)];
+    job.count = top_k(slot.candidates, options.k, job.out);
+    for (int32_t item : options.include) slot.candidates[static_cast<size_t>(item)] = kExcluded;
+  }
 }
 
 size_t Recommender::popular(const RecommendOptions& options, std::span<ScoredItem> out) const {

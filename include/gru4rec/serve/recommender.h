@@ -1,11 +1,21 @@
 // Recommendations for live sessions from one loaded model: advance a session's state by its
-// events (one GRU step each) and pick the top-k items of one matrix-vector product.
-// Immutable after construction and thread-safe; each thread keeps its own scratch buffers
-// (allocated on first use and after a model change, never per request).
+// events (one GRU step each) and pick the top-k items of its scores against every item.
+//
+// Scoring one session is a matrix-vector product that streams the whole item matrix from
+// memory (17 MB for 43k items x 100 units, about 1.4 ms on this machine kind) for very little
+// arithmetic. So concurrent requests are scored together: a request that arrives while the
+// cores are busy waits in a queue, and the next free thread scores the whole queue with one
+// matrix-matrix product (up to kMaxBatch sessions), reading the item matrix once for all of
+// them. A lone request is scored at once, so batching adds no latency at low load.
+//
+// Thread-safe. Buffers: one scoring slot per core (kMaxBatch x items floats) and a small
+// per-thread GRU scratch, allocated on first use, never per request.
 #pragma once
 
 #include <cstdint>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +37,7 @@ class Recommender {
  public:
   // `version` identifies the model in session states and metrics (it changes on reload).
   Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source);
+  ~Recommender();
 
   const Model& model() const { return *model_; }
   uint64_t version() const { return version_; }
@@ -47,15 +58,26 @@ class Recommender {
   // The most popular training items (by support), for sessions without a known event.
   size_t popular(const RecommendOptions& options, std::span<ScoredItem> out) const;
 
+ static constexpr Eigen::Index kMaxBatch = 32;
+
  private:
   struct Scratch;
+  struct Job;
+  struct Slot;
   Scratch& scratch() const;
+  void score_batch(Slot& slot, std::span<Job* const> jobs) const;
 
   std::shared_ptr<const Model> model_;
   uint64_t version_;
   std::string source_;
   Predictor predictor_;
   std::vector<int32_t> by_popularity_;  // item indices, most supported first
+
+  // The queue of requests waiting to be scored, and the scoring slots (one per core).
+  mutable std::mutex mutex_;
+  mutable std::condition_variable scored_;
+  mutable std::vector<Job*> pending_;
+  std::vector<std::unique_ptr<Slot>> slots_;
 };
 
 }  // namespace gru4rec

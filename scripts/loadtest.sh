@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Load test of gru4rec serve with wrk on loopback: trains a model on the Diginetica training
+# data (100 units, 1 epoch; kept in build/loadtest/), starts the server, replays the Diginetica
+# test sessions event by event from 64 connections, and prints throughput, latency percentiles,
+# errors and the server's memory.
+# First at a fixed offered rate (rate events/s spread over the connections: the latency at
+# that load), then as fast as the connections go (the saturation throughput).
+#   scripts/loadtest.sh [seconds=30] [connections=64] [rate=3000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-30}"
+connections="${2:-64}"
+rate="${3:-3000}"
+data="${GRU4REC_DATA_DIR:-../shared/data}/diginetica-cikm16/gcegnn-preprocessed"
+[ -d "$data" ] || { echo "error: no Diginetica data at $data" >&2; exit 1; }
+scripts/install-deps.sh
+mkdir -p build/loadtest
+scripts/build.sh gru4rec_cli > build/loadtest/build.log 2>&1 || { cat build/loadtest/build.log; exit 1; }
+model=build/loadtest/diginetica-100.g4r
+if [ ! -f "$model" ]; then
+  build/cli/gru4rec train "$data/train.tsv" -ps layers=100,n_epochs=1,loss=cross-entropy \
+    -s "$model" -q --progress none
+fi
+port=$((20000 + RANDOM % 20000))
+build/cli/gru4rec serve "$model" --port "$port" --threads 128 > build/loadtest/server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$port/ready" > /dev/null 2>&1 && break
+  sleep 0.2
+done
+echo "Model: $model; test sessions: $data/test.tsv; $connections connections, ${seconds}s"
+echo "Offered load: $rate events/s"
+wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/loadtest.lua \
+  "http://127.0.0.1:$port" -- "$data/test.tsv" "$rate" "$connections" | sed -n '/------/,$p'
+echo "Saturation (closed loop)"
+wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/loadtest.lua \
+  "http://127.0.0.1:$port" -- "$data/test.tsv" | sed -n '/------/,$p'
+grep -E "VmHWM|VmRSS" "/proc/$server/status" | sed 's/^/server /'
+curl -s "http://127.0.0.1:$port/metrics" | grep -E "^gru4rec_(live_sessions|errors_total|requests_total)"
