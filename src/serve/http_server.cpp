@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 namespace gru4rec {
 
@@ -47,7 +48,9 @@ HttpServer::HttpServer(ServeApp& app) : impl_(std::make_unique<Impl>(app)) {
   server.set_read_timeout(seconds(o.read_timeout_seconds).first, seconds(o.read_timeout_seconds).second);
   server.set_write_timeout(seconds(o.write_timeout_seconds).first, seconds(o.write_timeout_seconds).second);
   server.set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, o.read_timeout_seconds)));
-  server.set_keep_alive_max_count(1000);
+  // Clients keep their connections: a reconnect costs a handshake, and with httplib's short
+  // listen backlog a burst of reconnects can lose SYNs (a 1 s retransmission).
+  server.set_keep_alive_max_count(std::numeric_limits<size_t>::max());
   // httplib serves a connection on one pool thread for as long as it is kept alive: the pool
   // needs a thread per concurrent connection; the model work itself is short.
   const size_t pool = static_cast<size_t>(std::max(o.threads, 1));

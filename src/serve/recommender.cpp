@@ -37,6 +37,7 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, s
       source_(std::move(source)),
       predictor_(*model_) {
   pending_.reserve(4096);
+  wy_t_ = model_->weights.Wy.transpose();
   const int n_items = model_->num_items();
   for (int i = 0; i < available_cores(); ++i) {
     auto slot = std::make_unique<Slot>();
@@ -111,7 +112,12 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
     std::copy_n(state.data() + state.size() - static_cast<size_t>(last), last, &slot.states(r, 0));
   }
   auto scores = slot.scores.topRows(rows);
-  scores.noalias() = slot.states.topRows(rows) * model_->weights.Wy.transpose();
+  if (rows <= 2) {
+    // One or two sessions: vector-matrix products (a product of two rows runs slower).
+    for (Eigen::Index r = 0; r < rows; ++r) scores.row(r).noalias() = slot.states.row(r) * wy_t_;
+  } else {
+    scores.noalias() = slot.states.topRows(rows) * wy_t_;
+  }
   scores.rowwise() += model_->weights.By;
   constexpr float kExcluded = std::numeric_limits<float>::quiet_NaN();  // never selected
   for (Eigen::Index r = 0; r < rows; ++r) {

@@ -72,6 +72,10 @@ class Recommender {
   std::string source_;
   Predictor predictor_;
   std::vector<int32_t> by_popularity_;  // item indices, most supported first
+  // Wy transposed (units x items, row-major): the layout in which a product with a few
+  // sessions' states streams the item weights fastest (measured: 2-3x faster than Wy for 2 to
+  // 8 states at once, the same for one).
+  MatrixR<float> wy_t_;
 
   // The queue of requests waiting to be scored, and the scoring slots (one per core).
   mutable std::mutex mutex_;
