@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -31,6 +33,7 @@ const char* reason(int status) {
 struct HttpServer::Impl {
   ServeApp& app;
   httplib::Server server;
+  int listen_socket = -1;
   explicit Impl(ServeApp& a) : app(a) {}
 };
 
@@ -41,6 +44,11 @@ HttpServer::HttpServer(ServeApp& app) : impl_(std::make_unique<Impl>(app)) {
   // A response goes out as two writes (headers, body): without TCP_NODELAY, Nagle's algorithm
   // and the client's delayed ACK add 40 ms to every request on a kept-alive connection.
   server.set_tcp_nodelay(true);
+  // Remember the listening socket, to lengthen its backlog after bind (see bind()).
+  server.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl_->listen_socket = sock;
+  });
   const auto seconds = [](double s) {
     return std::pair<time_t, time_t>{static_cast<time_t>(s),
                                      static_cast<time_t>((s - std::floor(s)) * 1e6)};
@@ -92,6 +100,10 @@ int HttpServer::bind() {
     port = -1;
   }
   if (port < 0) throw Error(fmt::format("cannot listen on {}:{} (in use, or not allowed)", o.host, o.port));
+  // httplib listens with a backlog of 5: a burst of new connections while the cores are busy
+  // overflows it, and each dropped SYN costs the client a 1 s retransmission. Listening again
+  // on the bound socket sets a longer backlog.
+  if (impl_->listen_socket >= 0) ::listen(impl_->listen_socket, SOMAXCONN);
   return port;
 }
 
