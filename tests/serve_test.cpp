@@ -2,7 +2,13 @@
 // ephemeral loopback port.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -276,6 +282,73 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
   auto openapi = admin.Get("/openapi.json");
   ASSERT_TRUE(openapi);
   EXPECT_EQ(Json::parse(openapi->body)["openapi"], "3.0.3");
+  server.stop();
+  serving.join();
+}
+
+// A raw TCP connection to the server, for clients that misbehave.
+int connect_to(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  return fd;
+}
+
+// Reads until the server closes the connection (or 10 s pass); returns what came.
+std::string read_until_closed(int fd) {
+  timeval limit{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  std::string data;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+TEST_F(ServeTest, SlowAndHalfClosedClientsTimeOutWhileOthersAreServed) {
+  ServerOptions options;
+  options.port = 0;
+  options.threads = 8;
+  options.read_timeout_seconds = 0.5;
+  options.write_timeout_seconds = 0.5;
+  ServeApp app(options, *model_path_);
+  HttpServer server(app);
+  const int port = server.bind();
+  std::thread serving([&] { server.serve(); });
+  // A client that sends half a request and then nothing.
+  const int slow = connect_to(port);
+  const std::string partial = "POST /v1/sessions/a/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"item\"";
+  ASSERT_GT(::send(slow, partial.data(), partial.size(), 0), 0);
+  // A client that sends half a request and closes its side.
+  const int half = connect_to(port);
+  ASSERT_GT(::send(half, partial.data(), partial.size(), 0), 0);
+  ::shutdown(half, SHUT_WR);
+  // Everyone else is served meanwhile.
+  httplib::Client client("127.0.0.1", port);
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.Get("/health");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  // Both misbehaving connections are closed by the server (after the read timeout at most),
+  // without a successful answer.
+  const auto start = std::chrono::steady_clock::now();
+  const std::string slow_answer = read_until_closed(slow);
+  const std::string half_answer = read_until_closed(half);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  EXPECT_EQ(slow_answer.find("200 OK"), std::string::npos) << slow_answer;
+  EXPECT_EQ(half_answer.find("200 OK"), std::string::npos) << half_answer;
+  ::close(slow);
+  ::close(half);
+  auto r = client.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
   server.stop();
   serving.join();
 }
