@@ -197,6 +197,7 @@ void ServeApp::reload(const std::string& path) {
   const std::string& source = path.empty() ? model_path_ : path;
   auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
   auto rec = std::make_shared<const Recommender>(model, next_version_++, source);
+  previous_.store(recommender_.load());
   recommender_.store(std::move(rec));
   model_path_ = source;
   reloads_++;
@@ -288,18 +289,11 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
       // A new session, or one whose state another model computed: start from zeros and replay
       // the items it has seen (those this model knows).
       rebuilt = !is_new;
-      session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
-      session.model_version = rec->version();
       if (rebuilt) {
-        std::vector<int32_t> replay;
-        for (int32_t item : session.seen) {
-          if (item < rec->model().num_items()) replay.push_back(item);
-        }
-        session.seen.clear();
-        for (int32_t item : replay) {
-          rec->advance(session.state, item);
-          session.seen.push_back(item);
-        }
+        rebuild(session, *rec);
+      } else {
+        session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
+        session.model_version = rec->version();
       }
     }
     for (int32_t item : known) {
@@ -335,13 +329,9 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
   const bool found = sessions_->get(id, session);
   bool usable = found && session.model_version == rec->version();
   if (found && !usable) {
-    // Computed by an older model: replay its items.
-    session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
-    std::vector<int32_t> replay;
-    for (int32_t item : session.seen)
-      if (item < rec->model().num_items()) replay.push_back(item);
-    for (int32_t item : replay) rec->advance(session.state, item);
-    session.seen = replay;
+    // Computed by an older model: rebuild it (on a copy; the stored one is rebuilt by its
+    // next event).
+    rebuild(session, *rec);
     usable = true;
   }
   Json out = recommend_json(*rec, session.state, usable && !session.seen.empty(), selection,
@@ -349,6 +339,27 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
   out["session"] = id;
   out["session_found"] = found;
   return json_response(out);
+}
+
+void ServeApp::rebuild(SessionState& session, const Recommender& rec) const {
+  // The seen items are indices of the model that computed the session: translate them by id
+  // through that model's dictionary when it is the previous one; older sessions restart empty.
+  const std::shared_ptr<const Recommender> previous = previous_.load();
+  std::vector<int32_t> replay;
+  if (previous && previous->version() == session.model_version) {
+    for (int32_t item : session.seen) {
+      if (item < 0 || item >= previous->model().num_items()) continue;
+      const int32_t now = rec.find_item(previous->item_id(item));
+      if (now >= 0) replay.push_back(now);
+    }
+  }
+  session.state.assign(static_cast<size_t>(rec.state_size()), 0.0f);
+  session.model_version = rec.version();
+  session.seen.clear();
+  for (int32_t item : replay) {
+    rec.advance(session.state, item);
+    session.seen.push_back(item);
+  }
 }
 
 Response ServeApp::session_delete(std::string_view id) {

@@ -69,11 +69,15 @@ class ServeApp {
   Response session_delete(std::string_view id);
   Response stateless(std::string_view body);
   Response model_summary() const;
+  // Recomputes a session that another model computed, from its items (translated by id).
+  void rebuild(SessionState& session, const Recommender& rec) const;
 
   ServerOptions options_;
   std::string model_path_;
   std::mutex reload_mutex_;
   std::atomic<std::shared_ptr<const Recommender>> recommender_;
+  // The model before the last reload: its item dictionary translates older sessions' items.
+  std::atomic<std::shared_ptr<const Recommender>> previous_;
   std::atomic<uint64_t> next_version_{1};
   std::unique_ptr<MemorySessionStore> sessions_;
 
