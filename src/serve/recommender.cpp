@@ -31,11 +31,17 @@ struct Recommender::Slot {
   bool busy = false;
 };
 
-Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source)
+Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source,
+                         ItemIndex& registry)
     : model_(std::move(model)),
       version_(version),
       source_(std::move(source)),
       predictor_(*model_) {
+  for (int32_t i = 0; i < model_->num_items(); ++i)
+    to_global_.push_back(registry.insert(model_->items.id(i)));
+  to_local_.assign(static_cast<size_t>(registry.size()), -1);
+  for (int32_t i = 0; i < model_->num_items(); ++i)
+    to_local_[static_cast<size_t>(to_global_[static_cast<size_t>(i)])] = i;
   pending_.reserve(4096);
   wy_t_ = model_->weights.Wy.transpose();
   const int n_items = model_->num_items();

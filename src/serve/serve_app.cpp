@@ -196,8 +196,7 @@ void ServeApp::reload(const std::string& path) {
   std::lock_guard lock(reload_mutex_);
   const std::string& source = path.empty() ? model_path_ : path;
   auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
-  auto rec = std::make_shared<const Recommender>(model, next_version_++, source);
-  previous_.store(recommender_.load());
+  auto rec = std::make_shared<const Recommender>(model, next_version_++, source, registry_);
   recommender_.store(std::move(rec));
   model_path_ = source;
   reloads_++;
@@ -299,10 +298,11 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
     for (int32_t item : known) {
       rec->advance(session.state, item);
       if (session.seen.size() == SessionState::kMaxSeen) session.seen.erase(session.seen.begin());
-      session.seen.push_back(item);
+      session.seen.push_back(rec->to_global(item));
     }
     state.assign(session.state.begin(), session.state.end());
-    seen.assign(session.seen.begin(), session.seen.end());
+    seen.clear();
+    for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
   });
   Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
   out["session"] = id;
@@ -334,32 +334,23 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
     rebuild(session, *rec);
     usable = true;
   }
-  Json out = recommend_json(*rec, session.state, usable && !session.seen.empty(), selection,
-                            session.seen);
+  std::vector<int32_t> seen;
+  for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
+  Json out = recommend_json(*rec, session.state, usable && !seen.empty(), selection, seen);
   out["session"] = id;
   out["session_found"] = found;
   return json_response(out);
 }
 
 void ServeApp::rebuild(SessionState& session, const Recommender& rec) const {
-  // The seen items are indices of the model that computed the session: translate them by id
-  // through that model's dictionary when it is the previous one; older sessions restart empty.
-  const std::shared_ptr<const Recommender> previous = previous_.load();
   std::vector<int32_t> replay;
-  if (previous && previous->version() == session.model_version) {
-    for (int32_t item : session.seen) {
-      if (item < 0 || item >= previous->model().num_items()) continue;
-      const int32_t now = rec.find_item(previous->item_id(item));
-      if (now >= 0) replay.push_back(now);
-    }
+  for (int32_t global : session.seen) {
+    if (rec.to_local(global) >= 0) replay.push_back(global);
   }
   session.state.assign(static_cast<size_t>(rec.state_size()), 0.0f);
   session.model_version = rec.version();
-  session.seen.clear();
-  for (int32_t item : replay) {
-    rec.advance(session.state, item);
-    session.seen.push_back(item);
-  }
+  session.seen = std::move(replay);
+  for (int32_t global : session.seen) rec.advance(session.state, rec.to_local(global));
 }
 
 Response ServeApp::session_delete(std::string_view id) {

@@ -36,7 +36,12 @@ struct RecommendOptions {
 class Recommender {
  public:
   // `version` identifies the model in session states and metrics (it changes on reload).
-  Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source);
+  // `registry` collects the item ids of every model served by the process (it only grows);
+  // sessions keep their items as registry indices, so that they survive a reload to a model
+  // with another item dictionary. The constructor adds this model's ids to it; the caller
+  // serializes constructions that share a registry.
+  Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source,
+              ItemIndex& registry);
   ~Recommender();
 
   const Model& model() const { return *model_; }
@@ -47,6 +52,14 @@ class Recommender {
   // The dense index of an item id, or -1 when the model does not know it.
   int32_t find_item(std::string_view id) const { return model_->items.find(id); }
   const std::string& item_id(int32_t item) const { return model_->items.id(item); }
+  // Between this model's item indices and the registry's: -1 for a registry item this model
+  // does not know.
+  int32_t to_global(int32_t item) const { return to_global_[static_cast<size_t>(item)]; }
+  int32_t to_local(int32_t global) const {
+    return global >= 0 && static_cast<size_t>(global) < to_local_.size()
+               ? to_local_[static_cast<size_t>(global)]
+               : -1;
+  }
 
   // Advances `state` (state_size() floats; zeros for a new session) by one event.
   void advance(std::span<float> state, int32_t item) const;
@@ -76,6 +89,7 @@ class Recommender {
   // sessions' states streams the item weights fastest (measured: 2-3x faster than Wy for 2 to
   // 8 states at once, the same for one).
   MatrixR<float> wy_t_;
+  std::vector<int32_t> to_global_, to_local_;
 
   // The queue of requests waiting to be scored, and the scoring slots (one per core).
   mutable std::mutex mutex_;

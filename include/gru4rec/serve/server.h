@@ -69,15 +69,14 @@ class ServeApp {
   Response session_delete(std::string_view id);
   Response stateless(std::string_view body);
   Response model_summary() const;
-  // Recomputes a session that another model computed, from its items (translated by id).
+  // Recomputes a session that another model computed, from its items (those this model knows).
   void rebuild(SessionState& session, const Recommender& rec) const;
 
   ServerOptions options_;
   std::string model_path_;
   std::mutex reload_mutex_;
   std::atomic<std::shared_ptr<const Recommender>> recommender_;
-  // The model before the last reload: its item dictionary translates older sessions' items.
-  std::atomic<std::shared_ptr<const Recommender>> previous_;
+  ItemIndex registry_;  // item ids of every model loaded (guarded by reload_mutex_)
   std::atomic<uint64_t> next_version_{1};
   std::unique_ptr<MemorySessionStore> sessions_;
 

@@ -19,7 +19,8 @@ namespace gru4rec {
 
 struct SessionState {
   std::vector<float> state;     // the GRU state (Predictor::state_size() floats)
-  std::vector<int32_t> seen;    // the session's items, oldest first, at most kMaxSeen
+  std::vector<int32_t> seen;    // the session's items (registry indices, see Recommender),
+                                // oldest first, at most kMaxSeen
   uint64_t model_version = 0;   // the model that computed `state`
 
   static constexpr size_t kMaxSeen = 200;
