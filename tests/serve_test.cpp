@@ -52,6 +52,11 @@ TEST(SessionStore, EvictsTheLeastRecentlyUsedAndExpiresIdleSessions) {
   EXPECT_TRUE(store.erase("a"));
   EXPECT_FALSE(store.erase("a"));
   EXPECT_EQ(store.size(), 0u);
+  // A small bound holds that many sessions (not fewer, because of sharding).
+  MemorySessionStore small(10, 100.0);
+  for (int i = 0; i < 10; ++i) small.update("s" + std::to_string(i), [](SessionState&, bool) {});
+  EXPECT_EQ(small.size(), 10u);
+  EXPECT_EQ(small.evictions(), 0u);
 }
 
 class ServeTest : public ::testing::Test {
@@ -182,6 +187,8 @@ TEST_F(ServeTest, EveryBadInputGetsAJsonClientError) {
   EXPECT_EQ(status, 400);
   call(app, "GET", "/v1/sessions/a/recommendations", "", "k=", &status);
   EXPECT_EQ(status, 400);
+  call(app, "GET", "/v1/sessions/a/recommendations", "", "track=1&k=3", &status);
+  EXPECT_EQ(status, 200);  // other keys ending in "k" are not k
   call(app, "GET", "/nowhere", "", "", &status);
   EXPECT_EQ(status, 404);
   call(app, "PUT", "/v1/sessions/a/events", R"({"item": "1"})", "", &status);

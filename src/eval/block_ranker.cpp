@@ -33,6 +33,7 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
   // rounding could put the real value: a dot product's error is below about d * epsilon *
   // sum |h_m w_m| whatever the order of the sum; the band is four times that, plus the
   // rounding of the bias addition.
+  for (const int32_t target : targets) GRU4REC_CHECK(target >= 0 && target < n, "target out of range");
   for (Eigen::Index i = 0; i < rows; ++i) {
     const auto r = static_cast<size_t>(i);
     const auto h = states.row(i);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <exception>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -12,8 +14,7 @@
 namespace gru4rec {
 
 struct Recommender::Scratch {
-  uint64_t version = 0;
-  const Recommender* owner = nullptr;
+  uint64_t owner = 0;  // instance_ of the Recommender the buffers are shaped for
   Predictor::Scratch predictor;
 };
 
@@ -23,6 +24,7 @@ struct Recommender::Job {
   std::span<ScoredItem> out;
   size_t count = 0;
   bool done = false;
+  std::exception_ptr error;
 };
 
 struct Recommender::Slot {
@@ -35,6 +37,7 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, s
                          ItemIndex& registry)
     : model_(std::move(model)),
       version_(version),
+      instance_(next_instance()),
       source_(std::move(source)),
       predictor_(*model_) {
   for (int32_t i = 0; i < model_->num_items(); ++i)
@@ -61,11 +64,15 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, s
 
 Recommender::~Recommender() = default;
 
+uint64_t Recommender::next_instance() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
 Recommender::Scratch& Recommender::scratch() const {
   thread_local Scratch local;
-  if (local.owner != this || local.version != version_) {
-    local.owner = this;
-    local.version = version_;
+  if (local.owner != instance_) {
+    local.owner = instance_;
     local.predictor = predictor_.make_scratch(1);
   }
   return local;
@@ -78,7 +85,7 @@ void Recommender::advance(std::span<float> state, int32_t item) const {
 size_t Recommender::recommend(std::span<const float> state, const RecommendOptions& options,
                               std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k && static_cast<int>(state.size()) == state_size());
-  Job job{state, &options, out, 0, false};
+  Job job{state, &options, out, 0, false, nullptr};
   std::unique_lock lock(mutex_);
   pending_.push_back(&job);
   while (!job.done) {
@@ -100,12 +107,21 @@ size_t Recommender::recommend(std::span<const float> state, const RecommendOptio
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
     slot->busy = true;
     lock.unlock();
-    score_batch(*slot, std::span<Job* const>(batch.data(), n));
+    std::exception_ptr error;
+    try {
+      score_batch(*slot, std::span<Job* const>(batch.data(), n));
+    } catch (...) {
+      error = std::current_exception();  // every job of the batch fails with it
+    }
     lock.lock();
     slot->busy = false;
-    for (size_t i = 0; i < n; ++i) batch[i]->done = true;
+    for (size_t i = 0; i < n; ++i) {
+      batch[i]->error = error;
+      batch[i]->done = true;
+    }
     scored_.notify_all();
   }
+  if (job.error) std::rethrow_exception(job.error);
   return job.count;
 }
 

@@ -1,6 +1,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "gru4rec/core/error.h"
@@ -170,16 +171,19 @@ Json recommend_json(const Recommender& rec, std::span<const float> state, bool h
   return body;
 }
 
-std::string_view query_value(std::string_view query, std::string_view key) {
+// The value of `key` in a query string (not percent-decoded: the values read here are numbers
+// and booleans); nullopt when the key is absent.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (pair.substr(0, eq) == key)
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -281,9 +285,15 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
   }
   thread_local std::vector<float> state;
   thread_local std::vector<int32_t> seen;
-  bool rebuilt = false, created = false;
+  bool rebuilt = false, created = false, stale = false;
   sessions_->update(id, [&](SessionState& session, bool is_new) {
     created = is_new;
+    if (!is_new && session.model_version > rec->version()) {
+      // A reload happened after this request read the model, and another request has moved
+      // the session to the new one: redo this request with the new model.
+      stale = true;
+      return;
+    }
     if (is_new || session.model_version != rec->version()) {
       // A new session, or one whose state another model computed: start from zeros and replay
       // the items it has seen (those this model knows).
@@ -304,6 +314,7 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
     seen.clear();
     for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
   });
+  if (stale) return session_events(id, body);
   Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
   out["session"] = id;
   out["created"] = created;
@@ -316,15 +327,15 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
   const std::shared_ptr<const Recommender> rec = recommender();
   Selection selection;
   selection.k = std::min<size_t>(20, options_.max_k);
-  const std::string_view k_text = query_value(query, "k");
-  if (!k_text.empty() || query.find("k=") != std::string_view::npos) {
+  if (const auto k_value = query_value(query, "k")) {
+    const std::string_view k_text = *k_value;
     int64_t k = 0;
     const auto [end, error] = std::from_chars(k_text.data(), k_text.data() + k_text.size(), k);
     if (error != std::errc() || end != k_text.data() + k_text.size())
       throw BadRequest{400, fmt::format("k must be an integer from 1 to {}", options_.max_k)};
     selection.k = checked_k(k, options_.max_k);
   }
-  selection.exclude_seen = query_value(query, "exclude_seen") == "true";
+  selection.exclude_seen = query_value(query, "exclude_seen") == std::string_view("true");
   SessionState session;
   const bool found = sessions_->get(id, session);
   bool usable = found && session.model_version == rec->version();

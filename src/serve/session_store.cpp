@@ -11,7 +11,9 @@ MemorySessionStore::MemorySessionStore(size_t max_sessions, double ttl_seconds, 
                                        std::function<double()> now)
     : ttl_(ttl_seconds), now_(std::move(now)) {
   GRU4REC_CHECK(max_sessions > 0 && shards > 0 && ttl_seconds > 0);
-  shards = std::min(shards, max_sessions);
+  // Small bounds get few shards: the bound is kept per shard, and uneven shards of a few
+  // sessions each would hold far fewer than max_sessions.
+  shards = std::clamp<size_t>(max_sessions / 1024, 1, shards);
   // The bound is kept per shard: ids spread evenly, so the total stays within max_sessions.
   max_per_shard_ = max_sessions / shards;
   for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <exception>
 #include <tuple>
 
 #include "gru4rec/core/error.h"
@@ -136,6 +137,13 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
       SessionBatcher::Step batch;
       int64_t events = 0, steps = 0;
       double weighted_loss = 0;
+      // Any error stops the other lanes too (run_parallel rethrows it after they return).
+      struct StopOnError {
+        std::atomic<bool>& stop;
+        ~StopOnError() {
+          if (std::uncaught_exceptions() > 0) stop.store(true, std::memory_order_relaxed);
+        }
+      } stop_on_error{stop};
       while (!stop.load(std::memory_order_relaxed) && lane.batcher->next(batch)) {
         const auto rows = static_cast<int64_t>(batch.inputs.size());
         const float loss = lane.worker->train(batch, model.weights, optimizer, lane_profile);

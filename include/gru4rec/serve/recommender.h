@@ -80,8 +80,11 @@ class Recommender {
   Scratch& scratch() const;
   void score_batch(Slot& slot, std::span<Job* const> jobs) const;
 
+  static uint64_t next_instance();
+
   std::shared_ptr<const Model> model_;
   uint64_t version_;
+  uint64_t instance_;  // unique in the process: keys the per-thread scratch
   std::string source_;
   Predictor predictor_;
   std::vector<int32_t> by_popularity_;  // item indices, most supported first
