@@ -26,6 +26,7 @@
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/matrix.h"
 #include "gru4rec/core/parallel.h"
+#include "gru4rec/core/text.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/param_sources.h"
@@ -45,12 +46,8 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// 12345.6 -> "12,346".
 std::string thousands(double value) {
-  std::string digits = std::to_string(static_cast<int64_t>(value + 0.5));
-  for (auto i = static_cast<ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3)
-    digits.insert(static_cast<size_t>(i), ",");
-  return digits;
+  return gru4rec::with_thousands(static_cast<int64_t>(value + 0.5));
 }
 
 std::string mib(double bytes) { return fmt::format("{:.0f} MiB", bytes / (1 << 20)); }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gru4rec/core/text.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/model.h"
@@ -42,7 +43,6 @@ struct Output {
   std::FILE* log() const { return json ? stderr : stdout; }
 };
 
-std::string with_thousands(int64_t value);
 
 // Pretty-printed JSON; bytes that are not UTF-8 (in ids or paths) are replaced, not fatal.
 std::string json_text(const Json& json);

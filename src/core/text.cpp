@@ -77,4 +77,14 @@ std::string quote_for_message(std::string_view text) {
   return fmt::format("'{}...' ({} characters)", text.substr(0, kMaxShown), text.size());
 }
 
+std::string with_thousands(int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
 }  // namespace gru4rec

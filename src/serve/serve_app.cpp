@@ -98,10 +98,7 @@ size_t checked_k(int64_t k, size_t max_k) {
 size_t k_of(const Json& json, size_t max_k) {
   const auto found = json.find("k");
   if (found == json.end()) return std::min<size_t>(20, max_k);
-  if (!found->is_number_integer()) {
-    if (found->is_number()) throw BadRequest{400, "k must be an integer"};
-    throw BadRequest{400, "k must be an integer"};
-  }
+  if (!found->is_number_integer()) throw BadRequest{400, "k must be an integer"};
   return checked_k(found->get<int64_t>(), max_k);
 }
 

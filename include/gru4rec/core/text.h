@@ -27,4 +27,7 @@ std::string format_double(double value);
 // Quotes a value for an error message, truncating long values.
 std::string quote_for_message(std::string_view text);
 
+// 1234567 -> "1,234,567".
+std::string with_thousands(int64_t value);
+
 }  // namespace gru4rec

@@ -5,6 +5,8 @@
 
 #include <tsl/robin_map.h>
 
+#include "gru4rec/core/string_hash.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,16 +27,8 @@ class ItemIndex {
   const std::vector<std::string>& ids() const { return ids_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  struct Equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
   std::vector<std::string> ids_;
-  tsl::robin_map<std::string, int32_t, Hash, Equal> index_;
+  tsl::robin_map<std::string, int32_t, StringViewHash, StringViewEqual> index_;
 };
 
 }  // namespace gru4rec

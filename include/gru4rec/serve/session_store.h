@@ -15,6 +15,8 @@
 
 #include <tsl/robin_map.h>
 
+#include "gru4rec/core/string_hash.h"
+
 namespace gru4rec {
 
 struct SessionState {
@@ -67,18 +69,11 @@ class MemorySessionStore : public SessionStore {
     SessionState session;
     double last_used = 0;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  struct Equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
   struct Shard {
     mutable std::mutex mutex;
     std::list<Entry> lru;  // most recently used first
-    tsl::robin_map<std::string, std::list<Entry>::iterator, Hash, Equal> index;
+    tsl::robin_map<std::string, std::list<Entry>::iterator, StringViewHash, StringViewEqual>
+        index;
     uint64_t evictions = 0;
   };
 
