@@ -9,6 +9,7 @@
 
 #include "gru4rec/core/random.h"
 #include "gru4rec/model/forward.h"
+#include "gru4rec/model/item_scorer.h"
 #include "gru4rec/model/top_k.h"
 #include "gru4rec/train/losses.h"
 #include "gru4rec/model/param_sources.h"
@@ -173,6 +174,47 @@ void BM_TopK(benchmark::State& state) {
       static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TopK)->Args({43097, 20})->Args({43097, 100})->Unit(benchmark::kMicrosecond);
+
+// Serving's scores: B sessions' states (100 units) against Diginetica's 43,097 items, by
+// Eigen's product with the transposed item matrix and by ItemScorer (float32, float16).
+// Argument 2 = 1 evicts the caches before each product (a server idle between requests reads
+// the item matrix from memory); the eviction itself is not timed.
+enum ServingKernel { kServeEigen, kServeFloat32, kServeFloat16 };
+void BM_ServingScores(benchmark::State& state) {
+  const auto kernel = static_cast<ServingKernel>(state.range(0));
+  const auto rows = static_cast<int>(state.range(1));
+  const bool cold = state.range(2) != 0;
+  constexpr int kItems = 43097, kUnits = 100;
+  const MatrixR<float> wy = MatrixR<float>::Random(kItems, kUnits);
+  const MatrixR<float> wy_t = wy.transpose();
+  const std::vector<float> bias(kItems, 0.5f);
+  const ItemScorer scorer(wy, bias,
+                          kernel == kServeFloat16 ? WeightPrecision::kFloat16
+                                                  : WeightPrecision::kFloat32);
+  const MatrixR<float> states = MatrixR<float>::Random(rows, kUnits);
+  MatrixR<float> scores(rows, kItems);
+  std::vector<float> evict(cold ? 16u << 20 : 0u, 1.0f);  // 64 MB, twice the L3 here
+  for (auto _ : state) {
+    if (cold) {
+      state.PauseTiming();
+      for (float& x : evict) x += 1.0f;
+      benchmark::ClobberMemory();
+      state.ResumeTiming();
+    }
+    if (kernel == kServeEigen)
+      scores.noalias() = states * wy_t;
+    else
+      scorer.score(states.data(), rows, kUnits, scores.data(), kItems);
+    benchmark::ClobberMemory();
+  }
+  state.counters["sessions/s"] = benchmark::Counter(
+      static_cast<double>(rows) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ServingScores)
+    ->ArgNames({"kernel(0=eigen,1=f32,2=f16)", "sessions", "cold"})
+    ->ArgsProduct({{kServeEigen, kServeFloat32, kServeFloat16}, {1, 8, 32}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
 
 // The score product of a step, M x L times L x C, with Eigen and with the system BLAS.
 void BM_ScoreGemmEigen(benchmark::State& state) {

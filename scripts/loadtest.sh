@@ -5,12 +5,14 @@
 # errors and the server's memory.
 # First at a fixed offered rate (rate events/s spread over the connections: the latency at
 # that load), then as fast as the connections go (the saturation throughput).
-#   scripts/loadtest.sh [seconds=30] [connections=64] [rate=3000]
+#   scripts/loadtest.sh [seconds=30] [connections=64] [rate=3000] [serve flags...]
+# e.g. scripts/loadtest.sh 30 64 3000 --item-weights float16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 connections="${2:-64}"
 rate="${3:-3000}"
+shift $(( $# < 3 ? $# : 3 ))
 data="${GRU4REC_DATA_DIR:-../shared/data}/diginetica-cikm16/gcegnn-preprocessed"
 [ -d "$data" ] || { echo "error: no Diginetica data at $data" >&2; exit 1; }
 scripts/install-deps.sh
@@ -22,14 +24,14 @@ if [ ! -f "$model" ]; then
     -s "$model" -q --progress none
 fi
 port=$((20000 + RANDOM % 20000))
-build/cli/gru4rec serve "$model" --port "$port" --threads 128 > build/loadtest/server.log 2>&1 &
+build/cli/gru4rec serve "$model" --port "$port" --threads 128 "$@" > build/loadtest/server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$port/ready" > /dev/null 2>&1 && break
   sleep 0.2
 done
-echo "Model: $model; test sessions: $data/test.tsv; $connections connections, ${seconds}s"
+echo "Model: $model ${*:-}; test sessions: $data/test.tsv; $connections connections, ${seconds}s"
 # Warm-up (not reported): the first burst of connections can lose SYNs on httplib's short
 # listen backlog, which costs 1 s retransmissions that say nothing about the steady state.
 wrk -t1 -c"$connections" -d5s -s bench/loadtest.lua "http://127.0.0.1:$port" -- "$data/test.tsv" \

@@ -23,8 +23,10 @@ struct Recommender::Job {
   const RecommendOptions* options = nullptr;
   std::span<ScoredItem> out;
   size_t count = 0;
-  bool done = false;
+  bool done = false;   // scored (or failed: error)
+  bool leads = false;  // holds a scoring slot: scores the next batch of the queue
   std::exception_ptr error;
+  std::condition_variable wake;
 };
 
 struct Recommender::Slot {
@@ -34,20 +36,24 @@ struct Recommender::Slot {
 };
 
 Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source,
-                         ItemIndex& registry)
+                         ItemIndex& registry, WeightPrecision precision)
     : model_(std::move(model)),
       version_(version),
       instance_(next_instance()),
       source_(std::move(source)),
-      predictor_(*model_) {
+      predictor_(*model_),
+      scorer_(model_->weights.Wy,
+              std::span<const float>(model_->weights.By.data(),
+                                     static_cast<size_t>(model_->weights.By.size())),
+              precision) {
   for (int32_t i = 0; i < model_->num_items(); ++i)
     to_global_.push_back(registry.insert(model_->items.id(i)));
   to_local_.assign(static_cast<size_t>(registry.size()), -1);
   for (int32_t i = 0; i < model_->num_items(); ++i)
     to_local_[static_cast<size_t>(to_global_[static_cast<size_t>(i)])] = i;
   pending_.reserve(4096);
-  wy_t_ = model_->weights.Wy.transpose();
   const int n_items = model_->num_items();
+  free_slots_ = available_cores();
   for (int i = 0; i < available_cores(); ++i) {
     auto slot = std::make_unique<Slot>();
     slot->states.resize(kMaxBatch, model_->weights.shape.output_size());
@@ -85,44 +91,72 @@ void Recommender::advance(std::span<float> state, int32_t item) const {
 size_t Recommender::recommend(std::span<const float> state, const RecommendOptions& options,
                               std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k && static_cast<int>(state.size()) == state_size());
-  Job job{state, &options, out, 0, false, nullptr};
+  Job job;
+  job.state = state;
+  job.options = &options;
+  job.out = out;
   std::unique_lock lock(mutex_);
   pending_.push_back(&job);
-  while (!job.done) {
-    Slot* slot = nullptr;
-    for (const auto& s : slots_) {
-      if (!s->busy) {
-        slot = s.get();
-        break;
-      }
+  if (free_slots_ > 0) {
+    --free_slots_;
+    job.leads = true;
+  }
+  for (;;) {
+    // Each waiting request sleeps on its own condition: a finished batch wakes its requests
+    // and, when requests are left waiting, the oldest of them to lead the next batch.
+    job.wake.wait(lock, [&] { return job.done || job.leads; });
+    if (!job.leads) break;  // scored by another request's batch
+    if (!job.done) lead_batch(lock);
+    if (job.done) {
+      pass_slot();  // to the oldest waiting request, or back to the free ones
+      break;
     }
-    if (slot == nullptr || pending_.empty()) {
-      scored_.wait(lock);
-      continue;
-    }
-    // Lead a batch: the oldest waiting requests, this one among them if it is old enough.
-    std::array<Job*, kMaxBatch> batch;
-    const size_t n = std::min(pending_.size(), static_cast<size_t>(kMaxBatch));
-    std::copy_n(pending_.begin(), n, batch.begin());
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
-    slot->busy = true;
-    lock.unlock();
-    std::exception_ptr error;
-    try {
-      score_batch(*slot, std::span<Job* const>(batch.data(), n));
-    } catch (...) {
-      error = std::current_exception();  // every job of the batch fails with it
-    }
-    lock.lock();
-    slot->busy = false;
-    for (size_t i = 0; i < n; ++i) {
-      batch[i]->error = error;
-      batch[i]->done = true;
-    }
-    scored_.notify_all();
   }
   if (job.error) std::rethrow_exception(job.error);
   return job.count;
+}
+
+void Recommender::lead_batch(std::unique_lock<std::mutex>& lock) const {
+  Slot* slot = nullptr;
+  for (const auto& s : slots_) {
+    if (!s->busy) {
+      slot = s.get();
+      break;
+    }
+  }
+  GRU4REC_CHECK(slot != nullptr);  // a leader holds a slot
+  // The oldest waiting requests: the leader's own one among them unless more than kMaxBatch
+  // older ones wait (it then leads again).
+  std::array<Job*, kMaxBatch> batch;
+  const size_t n = std::min(pending_.size(), static_cast<size_t>(kMaxBatch));
+  std::copy_n(pending_.begin(), n, batch.begin());
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+  slot->busy = true;
+  lock.unlock();
+  std::exception_ptr error;
+  try {
+    score_batch(*slot, std::span<Job* const>(batch.data(), n));
+  } catch (...) {
+    error = std::current_exception();  // every job of the batch fails with it
+  }
+  lock.lock();
+  slot->busy = false;
+  for (size_t i = 0; i < n; ++i) {
+    batch[i]->error = error;
+    batch[i]->done = true;
+    batch[i]->wake.notify_one();
+  }
+}
+
+void Recommender::pass_slot() const {
+  for (Job* waiting : pending_) {
+    if (!waiting->leads) {
+      waiting->leads = true;
+      waiting->wake.notify_one();
+      return;
+    }
+  }
+  ++free_slots_;
 }
 
 void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
@@ -133,14 +167,8 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
     const std::span<const float> state = jobs[static_cast<size_t>(r)]->state;
     std::copy_n(state.data() + state.size() - static_cast<size_t>(last), last, &slot.states(r, 0));
   }
-  auto scores = slot.scores.topRows(rows);
-  if (rows <= 2) {
-    // One or two sessions: vector-matrix products (a product of two rows runs slower).
-    for (Eigen::Index r = 0; r < rows; ++r) scores.row(r).noalias() = slot.states.row(r) * wy_t_;
-  } else {
-    scores.noalias() = slot.states.topRows(rows) * wy_t_;
-  }
-  scores.rowwise() += model_->weights.By;
+  scorer_.score(slot.states.data(), static_cast<int>(rows), static_cast<int>(slot.states.cols()),
+                slot.scores.data(), static_cast<int>(slot.scores.cols()));
   constexpr float kExcluded = std::numeric_limits<float>::quiet_NaN();  // never selected
   for (Eigen::Index r = 0; r < rows; ++r) {
     Job& job = *jobs[static_cast<size_t>(r)];

@@ -197,7 +197,8 @@ void ServeApp::reload(const std::string& path) {
   std::lock_guard lock(reload_mutex_);
   const std::string& source = path.empty() ? model_path_ : path;
   auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
-  auto rec = std::make_shared<const Recommender>(model, next_version_++, source, registry_);
+  auto rec = std::make_shared<const Recommender>(model, next_version_++, source, registry_,
+                                                options_.item_weights);
   recommender_.store(std::move(rec));
   model_path_ = source;
   reloads_++;
@@ -399,6 +400,9 @@ Response ServeApp::model_summary() const {
                             {"parameters", m.weights.parameter_count()},
                             {"epochs", m.stats.epochs},
                             {"training_events", m.stats.events},
+                            {"item_weights", options_.item_weights == WeightPrecision::kFloat16
+                                                 ? "float16"
+                                                 : "float32"},
                             {"live_sessions", sessions_->size()}});
 }
 

@@ -1,12 +1,12 @@
 // Recommendations for live sessions from one loaded model: advance a session's state by its
 // events (one GRU step each) and pick the top-k items of its scores against every item.
 //
-// Scoring one session is a matrix-vector product that streams the whole item matrix from
-// memory (17 MB for 43k items x 100 units, about 1.4 ms on this machine kind) for very little
-// arithmetic. So concurrent requests are scored together: a request that arrives while the
-// cores are busy waits in a queue, and the next free thread scores the whole queue with one
-// matrix-matrix product (up to kMaxBatch sessions), reading the item matrix once for all of
-// them. A lone request is scored at once, so batching adds no latency at low load.
+// Scoring one session is a product of its state with the whole item matrix (17 MB for 43k
+// items x 100 units), which streams the matrix for little arithmetic. So concurrent requests
+// are scored together: a request that arrives while the cores are busy waits in a queue, and
+// the next free thread scores the whole queue with one product (up to kMaxBatch sessions, by
+// ItemScorer), reading the item matrix once for all of them. A lone request is scored at once,
+// so batching adds no latency at low load.
 //
 // Thread-safe. Buffers: one scoring slot per core (kMaxBatch x items floats) and a small
 // per-thread GRU scratch, allocated on first use, never per request.
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "gru4rec/model/inference.h"
+#include "gru4rec/model/item_scorer.h"
 #include "gru4rec/model/model.h"
 #include "gru4rec/model/top_k.h"
 
@@ -41,7 +42,7 @@ class Recommender {
   // with another item dictionary. The constructor adds this model's ids to it; the caller
   // serializes constructions that share a registry.
   Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source,
-              ItemIndex& registry);
+              ItemIndex& registry, WeightPrecision precision = WeightPrecision::kFloat32);
   ~Recommender();
 
   const Model& model() const { return *model_; }
@@ -71,7 +72,7 @@ class Recommender {
   // The most popular training items (by support), for sessions without a known event.
   size_t popular(const RecommendOptions& options, std::span<ScoredItem> out) const;
 
- static constexpr Eigen::Index kMaxBatch = 32;
+  static constexpr Eigen::Index kMaxBatch = 32;
 
  private:
   struct Scratch;
@@ -79,6 +80,10 @@ class Recommender {
   struct Slot;
   Scratch& scratch() const;
   void score_batch(Slot& slot, std::span<Job* const> jobs) const;
+  // With mutex_ held by `lock` (released while scoring): scores the oldest queued requests.
+  void lead_batch(std::unique_lock<std::mutex>& lock) const;
+  // With mutex_ held: hands a leader's slot to the oldest waiting request that has none.
+  void pass_slot() const;
 
   static uint64_t next_instance();
 
@@ -88,17 +93,15 @@ class Recommender {
   std::string source_;
   Predictor predictor_;
   std::vector<int32_t> by_popularity_;  // item indices, most supported first
-  // Wy transposed (units x items, row-major): the layout in which a product with a few
-  // sessions' states streams the item weights fastest (measured: 2-3x faster than Wy for 2 to
-  // 8 states at once, the same for one).
-  MatrixR<float> wy_t_;
+  ItemScorer scorer_;  // Wy and By packed for products with a few states
   std::vector<int32_t> to_global_, to_local_;
 
-  // The queue of requests waiting to be scored, and the scoring slots (one per core).
+  // The queue of requests waiting to be scored, and the scoring slots (one per core); a slot is
+  // free, or held by a leading request (scoring, or woken to score the queue).
   mutable std::mutex mutex_;
-  mutable std::condition_variable scored_;
   mutable std::vector<Job*> pending_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  mutable int free_slots_ = 0;
 };
 
 }  // namespace gru4rec
