@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "gru4rec/core/error.h"
@@ -25,7 +27,7 @@ ReadOptions DataOptions::read_options() const {
 }
 
 void MeasureOptions::add_to(CLI::App& app) {
-  app.add_option("-m,--measure", cutoffs, "cut-offs of Recall@N and MRR@N")
+  app.add_option("-m,--measure", cutoffs, "cut-offs of Recall@N, MRR@N, NDCG@N (and coverage@N, popularity bias@N)")
       ->check(CLI::Range(1, 1 << 30))
       ->expected(1, 64)
       ->capture_default_str();
@@ -40,6 +42,9 @@ void MeasureOptions::add_to(CLI::App& app) {
   app.add_option("--eval-threads", threads, "threads of the evaluation (default: every core)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_flag("--no-list-metrics", no_list_metrics,
+               "skip coverage@N and popularity bias@N (also skipped when a cut-off is above "
+               "1000: they keep every prediction's top-N list)");
 }
 
 EvalOptions MeasureOptions::eval_options() const {
@@ -48,6 +53,8 @@ EvalOptions MeasureOptions::eval_options() const {
   options.mode = parse_tie_mode(mode);
   options.batch_size = batch_size;
   options.threads = threads;
+  options.list_metrics =
+      !no_list_metrics && *std::max_element(cutoffs.begin(), cutoffs.end()) <= 1000;
   return options;
 }
 
@@ -58,9 +65,14 @@ std::string json_text(const Json& json) {
 
 TestSet read_test_set(const std::string& path, const Model& model, const DataOptions& data,
                       const Output& out) {
+  return read_test_set(path, model.items, data, out);
+}
+
+TestSet read_test_set(const std::string& path, const ItemIndex& items, const DataOptions& data,
+                      const Output& out) {
   TestSet test;
   test.path = path;
-  test.log = read_test_log(path, data.read_options(), model.items, &test.report);
+  test.log = read_test_log(path, data.read_options(), items, &test.report);
   if (test.report.was_sorted) {
     fmt::print(out.log(), "note: {} was not sorted by session and time; sorted it (stable)\n",
                path);
@@ -70,14 +82,26 @@ TestSet read_test_set(const std::string& path, const Model& model, const DataOpt
 
 Json evaluate_and_report(const Model& model, const TestSet& test, const MeasureOptions& measure,
                          const Output& out) {
-  const EvalResult result = evaluate(model, test.log, measure.eval_options());
+  return report_evaluation(evaluate(model, test.log, measure.eval_options()), test,
+                           model.num_items(), out);
+}
+
+Json report_evaluation(const EvalResult& result, const TestSet& test, int num_items,
+                       const Output& out) {
   Json metrics = Json::object();
   for (size_t k = 0; k < result.cutoffs.size(); ++k) {
-    metrics[fmt::format("recall@{}", result.cutoffs[k])] = result.recall[k];
-    metrics[fmt::format("mrr@{}", result.cutoffs[k])] = result.mrr[k];
+    const int n = result.cutoffs[k];
+    metrics[fmt::format("recall@{}", n)] = result.recall[k];
+    metrics[fmt::format("mrr@{}", n)] = result.mrr[k];
+    metrics[fmt::format("ndcg@{}", n)] = result.ndcg[k];
+    if (!result.coverage.empty()) {
+      metrics[fmt::format("coverage@{}", n)] = result.coverage[k];
+      metrics[fmt::format("popularity_bias@{}", n)] = result.popularity_bias[k];
+    }
   }
   Json record{{"test", test.path},
               {"mode", tie_mode_name(result.mode)},
+              {"items", num_items},
               {"events", result.events},
               {"dropped_unknown_item_events", test.report.dropped_unknown_items},
               {"dropped_sessions", test.report.dropped_sessions},
@@ -88,16 +112,21 @@ Json evaluate_and_report(const Model& model, const TestSet& test, const MeasureO
   if (!out.json) {
     std::FILE* f = stdout;
     fmt::print(f, "\nEvaluation of {} ({} ties, full ranking of {} items)\n", test.path,
-               tie_mode_name(result.mode), with_thousands(model.num_items()));
+               tie_mode_name(result.mode), with_thousands(num_items));
     fmt::print(f,
                "  {} events with known items, {} dropped for unknown items; {} predictions "
                "in {} sessions; {:.2f} s\n",
                with_thousands(result.events), with_thousands(test.report.dropped_unknown_items),
                with_thousands(result.predictions), with_thousands(result.sessions), result.seconds);
-    fmt::print(f, "  {:>8}  {:>8}  {:>8}\n", "cutoff", "Recall", "MRR");
+    const bool lists = !result.coverage.empty();
+    fmt::print(f, "  {:>8}  {:>8}  {:>8}  {:>8}", "cutoff", "Recall", "MRR", "NDCG");
+    if (lists) fmt::print(f, "  {:>8}  {:>8}", "Coverage", "PopBias");
+    fmt::print(f, "\n");
     for (size_t k = 0; k < result.cutoffs.size(); ++k) {
-      fmt::print(f, "  {:>8}  {:>8.4f}  {:>8.4f}\n", fmt::format("@{}", result.cutoffs[k]),
-                 result.recall[k], result.mrr[k]);
+      fmt::print(f, "  {:>8}  {:>8.4f}  {:>8.4f}  {:>8.4f}", fmt::format("@{}", result.cutoffs[k]),
+                 result.recall[k], result.mrr[k], result.ndcg[k]);
+      if (lists) fmt::print(f, "  {:>8.4f}  {:>8.4f}", result.coverage[k], result.popularity_bias[k]);
+      fmt::print(f, "\n");
     }
     std::fflush(f);
   }

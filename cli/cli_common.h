@@ -32,6 +32,7 @@ struct MeasureOptions {
   std::string mode = "standard";
   int batch_size = 512;
   int threads = available_cores();
+  bool no_list_metrics = false;
 
   void add_to(CLI::App& app);
   EvalOptions eval_options() const;
@@ -56,7 +57,12 @@ struct TestSet {
 };
 TestSet read_test_set(const std::string& path, const Model& model, const DataOptions& data,
                       const Output& out);
+TestSet read_test_set(const std::string& path, const ItemIndex& items, const DataOptions& data,
+                      const Output& out);
 Json evaluate_and_report(const Model& model, const TestSet& test, const MeasureOptions& measure,
                          const Output& out);
+// Prints (unless JSON output is on) and returns the record of one evaluation.
+Json report_evaluation(const EvalResult& result, const TestSet& test, int num_items,
+                       const Output& out);
 
 }  // namespace gru4rec::cli

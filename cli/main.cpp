@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   gru4rec::cli::add_train_command(app);
   gru4rec::cli::add_eval_command(app);
+  gru4rec::cli::add_baseline_command(app);
   gru4rec::cli::add_serve_command(app);
   gru4rec::cli::add_info_command(app);
   gru4rec::cli::add_synth_command(app);

@@ -8,7 +8,18 @@
 
 namespace gru4rec {
 
-BlockRanker::BlockRanker(const MatrixR<float>& items, const float* bias, Eigen::Index max_rows)
+namespace {
+
+// Heap order with the worst item at the front: a lower score, or an equal score and a higher
+// item index (top_k() ranks equal scores by item index).
+bool better(const ScoredItem& a, const ScoredItem& b) {
+  return a.score > b.score || (a.score == b.score && a.item < b.item);
+}
+
+}  // namespace
+
+BlockRanker::BlockRanker(const MatrixR<float>& items, const float* bias, Eigen::Index max_rows,
+                         int list_length)
     : items_(items),
       bias_(bias),
       max_rows_(max_rows),
@@ -19,10 +30,15 @@ BlockRanker::BlockRanker(const MatrixR<float>& items, const float* bias, Eigen::
       greater_(static_cast<size_t>(max_rows)),
       close_count_(static_cast<size_t>(max_rows)),
       close_(static_cast<size_t>(max_rows) * kCloseCapacity),
-      row_scores_(items.rows()) {}
+      row_scores_(items.rows()),
+      list_length_(list_length),
+      heaps_(static_cast<size_t>(max_rows) * static_cast<size_t>(std::max(list_length, 0))),
+      heap_sizes_(static_cast<size_t>(max_rows)) {
+  GRU4REC_CHECK(list_length >= 0);
+}
 
 void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> targets,
-                       std::span<RankCounts> counts) {
+                       std::span<RankCounts> counts, std::span<int32_t> top_items) {
   const auto rows = static_cast<Eigen::Index>(targets.size());
   GRU4REC_CHECK(rows <= max_rows_ && rows == states.rows() && counts.size() >= targets.size());
   GRU4REC_CHECK(states.cols() == items_.cols());
@@ -34,6 +50,9 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
   // sum |h_m w_m| whatever the order of the sum; the band is four times that, plus the
   // rounding of the bias addition.
   for (const int32_t target : targets) GRU4REC_CHECK(target >= 0 && target < n, "target out of range");
+  const auto length = static_cast<size_t>(list_length_);
+  GRU4REC_CHECK(top_items.size() >= (length == 0 ? 0 : static_cast<size_t>(rows) * length));
+  std::fill(heap_sizes_.begin(), heap_sizes_.end(), 0);
   for (Eigen::Index i = 0; i < rows; ++i) {
     const auto r = static_cast<size_t>(i);
     const auto h = states.row(i);
@@ -60,6 +79,7 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
       const auto r = static_cast<size_t>(i);
       const float* scores = &tile_scores_(i, 0);
       const Eigen::Index target = targets[r] - j0;
+      if (length > 0) keep_best(r, scores, tile_bias, j0, width);
       float saved_target = 0;
       if (target >= 0 && target < width) {
         exact_[r] = scores[target] + tile_bias[target];
@@ -90,6 +110,12 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
       if (target >= 0 && target < width) tile_scores_(i, target) = saved_target;
     }
   }
+  for (size_t r = 0; length > 0 && r < static_cast<size_t>(rows); ++r) {
+    ScoredItem* heap = &heaps_[r * length];
+    const auto size = static_cast<size_t>(heap_sizes_[r]);
+    std::sort_heap(heap, heap + size, better);  // best first
+    for (size_t k = 0; k < length; ++k) top_items[r * length + k] = k < size ? heap[k].item : -1;
+  }
   for (Eigen::Index i = 0; i < rows; ++i) {
     const auto r = static_cast<size_t>(i);
     const float exact = exact_[r];
@@ -114,6 +140,27 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
     }
     out = RankCounts{.greater = greater, .equal = equal};
   }
+}
+
+void BlockRanker::keep_best(size_t row, const float* scores, const float* bias, Eigen::Index first,
+                            Eigen::Index width) {
+  const auto length = static_cast<size_t>(list_length_);
+  ScoredItem* heap = &heaps_[row * length];
+  auto size = static_cast<size_t>(heap_sizes_[row]);
+  for (Eigen::Index j = 0; j < width; ++j) {
+    const float v = scores[j] + bias[j];
+    if (!(v == v)) continue;  // NaN: never listed
+    const ScoredItem candidate{static_cast<int32_t>(first + j), v};
+    if (size < length) {
+      heap[size++] = candidate;
+      std::push_heap(heap, heap + size, better);
+    } else if (better(candidate, heap[0])) {
+      std::pop_heap(heap, heap + size, better);
+      heap[size - 1] = candidate;
+      std::push_heap(heap, heap + size, better);
+    }
+  }
+  heap_sizes_[row] = static_cast<int32_t>(size);
 }
 
 }  // namespace gru4rec

@@ -7,6 +7,7 @@
 #include "gru4rec/core/parallel.h"
 #include "gru4rec/eval/block_ranker.h"
 #include "gru4rec/model/inference.h"
+#include "gru4rec/model/top_k.h"
 #include "gru4rec/train/session_batcher.h"
 
 namespace gru4rec {
@@ -17,11 +18,14 @@ constexpr Eigen::Index kRankRows = 512;
 
 // Evaluates the sessions `order` of `test` on the calling thread into `metrics`.
 void evaluate_share(const Predictor& predictor, const Model& model, const SessionLog& test,
-                    std::vector<int64_t> order, const EvalOptions& options, RankMetrics& metrics) {
+                    std::vector<int64_t> order, const EvalOptions& options, RankMetrics& metrics,
+                    ListMetrics* lists) {
   Predictor::Scratch scratch = predictor.make_scratch(options.batch_size);
   const Eigen::Index block_rows = std::min<Eigen::Index>(kRankRows, options.batch_size);
-  BlockRanker ranker(model.weights.Wy, model.weights.By.data(), block_rows);
+  const int list_length = lists != nullptr ? lists->list_length() : 0;
+  BlockRanker ranker(model.weights.Wy, model.weights.By.data(), block_rows, list_length);
   std::vector<RankCounts> counts(static_cast<size_t>(block_rows));
+  std::vector<int32_t> top_items(static_cast<size_t>(block_rows) * static_cast<size_t>(list_length));
   SessionBatcher batcher(test, std::move(order), options.batch_size);
   SessionBatcher::Step step;
   while (batcher.next(step)) {
@@ -40,10 +44,16 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
       const Eigen::Index block = std::min(block_rows, rows - r0);
       ranker.rank(top.middleRows(r0, block),
                   step.targets.subspan(static_cast<size_t>(r0), static_cast<size_t>(block)),
-                  counts);
+                  counts, top_items);
       for (Eigen::Index i = 0; i < block; ++i) {
         const RankCounts& c = counts[static_cast<size_t>(i)];
         metrics.add(rank_from_counts(c.greater, c.equal, options.mode));
+        if (lists == nullptr) continue;
+        const auto list = std::span<const int32_t>(top_items).subspan(
+            static_cast<size_t>(i) * static_cast<size_t>(list_length),
+            static_cast<size_t>(list_length));
+        lists->add(list.first(static_cast<size_t>(
+            std::find(list.begin(), list.end(), -1) - list.begin())));
       }
     }
     for (Eigen::Index row = 0; row < rows; ++row) {
@@ -67,29 +77,89 @@ EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOption
       std::clamp<int64_t>(static_cast<int64_t>(order.size()) / options.batch_size, 1,
                           options.threads));
   std::vector<RankMetrics> shares(static_cast<size_t>(n_threads), RankMetrics(options.cutoffs));
+  std::vector<ListMetrics> list_shares;
+  if (options.list_metrics)
+    list_shares.assign(static_cast<size_t>(n_threads), ListMetrics(options.cutoffs, model.supports));
   run_parallel(n_threads, [&](int t) {
     std::vector<int64_t> share;
     for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads))
       share.push_back(order[i]);
     evaluate_share(predictor, model, test, std::move(share), options,
-                   shares[static_cast<size_t>(t)]);
+                   shares[static_cast<size_t>(t)],
+                   list_shares.empty() ? nullptr : &list_shares[static_cast<size_t>(t)]);
   });
-  RankMetrics metrics(options.cutoffs);
-  for (const RankMetrics& share : shares) metrics.merge(share);
+  for (size_t t = 1; t < shares.size(); ++t) shares[0].merge(shares[t]);
+  for (size_t t = 1; t < list_shares.size(); ++t) list_shares[0].merge(list_shares[t]);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return make_eval_result(options, test, shares[0],
+                          list_shares.empty() ? nullptr : &list_shares[0], seconds);
+}
 
+EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int64_t> supports,
+                           const SessionLog& test, const EvalOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  GRU4REC_CHECK(options.threads > 0 && !options.cutoffs.empty() && !supports.empty());
+  const auto n_items = static_cast<int64_t>(supports.size());
+  const std::vector<int64_t> order = session_order_by_time(test);
+  const auto n_threads = static_cast<int>(
+      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / 64, 1, options.threads));
+  std::vector<RankMetrics> shares(static_cast<size_t>(n_threads), RankMetrics(options.cutoffs));
+  std::vector<ListMetrics> list_shares;
+  if (options.list_metrics)
+    list_shares.assign(static_cast<size_t>(n_threads), ListMetrics(options.cutoffs, supports));
+  const std::vector<float> zeros(static_cast<size_t>(n_items), 0.0f);
+  run_parallel(n_threads, [&](int t) {
+    std::unique_ptr<NextItemScorer> scorer = make_scorer();
+    std::vector<float> scores(static_cast<size_t>(n_items));
+    RankMetrics& metrics = shares[static_cast<size_t>(t)];
+    ListMetrics* lists = list_shares.empty() ? nullptr : &list_shares[static_cast<size_t>(t)];
+    const size_t length = lists != nullptr ? static_cast<size_t>(lists->list_length()) : 0;
+    std::vector<ScoredItem> top(length);
+    std::vector<int32_t> top_items(length);
+    for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads)) {
+      const std::span<const int32_t> items = test.session_items(order[i]);
+      scorer->start_session();
+      for (size_t e = 0; e + 1 < items.size(); ++e) {
+        scorer->add_event(items[e]);
+        scorer->score(scores);
+        const RankCounts c = count_rank(scores.data(), zeros.data(), n_items, items[e + 1]);
+        metrics.add(rank_from_counts(c.greater, c.equal, options.mode));
+        if (lists == nullptr) continue;
+        const size_t listed = top_k(scores, length, top);
+        for (size_t k = 0; k < listed; ++k) top_items[k] = top[k].item;
+        lists->add(std::span<const int32_t>(top_items).first(listed));
+      }
+    }
+  });
+  for (size_t t = 1; t < shares.size(); ++t) shares[0].merge(shares[t]);
+  for (size_t t = 1; t < list_shares.size(); ++t) list_shares[0].merge(list_shares[t]);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return make_eval_result(options, test, shares[0],
+                          list_shares.empty() ? nullptr : &list_shares[0], seconds);
+}
+
+EvalResult make_eval_result(const EvalOptions& options, const SessionLog& test,
+                            const RankMetrics& metrics, const ListMetrics* lists, double seconds) {
   EvalResult result;
   result.mode = options.mode;
   result.cutoffs = options.cutoffs;
   for (size_t k = 0; k < options.cutoffs.size(); ++k) {
     result.recall.push_back(metrics.recall(k));
     result.mrr.push_back(metrics.mrr(k));
+    result.ndcg.push_back(metrics.ndcg(k));
+    if (lists != nullptr) {
+      result.coverage.push_back(lists->coverage(k));
+      result.popularity_bias.push_back(lists->popularity_bias(k));
+    }
   }
   result.predictions = metrics.count();
   result.events = test.num_events();
   for (int64_t s = 0; s < test.num_sessions(); ++s) {
     if (test.session_length(s) >= 2) ++result.sessions;
   }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds;
   return result;
 }
 

@@ -1,5 +1,6 @@
 #include "gru4rec/eval/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gru4rec/core/error.h"
@@ -51,7 +52,8 @@ RankCounts count_rank(const float* scores, const float* bias, int64_t n, int64_t
 RankMetrics::RankMetrics(std::vector<int> cutoffs)
     : cutoffs_(std::move(cutoffs)),
       hits_(cutoffs_.size(), 0),
-      reciprocal_sum_(cutoffs_.size(), 0.0) {}
+      reciprocal_sum_(cutoffs_.size(), 0.0),
+      gain_sum_(cutoffs_.size(), 0.0) {}
 
 void RankMetrics::add(double rank) {
   ++count_;
@@ -59,6 +61,7 @@ void RankMetrics::add(double rank) {
     if (rank <= cutoffs_[k]) {
       ++hits_[k];
       reciprocal_sum_[k] += 1.0 / rank;
+      gain_sum_[k] += 1.0 / std::log2(1.0 + rank);
     }
   }
 }
@@ -69,6 +72,7 @@ void RankMetrics::merge(const RankMetrics& other) {
   for (size_t k = 0; k < cutoffs_.size(); ++k) {
     hits_[k] += other.hits_[k];
     reciprocal_sum_[k] += other.reciprocal_sum_[k];
+    gain_sum_[k] += other.gain_sum_[k];
   }
 }
 
@@ -78,6 +82,63 @@ double RankMetrics::recall(size_t k) const {
 
 double RankMetrics::mrr(size_t k) const {
   return count_ == 0 ? 0.0 : reciprocal_sum_[k] / static_cast<double>(count_);
+}
+
+double RankMetrics::ndcg(size_t k) const {
+  return count_ == 0 ? 0.0 : gain_sum_[k] / static_cast<double>(count_);
+}
+
+ListMetrics::ListMetrics(std::vector<int> cutoffs, std::span<const int64_t> supports)
+    : cutoffs_(std::move(cutoffs)),
+      percentile_(supports.size()),
+      listed_(cutoffs_.size(), std::vector<uint8_t>(supports.size(), 0)),
+      percentile_sum_(cutoffs_.size(), 0.0),
+      listed_count_(cutoffs_.size(), 0) {
+  for (int cutoff : cutoffs_) {
+    GRU4REC_CHECK(cutoff > 0);
+    list_length_ = std::max(list_length_, cutoff);
+  }
+  // Percentile of an item: the share of items with a smaller support (ties share a value).
+  std::vector<int64_t> sorted(supports.begin(), supports.end());
+  std::sort(sorted.begin(), sorted.end());
+  const auto n = static_cast<double>(std::max<size_t>(supports.size(), 1));
+  for (size_t i = 0; i < supports.size(); ++i) {
+    const auto below = std::lower_bound(sorted.begin(), sorted.end(), supports[i]) - sorted.begin();
+    percentile_[i] = static_cast<float>(static_cast<double>(below) / n);
+  }
+}
+
+void ListMetrics::add(std::span<const int32_t> items) {
+  for (size_t k = 0; k < cutoffs_.size(); ++k) {
+    const size_t length = std::min(items.size(), static_cast<size_t>(cutoffs_[k]));
+    for (size_t i = 0; i < length; ++i) {
+      const auto item = static_cast<size_t>(items[i]);
+      GRU4REC_CHECK(item < percentile_.size());
+      listed_[k][item] = 1;
+      percentile_sum_[k] += percentile_[item];
+    }
+    listed_count_[k] += static_cast<int64_t>(length);
+  }
+}
+
+void ListMetrics::merge(const ListMetrics& other) {
+  GRU4REC_CHECK(other.cutoffs_ == cutoffs_ && other.percentile_.size() == percentile_.size());
+  for (size_t k = 0; k < cutoffs_.size(); ++k) {
+    for (size_t i = 0; i < percentile_.size(); ++i) listed_[k][i] |= other.listed_[k][i];
+    percentile_sum_[k] += other.percentile_sum_[k];
+    listed_count_[k] += other.listed_count_[k];
+  }
+}
+
+double ListMetrics::coverage(size_t k) const {
+  if (percentile_.empty()) return 0.0;
+  const auto listed = std::count(listed_[k].begin(), listed_[k].end(), uint8_t{1});
+  return static_cast<double>(listed) / static_cast<double>(percentile_.size());
+}
+
+double ListMetrics::popularity_bias(size_t k) const {
+  return listed_count_[k] == 0 ? 0.0
+                               : percentile_sum_[k] / static_cast<double>(listed_count_[k]);
 }
 
 }  // namespace gru4rec

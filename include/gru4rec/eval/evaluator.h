@@ -3,7 +3,8 @@
 // against the model's items); every session starts from a zero state; every event but the
 // first of a session is predicted from the events before it; the target is ranked against all
 // training items by raw score (no sorting: the items above and equal to the target are
-// counted); Recall@N and MRR@N over all predictions.
+// counted); Recall@N, MRR@N and NDCG@N over all predictions, and the coverage and popularity
+// bias of the top-N lists (eval/metrics.h).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "gru4rec/core/parallel.h"
 #include "gru4rec/data/session_log.h"
 #include "gru4rec/eval/metrics.h"
+#include "gru4rec/eval/next_item_scorer.h"
 #include "gru4rec/model/model.h"
 
 namespace gru4rec {
@@ -21,12 +23,14 @@ struct EvalOptions {
   TieMode mode = TieMode::kStandard;
   int batch_size = 512;  // sessions advanced together per thread (the official run.py uses 512)
   int threads = available_cores();  // sessions are shared out between this many threads
+  bool list_metrics = true;  // coverage and popularity bias (keeps every prediction's top-N)
 };
 
 struct EvalResult {
   TieMode mode = TieMode::kStandard;
   std::vector<int> cutoffs;
-  std::vector<double> recall, mrr;
+  std::vector<double> recall, mrr, ndcg;
+  std::vector<double> coverage, popularity_bias;  // empty without list_metrics
   int64_t predictions = 0;
   int64_t sessions = 0;  // sessions with at least one prediction
   int64_t events = 0;    // test events with known items
@@ -34,5 +38,16 @@ struct EvalResult {
 };
 
 EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOptions& options);
+
+// The same protocol for any next-item scorer (the baselines): each thread makes a scorer and
+// follows its share of the test sessions; every target is ranked against all the scores with
+// the same tie modes, and the top-N lists are taken by top_k() (ties in item order).
+// `supports`: training events per item (one per item; the popularity percentiles).
+EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int64_t> supports,
+                           const SessionLog& test, const EvalOptions& options);
+
+// The result record of `metrics` (and `lists`, when not null) for `test`.
+EvalResult make_eval_result(const EvalOptions& options, const SessionLog& test,
+                            const RankMetrics& metrics, const ListMetrics* lists, double seconds);
 
 }  // namespace gru4rec

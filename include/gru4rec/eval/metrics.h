@@ -6,10 +6,18 @@
 //   conservative: 1 + greater + equal              (#{score >= target}, pessimistic)
 //   median:       1 + greater + equal / 2
 // Recall@N is the share of predictions with rank <= N; MRR@N the mean of 1/rank, counting 0
-// when rank > N.
+// when rank > N; NDCG@N the mean of 1/log2(1 + rank), counting 0 when rank > N (one relevant
+// item per prediction, so the ideal DCG is 1).
+//
+// Beyond accuracy, over the top-N lists of all predictions (ListMetrics):
+//   coverage@N:        the share of the catalogue's items that appear in at least one list;
+//   popularity bias@N: the mean, over every listed item, of its popularity percentile: the
+//                      share of the catalogue's items with a smaller training support (0 for
+//                      the least popular items, close to 1 for the most popular).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,12 +52,37 @@ class RankMetrics {
   int64_t count() const { return count_; }
   double recall(size_t cutoff_index) const;
   double mrr(size_t cutoff_index) const;
+  double ndcg(size_t cutoff_index) const;
 
  private:
   std::vector<int> cutoffs_;
   std::vector<int64_t> hits_;
-  std::vector<double> reciprocal_sum_;
+  std::vector<double> reciprocal_sum_, gain_sum_;
   int64_t count_ = 0;
+};
+
+class ListMetrics {
+ public:
+  // `supports`: the training support of each item of the catalogue.
+  ListMetrics(std::vector<int> cutoffs, std::span<const int64_t> supports);
+
+  // The longest cut-off: the length of the lists add() wants.
+  int list_length() const { return list_length_; }
+  // One prediction's recommendations, best first (shorter than list_length() when fewer
+  // items could be ranked).
+  void add(std::span<const int32_t> items);
+  void merge(const ListMetrics& other);
+
+  double coverage(size_t cutoff_index) const;
+  double popularity_bias(size_t cutoff_index) const;
+
+ private:
+  std::vector<int> cutoffs_;
+  int list_length_ = 0;
+  std::vector<float> percentile_;              // per item
+  std::vector<std::vector<uint8_t>> listed_;   // per cut-off, per item: appeared in a list
+  std::vector<double> percentile_sum_;         // per cut-off
+  std::vector<int64_t> listed_count_;          // per cut-off: list entries seen
 };
 
 }  // namespace gru4rec

@@ -1,0 +1,25 @@
+#include "gru4rec/baselines/baseline.h"
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/text.h"
+#include "internal.h"
+
+namespace gru4rec {
+
+const std::vector<std::string>& baseline_names() {
+  static const std::vector<std::string> names{"pop", "spop", "itemknn", "vsknn"};
+  return names;
+}
+
+std::unique_ptr<Baseline> fit_baseline(std::string_view algorithm, std::string_view params,
+                                       const SessionLog& train, int32_t num_items) {
+  GRU4REC_CHECK(num_items > 0);
+  if (algorithm == "pop") return baseline_detail::fit_pop(params, train, num_items);
+  if (algorithm == "spop") return baseline_detail::fit_spop(params, train, num_items);
+  if (algorithm == "itemknn") return baseline_detail::fit_item_knn(params, train, num_items);
+  if (algorithm == "vsknn") return baseline_detail::fit_session_knn(params, train, num_items);
+  throw Error(fmt::format("unknown baseline {}; expected one of: {}", quote_for_message(algorithm),
+                          join(baseline_names(), ", ")));
+}
+
+}  // namespace gru4rec

@@ -1,0 +1,42 @@
+// Internals of the baselines: parameter strings, the popularity fallback, each algorithm's fit.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <cstdint>
+
+#include "gru4rec/baselines/baseline.h"
+
+namespace gru4rec::baseline_detail {
+
+// Numeric parameters of one algorithm: name -> (value, lowest allowed, highest allowed).
+struct NumericParam {
+  double value;
+  double low, high;
+  bool integer;
+};
+using NumericParams = std::map<std::string, NumericParam, std::less<>>;
+
+// Sets the parameters named in `text`; throws Error naming the algorithm for an unknown name, a
+// malformed pair or a value that is not a number in range.
+void parse_params(std::string_view algorithm, std::string_view text, NumericParams& params);
+
+std::string format_params(const NumericParams& params);
+
+// support / (2 (max support + 1)) per item: below 1/2 even after rounding, ordered as the
+// supports (the score of items a method does not score; scored items get 1 + score).
+std::vector<float> popularity_fallback(const std::vector<int64_t>& supports);
+
+std::unique_ptr<Baseline> fit_pop(std::string_view params, const SessionLog& train,
+                                  int32_t num_items);
+std::unique_ptr<Baseline> fit_spop(std::string_view params, const SessionLog& train,
+                                   int32_t num_items);
+std::unique_ptr<Baseline> fit_item_knn(std::string_view params, const SessionLog& train,
+                                       int32_t num_items);
+std::unique_ptr<Baseline> fit_session_knn(std::string_view params, const SessionLog& train,
+                                          int32_t num_items);
+
+}  // namespace gru4rec::baseline_detail
