@@ -10,6 +10,7 @@
 #include "gru4rec/eval/block_ranker.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/inference.h"
+#include "gru4rec/model/top_k.h"
 #include "test_support.h"
 
 namespace gru4rec {
@@ -214,6 +215,58 @@ TEST(BlockRanker, AgreesWithAFullProductOnRealValuedScores) {
     differences += std::abs(counts[i].greater - expected[i].greater);
   EXPECT_LE(differences, 1);
   EXPECT_EQ(ranker.recomputed_rows(), 0);
+}
+
+TEST(Metrics, NdcgByHand) {
+  RankMetrics metrics({1, 3});
+  for (double rank : {1.0, 2.0, 5.0, 2.5}) metrics.add(rank);
+  EXPECT_DOUBLE_EQ(metrics.ndcg(0), 1.0 / 4);
+  // 1/log2(1 + rank): 1, 1/log2(3), 0 (rank 5 > 3), 1/log2(3.5).
+  EXPECT_NEAR(metrics.ndcg(1), (1.0 + 1.0 / std::log2(3.0) + 1.0 / std::log2(3.5)) / 4, 1e-12);
+  RankMetrics other({1, 3});
+  other.add(1.0);
+  metrics.merge(other);
+  EXPECT_DOUBLE_EQ(metrics.ndcg(0), 2.0 / 5);
+}
+
+TEST(Metrics, CoverageAndPopularityBiasByHand) {
+  // Supports 5, 1, 3, 3: percentiles (share of items with a smaller support) 3/4, 0, 1/4, 1/4.
+  const std::vector<int64_t> supports{5, 1, 3, 3};
+  ListMetrics lists({1, 2}, supports);
+  EXPECT_EQ(lists.list_length(), 2);
+  lists.add(std::vector<int32_t>{0, 2});
+  ListMetrics other({1, 2}, supports);
+  other.add(std::vector<int32_t>{2, 3});
+  other.add(std::vector<int32_t>{1});  // a short list (fewer rankable items)
+  lists.merge(other);
+  EXPECT_DOUBLE_EQ(lists.coverage(0), 3.0 / 4);  // items 0, 2, 1
+  EXPECT_DOUBLE_EQ(lists.coverage(1), 1.0);      // and 3
+  EXPECT_DOUBLE_EQ(lists.popularity_bias(0), (0.75 + 0.25 + 0.0) / 3);
+  EXPECT_DOUBLE_EQ(lists.popularity_bias(1), (0.75 + 0.25 + 0.25 + 0.25 + 0.0) / 5);
+}
+
+TEST(BlockRanker, KeepsTheTopItemsAsTopKOrdersThem) {
+  for (Eigen::Index n : {Eigen::Index{7}, Eigen::Index{2500}}) {
+    const RankerProblem p = integer_problem(21, n, 5, 2, static_cast<uint64_t>(n) + 1);
+    const int length = 10;
+    BlockRanker ranker(p.items, p.bias.data(), 32, length);
+    std::vector<RankCounts> counts(32);
+    std::vector<int32_t> top_items(32 * length);
+    ranker.rank(p.states, p.targets, counts, top_items);
+    const std::vector<RankCounts> expected = reference_counts(p.states, p.items, p.bias, p.targets);
+    for (Eigen::Index r = 0; r < p.states.rows(); ++r) {
+      EXPECT_EQ(counts[static_cast<size_t>(r)].greater, expected[static_cast<size_t>(r)].greater);
+      RowVector<float> scores = p.states.row(r) * p.items.transpose();
+      for (Eigen::Index j = 0; j < n; ++j) scores[j] += p.bias[static_cast<size_t>(j)];
+      std::vector<ScoredItem> best(length);
+      const size_t listed = top_k(std::span<const float>(scores.data(), static_cast<size_t>(n)),
+                                  length, best);
+      for (size_t k = 0; k < static_cast<size_t>(length); ++k) {
+        const int32_t want = k < listed ? best[k].item : -1;  // -1 past the catalogue
+        EXPECT_EQ(top_items[static_cast<size_t>(r) * length + k], want) << n << " " << r << " " << k;
+      }
+    }
+  }
 }
 
 }  // namespace
