@@ -8,6 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "gru4rec/model/inference.h"
+#include "gru4rec/model/model_file.h"
+#include "gru4rec/model/top_k.h"
 #include "test_support.h"
 
 namespace gru4rec {
@@ -155,6 +161,73 @@ TEST_F(CliTest, AFileThatIsNotAModelIsRejected) {
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.output.find("train.tsv: not a gru4rec model file"), std::string::npos) << r.output;
   }
+}
+
+TEST_F(CliTest, PredictGivesTheTopItemsOfTheOfflineScores) {
+  ASSERT_EQ(run_cli("train " + train_ + kFast + " -q --progress none -s " + model_).exit_code, 0);
+  const Model model = load_model(model_);
+  const std::string& a = model.items.id(3);
+  const std::string& b = model.items.id(7);
+  const std::string& c = model.items.id(11);
+  // s1: a b; s2: c, an unknown item (skipped), c; s3: only unknown items (left out).
+  write(dir_.file("s.tsv"), "SessionId\tItemId\tTime\ns1\t" + a + "\t1\ns1\t" + b +
+                                "\t2\ns2\t" + c + "\t1\ns2\tnew-item\t2\ns2\t" + c +
+                                "\t3\ns3\tnew-item\t1\n");
+  for (const bool exclude : {false, true}) {
+    const std::string out = dir_.file("p.jsonl");
+    const RunResult r = run_cli("predict " + model_ + " " + dir_.file("s.tsv") +
+                                " -k 5 --format jsonl -o " + out +
+                                (exclude ? " --exclude-seen" : ""));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("2 events with items unknown"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("1 sessions without a known item"), std::string::npos) << r.output;
+    std::ifstream in(out);
+    std::vector<nlohmann::json> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(lines.size(), 2u);
+    const Predictor predictor(model);
+    auto scratch = predictor.make_scratch(1);
+    const std::vector<std::vector<int32_t>> sessions{{3, 7}, {11, 11}};
+    for (size_t s = 0; s < 2; ++s) {
+      std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
+      std::vector<float> scores(static_cast<size_t>(model.num_items()));
+      for (int32_t item : sessions[s]) predictor.advance(state, item, scratch);
+      predictor.score(state, scores);
+      if (exclude) {
+        for (int32_t item : sessions[s]) scores[static_cast<size_t>(item)] = NAN;
+      }
+      std::vector<ScoredItem> expected(5);
+      top_k(scores, 5, expected);
+      EXPECT_EQ(lines[s]["session"], s == 0 ? "s1" : "s2");
+      ASSERT_EQ(lines[s]["items"].size(), 5u);
+      for (size_t k = 0; k < 5; ++k) {
+        EXPECT_EQ(lines[s]["items"][k], model.items.id(expected[k].item)) << s << " " << k;
+        EXPECT_NEAR(lines[s]["scores"][k].get<double>(), expected[k].score,
+                    1e-5 * std::max(1.0f, std::abs(expected[k].score)));
+      }
+    }
+  }
+  const RunResult tsv = run_cli("predict " + model_ + " " + dir_.file("s.tsv") + " -k 2");
+  EXPECT_NE(tsv.output.find("SessionId\tRank\tItemId\tScore\ns1\t1\t"), std::string::npos)
+      << tsv.output;
+  EXPECT_NE(run_cli("predict " + model_ + " " + dir_.file("s.tsv") + " -k 0").exit_code, 0);
+  EXPECT_NE(run_cli("predict " + model_ + " " + dir_.file("missing.tsv")).exit_code, 0);
+}
+
+TEST_F(CliTest, BaselinesReportEveryMetricAsJson) {
+  const RunResult r = run_cli("baseline " + train_ + " -t " + test_ +
+                              " --algo pop itemknn -p itemknn:n_sims=20 -m 5 20 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json json = nlohmann::json::parse(r.output.substr(r.output.find("{\n")));
+  ASSERT_EQ(json["baselines"].size(), 2u);
+  EXPECT_EQ(json["baselines"][1]["description"], "itemknn alpha=0.5,lmbd=20,n_sims=20");
+  const nlohmann::json& metrics = json["baselines"][1]["evaluations"][0]["metrics"];
+  for (const char* name : {"recall@20", "mrr@20", "ndcg@20", "coverage@20", "popularity_bias@20"})
+    EXPECT_TRUE(metrics.contains(name)) << name;
+  EXPECT_GT(metrics["recall@20"].get<double>(), 0.0);
+  const RunResult bad = run_cli("baseline " + train_ + " -t " + test_ + " -p itemknn:size=3");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("itemknn has no parameter"), std::string::npos) << bad.output;
 }
 
 TEST_F(CliTest, UsageErrorsAreReported) {
