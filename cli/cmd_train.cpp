@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -13,6 +14,7 @@
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/train/trainer.h"
 #include "progress.h"
+#include "validation.h"
 
 namespace gru4rec::cli {
 namespace {
@@ -28,6 +30,10 @@ struct TrainOptions {
   bool json = false;
   bool quiet = false;
   bool profile = false;
+  std::string valid_path;
+  int eval_every = 1;
+  int early_stop = 0;
+  std::string stop_metric = "mrr@20";
   DataOptions data;
   MeasureOptions measure;
 };
@@ -76,6 +82,8 @@ void run_train(const TrainOptions& o) {
   }
   for (const std::string& note : notes) fmt::print(log, "note: {}\n", note);
   if (!o.save_path.empty()) check_writable(o.save_path);
+  if (o.early_stop > 0 && o.valid_path.empty())
+    throw Error("--early-stop needs a validation file (--valid FILE)");
 
   ItemIndex items;
   ReadReport report;
@@ -103,9 +111,28 @@ void run_train(const TrainOptions& o) {
   std::fflush(log);
   ProgressPrinter progress(parse_progress_mode(o.progress), log);
   PhaseProfile phase_profile;
+  TrainCallbacks callbacks = progress.callbacks();
+  std::optional<Validation> validation;
+  if (!o.valid_path.empty()) {
+    // Without early stopping the metric only marks the best epoch: any cut-off of -m will do.
+    const std::string metric = o.early_stop == 0 && o.stop_metric == "mrr@20"
+                                   ? fmt::format("mrr@{}", o.measure.cutoffs.back())
+                                   : o.stop_metric;
+    validation.emplace(read_test_set(o.valid_path, model, o.data, out), o.measure, metric,
+                       o.early_stop, log);
+    callbacks.snapshot_every = o.eval_every;
+    callbacks.on_snapshot = [&](const EpochReport& epoch, const Model& snapshot) {
+      return validation->check(epoch, snapshot);
+    };
+  }
   const TrainSummary summary =
-      train_model(model, train, progress.callbacks(), o.profile ? &phase_profile : nullptr);
+      train_model(model, train, callbacks, o.profile ? &phase_profile : nullptr);
   fmt::print(log, "Total training time: {:.2f}s\n", summary.seconds);
+  if (validation && o.early_stop > 0 && validation->best() != nullptr) {
+    model = *validation->best();
+    fmt::print(log, "Kept the model of epoch {} (best {} on {}: {:.4f})\n", model.stats.epochs,
+               o.stop_metric, o.valid_path, validation->best_value());
+  }
   if (o.profile) print_profile(log, phase_profile, model.params.threads);
   if (!o.save_path.empty()) {
     save_model(model, o.save_path);
@@ -136,6 +163,7 @@ void run_train(const TrainOptions& o) {
                 {"training_seconds", summary.seconds},
                 {"model", o.save_path.empty() ? Json() : Json(o.save_path)},
                 {"evaluations", evaluations}};
+    if (validation) result["validation"] = validation->history();
     fmt::print("{}\n", json_text(result));
   }
 }
@@ -169,6 +197,19 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("-q,--quiet", options->quiet, "do not echo the parameters");
   cmd->add_flag("--profile", options->profile,
                 "measure and print the time spent in each phase of the training steps");
+  cmd->add_option("--valid", options->valid_path,
+                  "validation file: evaluated during training (every --eval-every epochs)");
+  cmd->add_option("--eval-every", options->eval_every, "epochs between validations")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--early-stop", options->early_stop,
+                  "stop after this many validations without a better --stop-metric, and keep "
+                  "the best model (0: train every epoch, keep the last)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--stop-metric", options->stop_metric,
+                  "validation metric for early stopping: recall@N, mrr@N or ndcg@N (N one of -m)")
+      ->capture_default_str();
   options->data.add_to(*cmd);
   options->measure.add_to(*cmd);
   cmd->footer(parameter_help());

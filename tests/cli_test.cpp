@@ -230,6 +230,42 @@ TEST_F(CliTest, BaselinesReportEveryMetricAsJson) {
   EXPECT_NE(bad.output.find("itemknn has no parameter"), std::string::npos) << bad.output;
 }
 
+TEST_F(CliTest, ValidationEveryEpochAndEarlyStoppingKeepTheBestModel) {
+  const RunResult r =
+      run_cli("train " + train_ + kFast + ",n_epochs=6,learning_rate=0.3 --valid " + test_ +
+              " --early-stop 2 --stop-metric recall@5 -m 5 10 -q --progress none --json -s " +
+              model_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json json = nlohmann::json::parse(r.output.substr(r.output.find("{\n")));
+  const nlohmann::json& history = json["validation"];
+  ASSERT_GE(history.size(), 1u);
+  double best = -1;
+  int best_epoch = 0, since_best = 0;
+  for (const auto& entry : history) {
+    const double value = entry["metrics"]["recall@5"].get<double>();
+    EXPECT_EQ(entry["best"].get<bool>(), value > best);
+    if (value > best) {
+      best = value;
+      best_epoch = entry["epoch"].get<int>();
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+  }
+  // It stopped after 2 validations without progress, or ran all 6 epochs.
+  EXPECT_TRUE(since_best == 2 || history.size() == 6u) << history;
+  EXPECT_EQ(load_model(model_).stats.epochs, best_epoch);
+  // Bad combinations fail before training.
+  RunResult bad = run_cli("train " + train_ + kFast + " --early-stop 2");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--valid"), std::string::npos) << bad.output;
+  bad = run_cli("train " + train_ + kFast + " --valid " + test_ +
+                " --early-stop 1 --stop-metric mrr@7 -m 5");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("cut-offs"), std::string::npos) << bad.output;
+  EXPECT_EQ(bad.output.find("Epoch"), std::string::npos) << bad.output;
+}
+
 TEST_F(CliTest, UsageErrorsAreReported) {
   EXPECT_NE(run_cli("").exit_code, 0);
   EXPECT_NE(run_cli("train").exit_code, 0);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/data/session_reader.h"
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/model_file.h"
@@ -116,6 +117,51 @@ TEST(Training, ReportsEpochsAndProgress) {
   EXPECT_GT(progress_calls, 0);
   EXPECT_LT(epochs[2].loss, epochs[0].loss);
   EXPECT_EQ(model.stats.epochs, 3);
+}
+
+TEST(Training, SnapshotsAreTheModelOfTheirEpochAndCanStopTraining) {
+  SyntheticOptions synthetic;
+  synthetic.num_items = 60;
+  synthetic.num_sessions = 400;
+  synthetic.seed = 3;
+  const SyntheticData data = generate_synthetic_data(synthetic);
+  ItemIndex items;
+  const SessionLog train = parse_training_log(data.train_tsv, "train", ReadOptions{}, items);
+  Params params;
+  apply_param_string(params, std::string(kSmall) + ",n_epochs=5");
+  Model model = Model::initialize(params, std::move(items), train, "train");
+  std::vector<int> seen;
+  std::string second;
+  TrainCallbacks callbacks;
+  callbacks.snapshot_every = 2;
+  callbacks.on_snapshot = [&](const EpochReport& epoch, const Model& snapshot) {
+    seen.push_back(epoch.epoch);
+    EXPECT_EQ(snapshot.stats.epochs, epoch.epoch);
+    EXPECT_EQ(snapshot.weights.Wy.rows(), snapshot.num_items());  // a complete model
+    if (epoch.epoch == 4) {
+      second = serialize_model(snapshot);
+      return false;  // stop here
+    }
+    return true;
+  };
+  const TrainSummary summary = train_model(model, train, callbacks);
+  EXPECT_EQ(seen, (std::vector<int>{2, 4}));
+  EXPECT_EQ(summary.epochs.size(), 4u);
+  // The trained model is the stopping epoch's snapshot, byte for byte.
+  EXPECT_EQ(serialize_model(model), second);
+  // Without stopping: every second epoch and the last one.
+  Params five;
+  apply_param_string(five, std::string(kSmall) + ",n_epochs=5");
+  ItemIndex again;
+  const SessionLog train2 = parse_training_log(data.train_tsv, "train", ReadOptions{}, again);
+  Model other = Model::initialize(five, std::move(again), train2, "train");
+  seen.clear();
+  callbacks.on_snapshot = [&](const EpochReport& epoch, const Model&) {
+    seen.push_back(epoch.epoch);
+    return true;
+  };
+  train_model(other, train2, callbacks);
+  EXPECT_EQ(seen, (std::vector<int>{2, 4, 5}));
 }
 
 TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {

@@ -198,6 +198,12 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
     model.stats.epochs = epoch;
     model.stats.final_loss = report.loss;
     if (callbacks.on_epoch) callbacks.on_epoch(report);
+    if (callbacks.on_snapshot && callbacks.snapshot_every > 0 &&
+        (epoch % callbacks.snapshot_every == 0 || epoch == params.n_epochs)) {
+      Model snapshot = model;  // the item weights are the optimizer's until exported
+      optimizer.export_items(snapshot.weights);
+      if (!callbacks.on_snapshot(report, snapshot)) break;
+    }
   }
   summary.seconds = seconds_since(training_start);
 }

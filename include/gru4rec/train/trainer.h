@@ -49,6 +49,11 @@ struct TrainCallbacks {
   std::function<void(const TrainProgress&)> on_progress;  // about every progress_interval
   std::function<void(const EpochReport&)> on_epoch;
   double progress_interval_seconds = 1.0;
+  // After every snapshot_every-th epoch and after the last one (0: never): a complete copy of
+  // the model as trained so far (for validation). Returning false ends the training after
+  // this epoch (early stopping); the trained model is then that of this epoch.
+  std::function<bool(const EpochReport&, const Model&)> on_snapshot;
+  int snapshot_every = 0;
 };
 
 struct TrainSummary {
