@@ -13,5 +13,6 @@ void add_synth_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_baseline_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 
 }  // namespace gru4rec::cli

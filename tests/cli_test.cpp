@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -264,6 +266,39 @@ TEST_F(CliTest, ValidationEveryEpochAndEarlyStoppingKeepTheBestModel) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("cut-offs"), std::string::npos) << bad.output;
   EXPECT_EQ(bad.output.find("Epoch"), std::string::npos) << bad.output;
+}
+
+TEST_F(CliTest, TuneLogsEveryTrialAndResumes) {
+  write(dir_.file("space.json"),
+        "{\"name\": \"layers\", \"dtype\": \"int\", \"values\": [8, 16], \"step\": 8}\n"
+        "{\"name\": \"learning_rate\", \"dtype\": \"float\", \"values\": [0.01, 0.2], "
+        "\"log\": true}\n");
+  const std::string base = "tune " + train_ + " " + test_ + " --space " + dir_.file("space.json") +
+                           " --fixed n_epochs=1,n_sample=16,batch_size=8 --metric recall -m 5 " +
+                           "--log " + dir_.file("log.csv");
+  RunResult r = run_cli(base + " --trials 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Parameters: n_epochs=1,n_sample=16,batch_size=8,layers="),
+            std::string::npos) << r.output;
+  std::ifstream first(dir_.file("log.csv"));
+  const std::string two{std::istreambuf_iterator<char>(first), {}};
+  EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 3) << two;  // header and 2 trials
+  r = run_cli(base + " --trials 3 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 trials done"), std::string::npos) << r.output;
+  std::ifstream second(dir_.file("log.csv"));
+  const std::string three{std::istreambuf_iterator<char>(second), {}};
+  EXPECT_EQ(three.substr(0, two.size()), two);  // the first trials are kept as they were
+  EXPECT_EQ(std::count(three.begin(), three.end(), '\n'), 4) << three;
+  // A searched parameter that is also fixed, and a bad space, fail before any trial.
+  r = run_cli("tune " + train_ + " " + test_ + " --space " + dir_.file("space.json") +
+              " --fixed layers=8 --log " + dir_.file("other.csv"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("both fixed"), std::string::npos) << r.output;
+  write(dir_.file("bad.json"), "{\"name\": \"layers\", \"dtype\": \"int\"}\n");
+  r = run_cli("tune " + train_ + " " + test_ + " --space " + dir_.file("bad.json"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("bad.json:1:"), std::string::npos) << r.output;
 }
 
 TEST_F(CliTest, UsageErrorsAreReported) {
