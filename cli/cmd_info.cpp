@@ -2,11 +2,15 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "gru4rec/data/data_stats.h"
+#include "gru4rec/data/session_reader.h"
 #include "gru4rec/model/model_file.h"
 
 namespace gru4rec::cli {
@@ -34,7 +38,41 @@ std::string format_time(double value) {
   return fmt::format("{} UTC ({})", text, value);
 }
 
-void run_info(const std::string& path, bool json) {
+bool is_model_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == 8 && std::string_view(magic, 8) == "GRU4RECm";
+}
+
+// A data file (SessionId, ItemId, Time): the statistics gru4rec prepare prints.
+void run_data_info(const std::string& path, const DataOptions& data, bool json) {
+  ItemIndex items;
+  const SessionLog log = read_training_log(path, data.read_options(), items);
+  double first = 0, last = 0;
+  if (!log.times.empty()) {
+    first = *std::min_element(log.times.begin(), log.times.end());
+    last = *std::max_element(log.times.begin(), log.times.end());
+  }
+  const DataStats s = compute_stats(log.offsets, log.items, first, last);
+  if (json) {
+    fmt::print("{}\n", json_text(Json{{"file", path}, {"events", s.events}, {"sessions", s.sessions},
+                                     {"items", s.items}, {"min_length", s.min_length},
+                                     {"median_length", s.median_length},
+                                     {"mean_length", s.mean_length}, {"p90_length", s.p90_length},
+                                     {"max_length", s.max_length}, {"first_time", s.first_time},
+                                     {"last_time", s.last_time}}));
+    return;
+  }
+  fmt::print("Data file {}\n  {}\n  time {} .. {}\n", path,
+             describe_stats(s, last >= 1e12 ? "ms" : "s"), format_time(first), format_time(last));
+}
+
+void run_info(const std::string& path, const DataOptions& data, bool json) {
+  if (!is_model_file(path)) {
+    run_data_info(path, data, json);
+    return;
+  }
   const Model model = load_model(path);
   const auto file_bytes = std::filesystem::file_size(path);
   const NetworkShape& shape = model.weights.shape;
@@ -95,10 +133,13 @@ void run_info(const std::string& path, bool json) {
 void add_info_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("info", "summarize a model file");
-  cmd->add_option("MODEL", *path, "model file")->required();
+  auto data = std::make_shared<DataOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "info", "summarize a model file, or a data file (events, sessions, items, lengths, time span)");
+  cmd->add_option("FILE", *path, "model file, or data file (SessionId, ItemId, Time)")->required();
   cmd->add_flag("--json", *json, "print the summary as JSON");
-  cmd->callback([path, json]() { run_info(*path, *json); });
+  data->add_to(*cmd);
+  cmd->callback([path, json, data]() { run_info(*path, *data, *json); });
 }
 
 }  // namespace gru4rec::cli

@@ -14,5 +14,6 @@ void add_serve_command(CLI::App& app);
 void add_baseline_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
+void add_prepare_command(CLI::App& app);
 
 }  // namespace gru4rec::cli

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   gru4rec::cli::add_baseline_command(app);
   gru4rec::cli::add_predict_command(app);
   gru4rec::cli::add_tune_command(app);
+  gru4rec::cli::add_prepare_command(app);
   gru4rec::cli::add_serve_command(app);
   gru4rec::cli::add_info_command(app);
   gru4rec::cli::add_synth_command(app);

@@ -11,7 +11,8 @@ packages=(
   libtomlplusplus-dev      # TOML parameter files
   nlohmann-json3-dev       # model file header, --json output
   robin-map-dev            # item and session id hash maps
-  zlib1g-dev               # CRC-32 of model files
+  zlib1g-dev               # CRC-32 of model files, gzip inputs
+  libzstd-dev              # zstd inputs (gru4rec prepare)
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev         # kernel micro-benchmarks
   libcpp-httplib-dev       # HTTP server (gru4rec serve)

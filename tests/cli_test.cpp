@@ -1,5 +1,6 @@
 // End-to-end tests of the gru4rec binary: every bad input gives a message naming the file,
 // line and problem, a non-zero exit code, and no output file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -158,11 +159,17 @@ TEST_F(CliTest, DivergingTrainingStopsWithoutWritingAModel) {
 }
 
 TEST_F(CliTest, AFileThatIsNotAModelIsRejected) {
-  for (const std::string& command : {"eval " + train_ + " " + test_, "info " + train_}) {
-    const RunResult r = run_cli(command);
-    EXPECT_NE(r.exit_code, 0);
-    EXPECT_NE(r.output.find("train.tsv: not a gru4rec model file"), std::string::npos) << r.output;
-  }
+  const RunResult r = run_cli("eval " + train_ + " " + test_);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("train.tsv: not a gru4rec model file"), std::string::npos) << r.output;
+  // info describes a data file instead; a file that is neither is an error.
+  const RunResult data = run_cli("info " + train_ + " --json");
+  ASSERT_EQ(data.exit_code, 0) << data.output;
+  const nlohmann::json stats = nlohmann::json::parse(data.output);
+  EXPECT_GT(stats["events"].get<int64_t>(), stats["sessions"].get<int64_t>());
+  EXPECT_GE(stats["min_length"].get<int64_t>(), 1);
+  write(dir_.file("junk.bin"), std::string("\x01\x02\x03 not a table", 19));
+  EXPECT_NE(run_cli("info " + dir_.file("junk.bin")).exit_code, 0);
 }
 
 TEST_F(CliTest, PredictGivesTheTopItemsOfTheOfflineScores) {
@@ -299,6 +306,42 @@ TEST_F(CliTest, TuneLogsEveryTrialAndResumes) {
   r = run_cli("tune " + train_ + " " + test_ + " --space " + dir_.file("bad.json"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("bad.json:1:"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, PrepareWritesTheFourFilesAndStatisticsAtomically) {
+  std::string raw = "session_id;user_id;item_id;timeframe;eventdate\n";
+  // 12 sessions over 12 days of items a, b, c (each well above 5 events).
+  for (int day = 1; day <= 12; ++day) {
+    raw += fmt::format("{0};NA;a;10;2016-01-{1:02}\n{0};NA;b;20;2016-01-{1:02}\n", day, day);
+    raw += fmt::format("{0};NA;c;30;2016-01-{1:02}\n", day, day);
+  }
+  write(dir_.file("views.csv"), raw);
+  const std::string out = dir_.file("prepared");
+  const RunResult r = run_cli("prepare --preset diginetica " + dir_.file("views.csv") + " -o " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* name : {"train_full.tsv", "test.tsv", "train_tr.tsv", "train_valid.tsv", "stats.json"})
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + name)) << name;
+  std::ifstream in(out + "/stats.json");
+  const nlohmann::json stats = nlohmann::json::parse(in);
+  // The last event is day 12 + 30 ms: test = the sessions of days 6-12 (starting after day 5 +
+  // 30 ms), train_full = days 1-5, day 5 cut before its event at +30 ms.
+  EXPECT_EQ(stats["outputs"]["test"]["sessions"], 7);
+  EXPECT_EQ(stats["outputs"]["train_full"]["sessions"], 5);
+  EXPECT_EQ(stats["outputs"]["train_full"]["events"], 14);
+  // The prepared files train and evaluate as they are.
+  EXPECT_EQ(run_cli("train " + out + "/train_full.tsv -t " + out + "/test.tsv" + kFast +
+                    ",batch_size=2 -q --progress none")
+                .exit_code,
+            0);
+  // An unwritable output folder fails before reading, and leaves nothing behind.
+  const RunResult bad = run_cli("prepare --preset diginetica " + dir_.file("views.csv") +
+                                " -o /proc/gru4rec-test-out");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists("/proc/gru4rec-test-out/test.tsv"));
+  const RunResult generic = run_cli("prepare " + dir_.file("views.csv") + " -o " + out +
+                                    " --session-col session_id --item-col item_id");
+  EXPECT_NE(generic.exit_code, 0);
+  EXPECT_NE(generic.output.find("--time-col"), std::string::npos) << generic.output;
 }
 
 TEST_F(CliTest, UsageErrorsAreReported) {
