@@ -101,7 +101,7 @@ void run_prepare(const PrepareCommandOptions& o) {
   }
   const PreparedData data = prepare_events(table, preset.options);
   for (const PreparedData::Step& step : data.steps) {
-    fmt::print(log, "  {:<58} {:>12} events {:>10} sessions\n", step.name,
+    fmt::print(log, "  {:<62} {:>12} events {:>10} sessions\n", step.name,
                with_thousands(step.events), with_thousands(step.sessions));
   }
   const bool seconds = preset.options.time_in_seconds;

@@ -33,6 +33,7 @@ DataStats compute_stats(std::span<const int64_t> offsets, std::span<const int32_
 }
 
 std::string describe_stats(const DataStats& s, const std::string& unit) {
+  if (s.events == 0) return "empty (no event)";
   return fmt::format(
       "events {}, sessions {}, items {}; session length min {}, median {}, mean {:.2f}, 90% "
       "{}, max {}; time {} .. {} {} ({:.1f} days)",

@@ -138,8 +138,8 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
     events.push_back(Event{table.time[at], table.key[at], table.item[at], static_cast<int32_t>(i),
                            table.kept_type[at]});
   }
-  record(filter_types && !o.filter_types_after_cut ? "after the event-type filter" : "read", events);
   std::sort(events.begin(), events.end(), by_session_time);
+  record(filter_types && !o.filter_types_after_cut ? "after the event-type filter" : "read", events);
   if (o.offset_from_session_day) {
     // The time of an event is its session's first day (the minimum date) plus its offset.
     for_each_session(events, [&](size_t b, size_t e) {
@@ -216,8 +216,11 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
     split_by_end(s.events, max_time(s.events) - o.test_span_ms, n_items, train, test);
     if (!train.empty()) split_by_end(train, max_time(train) - o.test_span_ms, n_items, train_tr, train_valid);
   }
-  record("train_full", train);
-  record("test", test);
+  const std::string where = o.split == PrepareOptions::Split::kBySessionStart
+                                ? "sessions starting in the test span"
+                                : "sessions ending in the test span";
+  record(fmt::format("train_full (before the {})", where), train);
+  record(fmt::format("test ({})", where), test);
   data.steps.push_back(PreparedData::Step{"train_tr", static_cast<int64_t>(train_tr.size()), count_sessions(train_tr)});
   data.steps.push_back(PreparedData::Step{"train_valid", static_cast<int64_t>(train_valid.size()), count_sessions(train_valid)});
   data.train_full = to_log(train, s.ids);
