@@ -146,6 +146,109 @@ TEST_F(PrepareTest, Rsc15PresetByHand) {
             head + "4\tP\t1396688400\n4\tQ\t1396688401\n");
 }
 
+// Yoochoose: the RSC15 raw format, but consecutive repeats removed (session 1's P P), the
+// filters iterated (session 6 loses R, then its length) and the split by session START.
+TEST_F(PrepareTest, YoochoosePresetByHand) {
+  write(dir_.file("clicks.dat"),
+        "1,2014-04-01T10:00:00.000Z,P,0\n1,2014-04-01T10:01:00.000Z,P,0\n"
+        "1,2014-04-01T10:02:00.000Z,Q,0\n"
+        "2,2014-04-02T10:00:00.000Z,Q,0\n2,2014-04-02T10:00:01.000Z,P,0\n"
+        "3,2014-04-03T10:00:00.000Z,P,0\n3,2014-04-03T10:00:01.000Z,Q,0\n"
+        "4,2014-04-05T09:00:00.000Z,P,0\n4,2014-04-05T09:00:01.000Z,Q,0\n"
+        "6,2014-04-06T08:00:00.000Z,R,0\n6,2014-04-06T08:00:01.000Z,P,0\n");
+  write(dir_.file("test.dat"), "5,2014-04-06T12:00:00.000Z,P,0\n5,2014-04-06T12:00:01.000Z,Q,0\n");
+  Prepared run;
+  const Preset& preset = find_preset("yoochoose");
+  read_raw_events(dir_.file("clicks.dat"), preset.format, false, run.table);
+  read_raw_events(dir_.file("test.dat"), preset.format, false, run.table);  // both files
+  run.data = prepare_events(run.table, preset.options);
+  const std::string head = "SessionId\tItemId\tTime\n";
+  const std::string first_three =
+      "1\tP\t1396346400\n1\tQ\t1396346520\n"
+      "2\tQ\t1396432800\n2\tP\t1396432801\n"
+      "3\tP\t1396519200\n3\tQ\t1396519201\n";
+  EXPECT_EQ(text_of(run.data.train_full, run.table, true),
+            head + first_three + "4\tP\t1396688400\n4\tQ\t1396688401\n");
+  EXPECT_EQ(text_of(run.data.test, run.table, true), head + "5\tP\t1396785600\n5\tQ\t1396785601\n");
+  EXPECT_EQ(text_of(run.data.train_tr, run.table, true), head + first_three);
+  EXPECT_EQ(text_of(run.data.train_valid, run.table, true),
+            head + "4\tP\t1396688400\n4\tQ\t1396688401\n");
+}
+
+// Rees46: views only, THEN users cut at 1 h gaps (user 1's cart event does not bridge its two
+// views 80 min apart, so both its sessions have one event and go); split at 2019-12-01 UTC
+// with 1-day spans.
+TEST_F(PrepareTest, Rees46PresetByHand) {
+  const std::string head_raw =
+      "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n";
+  const auto row = [](const std::string& time, const std::string& type, const std::string& item,
+                      const std::string& user) {
+    return time + " UTC," + type + "," + item + ",1,,brand,1.0," + user + ",s\n";
+  };
+  write(dir_.file("2019-Nov.csv"),
+        head_raw + row("2019-11-20 10:00:00", "view", "X", "1") +
+            row("2019-11-20 10:30:00", "cart", "Y", "1") +
+            row("2019-11-20 11:20:00", "view", "Y", "1") +
+            row("2019-11-21 10:00:00", "view", "X", "2") + row("2019-11-21 10:10:00", "view", "Y", "2") +
+            row("2019-11-22 10:00:00", "view", "X", "3") + row("2019-11-22 10:10:00", "view", "Y", "3") +
+            row("2019-11-23 10:00:00", "view", "Y", "4") + row("2019-11-23 10:10:00", "view", "X", "4") +
+            row("2019-11-29 05:00:00", "view", "X", "5") + row("2019-11-29 05:10:00", "view", "Y", "5") +
+            row("2019-11-30 08:00:00", "view", "X", "6") + row("2019-11-30 08:10:00", "view", "Y", "6"));
+  const Prepared run = prepare_file(dir_.file("2019-Nov.csv"), find_preset("rees46"));
+  const std::string head = "SessionId\tItemId\tTime\n";
+  const std::string early = "2_1\tX\t1574330400\n2_1\tY\t1574331000\n"
+                            "3_1\tX\t1574416800\n3_1\tY\t1574417400\n"
+                            "4_1\tY\t1574503200\n4_1\tX\t1574503800\n";
+  EXPECT_EQ(text_of(run.data.train_full, run.table, true),
+            head + early + "5_1\tX\t1575003600\n5_1\tY\t1575004200\n");
+  EXPECT_EQ(text_of(run.data.train_tr, run.table, true), head + early);
+  EXPECT_EQ(text_of(run.data.train_valid, run.table, true),
+            head + "5_1\tX\t1575003600\n5_1\tY\t1575004200\n");
+  EXPECT_EQ(text_of(run.data.test, run.table, true),
+            head + "6_1\tX\t1575100800\n6_1\tY\t1575101400\n");
+}
+
+// Coveo: the given sessions cut further at 1 h gaps computed on EVERY event (session a's page
+// view without a product bridges its two detail views), then only detail views; b is cut in
+// two. Max time: e's last event; 1-day test and validation spans.
+TEST_F(PrepareTest, CoveoPresetByHand) {
+  std::string raw =
+      "session_id_hash,event_type,product_action,product_sku_hash,server_timestamp_epoch_ms,"
+      "hashed_url\n";
+  const auto row = [&](const std::string& session, const std::string& action,
+                       const std::string& item, int64_t time) {
+    raw += session + "," + (action.empty() ? "pageview" : "event_product") + "," + action + "," +
+           item + "," + std::to_string(time) + ",u\n";
+  };
+  row("a", "detail", "K", 1600000000000);
+  row("a", "", "", 1600002400000);
+  row("a", "detail", "L", 1600004800000);
+  row("b", "detail", "K", 1600086400000);
+  row("b", "detail", "L", 1600086700000);
+  row("b", "detail", "K", 1600097200000);
+  row("b", "detail", "L", 1600097500000);
+  row("c", "detail", "K", 1600172800000);
+  row("c", "detail", "L", 1600172860000);
+  row("d", "detail", "L", 1600259800000);
+  row("d", "detail", "K", 1600259860000);
+  row("e", "detail", "K", 1600432000000);
+  row("e", "detail", "L", 1600432300000);
+  write(dir_.file("browsing.csv"), raw);
+  const Prepared run = prepare_file(dir_.file("browsing.csv"), find_preset("coveo"));
+  const std::string head = "SessionId\tItemId\tTime\n";
+  const std::string early = "a_1\tK\t1600000000000\na_1\tL\t1600004800000\n"
+                            "b_1\tK\t1600086400000\nb_1\tL\t1600086700000\n"
+                            "b_2\tK\t1600097200000\nb_2\tL\t1600097500000\n"
+                            "c_1\tK\t1600172800000\nc_1\tL\t1600172860000\n";
+  EXPECT_EQ(text_of(run.data.train_full, run.table, false),
+            head + early + "d_1\tL\t1600259800000\nd_1\tK\t1600259860000\n");
+  EXPECT_EQ(text_of(run.data.train_tr, run.table, false), head + early);
+  EXPECT_EQ(text_of(run.data.train_valid, run.table, false),
+            head + "d_1\tL\t1600259800000\nd_1\tK\t1600259860000\n");
+  EXPECT_EQ(text_of(run.data.test, run.table, false),
+            head + "e_1\tK\t1600432000000\ne_1\tL\t1600432300000\n");
+}
+
 // Removing a rare item can shorten a session below the minimum, which removes events of other
 // items, which can push them below the support: the filters repeat until nothing changes.
 TEST_F(PrepareTest, IteratedFiltersReachAFixedPointWhereOnePassDoesNot) {

@@ -79,7 +79,6 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
       const auto r = static_cast<size_t>(i);
       const float* scores = &tile_scores_(i, 0);
       const Eigen::Index target = targets[r] - j0;
-      if (length > 0) keep_best(r, scores, tile_bias, j0, width);
       float saved_target = 0;
       if (target >= 0 && target < width) {
         exact_[r] = scores[target] + tile_bias[target];
@@ -88,11 +87,18 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
         tile_scores_(i, target) = -std::numeric_limits<float>::infinity();
       }
       const float low = low_[r], high = high_[r];
+      // Items above the row's current worst listed item: only then is the tile worth a look
+      // for the top list (an equal score from a later tile never enters: larger item index).
+      const bool list_full = length > 0 && static_cast<size_t>(heap_sizes_[r]) == length;
+      const float list_floor = list_full ? heaps_[r * length].score
+                                         : std::numeric_limits<float>::infinity();
+      int64_t above_floor = 0;
       int64_t greater = 0;
       int32_t close = 0;
       for (Eigen::Index j = 0; j < width; ++j) {
         const float v = scores[j] + tile_bias[j];
         greater += v > high ? 1 : 0;
+        above_floor += v > list_floor ? 1 : 0;
         close += (v >= low) & (v <= high) ? 1 : 0;
       }
       greater_[r] += greater;
@@ -107,7 +113,12 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
           }
         }
       }
-      if (target >= 0 && target < width) tile_scores_(i, target) = saved_target;
+      if (target >= 0 && target < width) {
+        tile_scores_(i, target) = saved_target;
+        above_floor += exact_[r] > list_floor ? 1 : 0;  // the target was out of the count
+      }
+      if (length > 0 && (!list_full || above_floor > 0))
+        keep_best(r, scores, tile_bias, j0, width);
     }
   }
   for (size_t r = 0; length > 0 && r < static_cast<size_t>(rows); ++r) {
@@ -147,17 +158,28 @@ void BlockRanker::keep_best(size_t row, const float* scores, const float* bias, 
   const auto length = static_cast<size_t>(list_length_);
   ScoredItem* heap = &heaps_[row * length];
   auto size = static_cast<size_t>(heap_sizes_[row]);
-  for (Eigen::Index j = 0; j < width; ++j) {
-    const float v = scores[j] + bias[j];
-    if (!(v == v)) continue;  // NaN: never listed
-    const ScoredItem candidate{static_cast<int32_t>(first + j), v};
-    if (size < length) {
-      heap[size++] = candidate;
-      std::push_heap(heap, heap + size, better);
-    } else if (better(candidate, heap[0])) {
-      std::pop_heap(heap, heap + size, better);
-      heap[size - 1] = candidate;
-      std::push_heap(heap, heap + size, better);
+  constexpr Eigen::Index kChunk = 64;
+  for (Eigen::Index c = 0; c < width; c += kChunk) {
+    const Eigen::Index end = std::min(width, c + kChunk);
+    if (size == length) {
+      // Skip, by a vectorised test, the chunks with nothing above the current worst entry.
+      const float floor = heap[0].score;
+      int any = 0;
+      for (Eigen::Index j = c; j < end; ++j) any |= scores[j] + bias[j] > floor ? 1 : 0;
+      if (any == 0) continue;
+    }
+    for (Eigen::Index j = c; j < end; ++j) {
+      const float v = scores[j] + bias[j];
+      if (!(v == v)) continue;  // NaN: never listed
+      const ScoredItem candidate{static_cast<int32_t>(first + j), v};
+      if (size < length) {
+        heap[size++] = candidate;
+        std::push_heap(heap, heap + size, better);
+      } else if (better(candidate, heap[0])) {
+        std::pop_heap(heap, heap + size, better);
+        heap[size - 1] = candidate;
+        std::push_heap(heap, heap + size, better);
+      }
     }
   }
   heap_sizes_[row] = static_cast<int32_t>(size);
