@@ -86,7 +86,10 @@ void run_prepare(const PrepareCommandOptions& o) {
   const Output out{.json = o.json};
   std::FILE* log = out.log();
   const Preset preset = o.preset.empty() ? generic_preset(o) : find_preset(o.preset);
-  std::filesystem::create_directories(o.output_dir);
+  std::error_code created;
+  std::filesystem::create_directories(o.output_dir, created);
+  if (created)
+    throw Error(fmt::format("{}: cannot create the output folder: {}", o.output_dir, created.message()));
   const auto path = [&](const std::string& name) {
     return (std::filesystem::path(o.output_dir) / name).string();
   };

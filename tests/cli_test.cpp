@@ -337,7 +337,14 @@ TEST_F(CliTest, PrepareWritesTheFourFilesAndStatisticsAtomically) {
   const RunResult bad = run_cli("prepare --preset diginetica " + dir_.file("views.csv") +
                                 " -o /proc/gru4rec-test-out");
   EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("cannot create the output folder"), std::string::npos) << bad.output;
+  EXPECT_EQ(bad.output.find("internal"), std::string::npos) << bad.output;
   EXPECT_FALSE(std::filesystem::exists("/proc/gru4rec-test-out/test.tsv"));
+  write(dir_.file("header.csv"), "a,b,c\n");
+  const RunResult header = run_cli("prepare " + dir_.file("header.csv") + " -o " + out +
+                                   "2 --session-col a --item-col b --time-col c");
+  EXPECT_NE(header.exit_code, 0);
+  EXPECT_NE(header.output.find("the input has no event"), std::string::npos) << header.output;
   const RunResult generic = run_cli("prepare " + dir_.file("views.csv") + " -o " + out +
                                     " --session-col session_id --item-col item_id");
   EXPECT_NE(generic.exit_code, 0);

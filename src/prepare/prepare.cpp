@@ -125,6 +125,7 @@ int64_t max_time(const std::vector<Event>& events) {
 
 PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
   PreparedData data;
+  if (table.events() == 0) throw Error("the input has no event (only a header, or empty lines?)");
   const auto record = [&](const std::string& step, const std::vector<Event>& events) {
     data.steps.push_back(PreparedData::Step{step, static_cast<int64_t>(events.size()), count_sessions(events)});
     if (events.empty()) throw Error(fmt::format("{}: no event left", step));
