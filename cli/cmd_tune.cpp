@@ -70,7 +70,7 @@ TrialOutcome run_trial(const Params& base, const ParamSpace& space, const std::v
     outcome.objective = o.metric == "recall" ? result.recall[0]
                         : o.metric == "mrr"  ? result.mrr[0]
                                              : result.ndcg[0];
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // a failed trial (diverged, bad combination, memory)
     outcome.status = std::string("failed: ") + e.what();
   }
   outcome.seconds =

@@ -1,10 +1,12 @@
 // gru4rec prepare: each preset on small hand-made raw files against outputs written out by
 // hand, the shared raw samples through the generic and named readers, compressed inputs, the
 // iterated filters and the split, and the bad inputs.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -322,6 +324,54 @@ TEST_F(PrepareTest, CompressedInputsReadTheSame) {
   LineInput broken(dir_.file("broken.gz"));
   std::string_view line;
   EXPECT_THROW(while (broken.next(line)) {}, Error);
+}
+
+TEST_F(PrepareTest, LargeZstdFramesWithoutChecksumAndBadNestedLines) {
+  // 3 MB of text compressed to a small frame without checksum: the decoder holds output after
+  // the whole input is read.
+  std::string text;
+  for (int i = 0; text.size() < 3'000'000; ++i) text += fmt::format("line {}\n", i % 1000);
+  std::string compressed(ZSTD_compressBound(text.size()), '\0');
+  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), text.data(), text.size(), 1));
+  write(dir_.file("big.zst"), compressed);
+  LineInput input(dir_.file("big.zst"));
+  int64_t lines = 0;
+  std::string_view line;
+  while (input.next(line)) ++lines;
+  EXPECT_EQ(lines, std::count(text.begin(), text.end(), '\n'));
+  // A nested line with one bad event is skipped whole, not in part.
+  write(dir_.file("nested.jsonl"),
+        "{\"sid\": \"s1\", \"events\": [{\"item\": \"a\", \"ts\": 1}, {\"item\": \"b\", \"ts\": \"x\"}]}\n"
+        "{\"sid\": \"s2\", \"events\": [{\"item\": \"c\", \"ts\": 2}]}\n");
+  RawFormat nested;
+  nested.kind = RawFormat::Kind::kJsonLines;
+  nested.key = "sid";
+  nested.events_array = "events";
+  nested.item = "item";
+  nested.time = "ts";
+  EventTable table;
+  read_raw_events(dir_.file("nested.jsonl"), nested, true, table);
+  EXPECT_EQ(table.events(), 1);
+  EXPECT_EQ(table.bad_lines, 1);
+}
+
+TEST_F(PrepareTest, EventsAtTheSameTimeAreOrderedByItemIdBeforeDedupe) {
+  // i@5, j@5, i@5 sorts to i, i, j (item ids 2 < 10 numerically), and dedupe leaves i, j.
+  write(dir_.file("ties.csv"), "s,i,t\n1,10,5\n1,2,5\n1,10,5\n2,2,9\n2,10,9\n3,2,20\n3,10,20\n");
+  Preset preset;
+  preset.format.key = "s";
+  preset.format.item = "i";
+  preset.format.time = "t";
+  preset.options.min_item_support = 1;
+  preset.options.test_span_ms = 5000;
+  const Prepared run = prepare_file(dir_.file("ties.csv"), preset);
+  EXPECT_EQ(text_of(run.data.train_full, run.table, true),
+            "SessionId\tItemId\tTime\n1\t2\t5\n1\t10\t5\n2\t2\t9\n2\t10\t9\n");
+  // The CIKM Cup header (sessionId, itemId) is read by the Diginetica preset too.
+  write(dir_.file("cikm.csv"), "sessionId;userId;itemId;timeframe;eventdate\n1;NA;a;5;2016-01-01\n");
+  EventTable cikm;
+  read_raw_events(dir_.file("cikm.csv"), find_preset("diginetica").format, false, cikm);
+  EXPECT_EQ(cikm.events(), 1);
 }
 
 TEST_F(PrepareTest, SharedRawSamplesThroughTheNamedAndGenericReaders) {

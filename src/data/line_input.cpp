@@ -112,8 +112,16 @@ size_t LineInput::fill(char* out, size_t capacity) {
       continue;
     }
     if (available == 0 && d.input_done) {
-      if (!d.stream_ended) throw Error(name_ + ": truncated zstd data");
-      return 0;
+      if (d.stream_ended) return 0;
+      // All input consumed, but the decoder may still hold output of the last block.
+      ZSTD_inBuffer none{nullptr, 0, 0};
+      ZSTD_outBuffer rest{out, capacity, 0};
+      const size_t status = ZSTD_decompressStream(d.zstd, &rest, &none);
+      if (ZSTD_isError(status))
+        throw Error(fmt::format("{}: corrupt zstd data ({})", name_, ZSTD_getErrorName(status)));
+      d.stream_ended = status == 0;
+      if (rest.pos > 0) return rest.pos;
+      throw Error(name_ + ": truncated zstd data");
     }
     ZSTD_inBuffer in{d.input.data() + d.in_begin, available, 0};
     ZSTD_outBuffer result{out, capacity, 0};

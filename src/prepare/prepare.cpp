@@ -19,10 +19,45 @@ struct Event {
   uint8_t kept_type;
 };
 
-bool by_session_time(const Event& a, const Event& b) {
-  if (a.session != b.session) return a.session < b.session;
-  if (a.time != b.time) return a.time < b.time;
-  return a.order < b.order;
+// Orders events by (session, time, item id), then input order, as the reference sorts before
+// removing consecutive repeats; `item_rank` orders the item ids (numerically when both are
+// unsigned integers, else as text).
+struct BySessionTime {
+  const std::vector<int32_t>* item_rank;
+  bool operator()(const Event& a, const Event& b) const {
+    if (a.session != b.session) return a.session < b.session;
+    if (a.time != b.time) return a.time < b.time;
+    const int32_t ra = (*item_rank)[static_cast<size_t>(a.item)];
+    const int32_t rb = (*item_rank)[static_cast<size_t>(b.item)];
+    if (ra != rb) return ra < rb;
+    return a.order < b.order;
+  }
+};
+
+std::vector<int32_t> rank_item_ids(const ItemIndex& items) {
+  const auto is_number = [](const std::string& id) {
+    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const auto id_less = [&](int32_t a, int32_t b) {
+    const std::string& x = items.id(a);
+    const std::string& y = items.id(b);
+    if (is_number(x) && is_number(y)) {
+      const auto strip = [](const std::string& t) {
+        const size_t nz = t.find_first_not_of('0');
+        return std::string_view(t).substr(nz == std::string::npos ? t.size() - 1 : nz);
+      };
+      const std::string_view u = strip(x), v = strip(y);
+      if (u.size() != v.size()) return u.size() < v.size();
+      if (u != v) return u < v;
+    }
+    return x < y;
+  };
+  std::vector<int32_t> order(static_cast<size_t>(items.size()));
+  for (int32_t i = 0; i < items.size(); ++i) order[static_cast<size_t>(i)] = i;
+  std::sort(order.begin(), order.end(), id_less);
+  std::vector<int32_t> rank(order.size());
+  for (size_t r = 0; r < order.size(); ++r) rank[static_cast<size_t>(order[r])] = static_cast<int32_t>(r);
+  return rank;
 }
 
 struct Sessions {
@@ -139,6 +174,8 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
     events.push_back(Event{table.time[at], table.key[at], table.item[at], static_cast<int32_t>(i),
                            table.kept_type[at]});
   }
+  const std::vector<int32_t> item_rank = rank_item_ids(table.items);
+  const BySessionTime by_session_time{&item_rank};
   std::sort(events.begin(), events.end(), by_session_time);
   record(filter_types && !o.filter_types_after_cut ? "after the event-type filter" : "read", events);
   if (o.offset_from_session_day) {

@@ -57,10 +57,11 @@ std::vector<Preset> make_presets() {
 
   Preset digi;
   digi.name = "diginetica";
-  digi.input = "train-item-views.csv (session_id;user_id;item_id;timeframe;eventdate)";
+  digi.input = "train-item-views.csv (sessionId;userId;itemId;timeframe;eventdate)";
   digi.format.separator = ';';
-  digi.format.key = "session_id";
-  digi.format.item = "item_id";
+  // The CIKM Cup file names its columns sessionId, itemId; some copies session_id, item_id.
+  digi.format.key = "sessionId|session_id";
+  digi.format.item = "itemId|item_id";
   digi.format.time = "eventdate";
   digi.format.time_offset_ms = "timeframe";
   digi.format.time_format = TimeFormat::kIso8601;

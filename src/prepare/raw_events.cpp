@@ -85,27 +85,39 @@ int64_t parse_time(std::string_view text, TimeFormat format) {
   return 0;
 }
 
-void add_event(EventTable& table, const RawFormat& format, std::string_view key,
-               std::string_view item, std::string_view time, std::string_view offset,
-               std::string_view type) {
-  if (trim(key).empty()) throw BadLine{"empty session/user id"};
-  const bool kept = format.keep_types.empty() ||
-                    std::find(format.keep_types.begin(), format.keep_types.end(), trim(type)) !=
-                        format.keep_types.end();
+// One event, checked, before it goes into the table.
+struct ParsedEvent {
+  std::string_view key, item;
+  int64_t ms = 0, offset = 0;
+  bool kept = true;
+};
+
+ParsedEvent parse_event(const RawFormat& format, std::string_view key, std::string_view item,
+                        std::string_view time, std::string_view offset, std::string_view type) {
+  ParsedEvent e;
+  e.key = trim(key);
+  e.item = trim(item);
+  if (e.key.empty()) throw BadLine{"empty session/user id"};
+  e.kept = format.keep_types.empty() ||
+           std::find(format.keep_types.begin(), format.keep_types.end(), trim(type)) !=
+               format.keep_types.end();
   // Events of other types may lack an item (they only matter for cutting sessions).
-  if (kept && trim(item).empty()) throw BadLine{"empty item id"};
-  const int64_t ms = parse_time(time, format.time_format);
-  int64_t extra = 0;
+  if (e.kept && e.item.empty()) throw BadLine{"empty item id"};
+  e.ms = parse_time(time, format.time_format);
   if (!format.time_offset_ms.empty()) {
     const std::optional<int64_t> value = parse_int(trim(offset));
     if (!value) throw BadLine{fmt::format("{} {} is not an integer", format.time_offset_ms, quote_for_message(offset))};
-    extra = *value;
+    e.offset = *value;
   }
-  table.key.push_back(table.keys.insert(trim(key)));
-  table.item.push_back(table.items.insert(trim(item)));
-  table.time.push_back(ms);
-  if (!format.time_offset_ms.empty()) table.offset.push_back(extra);
-  table.kept_type.push_back(kept ? 1 : 0);
+  return e;
+}
+
+void append_event(EventTable& table, const RawFormat& format, const ParsedEvent& e) {
+  table.key.push_back(table.keys.insert(e.key));
+  table.item.push_back(table.items.insert(e.item));
+  table.time.push_back(e.ms);
+  if (!format.time_offset_ms.empty()) table.offset.push_back(e.offset);
+  table.kept_type.push_back(e.kept ? 1 : 0);
 }
 
 std::string json_text(const Json& value) {
@@ -133,20 +145,29 @@ void read_json_lines(LineInput& input, const RawFormat& format, bool skip_bad_li
       const Json object = Json::parse(line, nullptr, false);
       if (object.is_discarded() || !object.is_object()) throw BadLine{"not a JSON object"};
       if (format.events_array.empty()) {
-        add_event(table, format, field_of(object, format.key), field_of(object, format.item),
-                  field_of(object, format.time), field_of(object, format.time_offset_ms),
-                  field_of(object, format.type));
+        const std::string key = field_of(object, format.key), item = field_of(object, format.item);
+        append_event(table, format,
+                     parse_event(format, key, item, field_of(object, format.time),
+                                 field_of(object, format.time_offset_ms),
+                                 field_of(object, format.type)));
         continue;
       }
       const std::string key = field_of(object, format.key);
       const auto events = object.find(format.events_array);
       if (events == object.end() || !events->is_array())
         throw BadLine{fmt::format("no array \"{}\"", format.events_array)};
+      // Every event of the line is checked before any is kept: a bad line is skipped whole.
+      std::vector<std::string> items;
+      std::vector<ParsedEvent> parsed;
+      items.reserve(events->size());
       for (const Json& event : *events) {
         if (!event.is_object()) throw BadLine{fmt::format("an element of \"{}\" is not an object", format.events_array)};
-        add_event(table, format, key, field_of(event, format.item), field_of(event, format.time),
-                  field_of(event, format.time_offset_ms), field_of(event, format.type));
+        items.push_back(field_of(event, format.item));
+        parsed.push_back(parse_event(format, key, items.back(), field_of(event, format.time),
+                                     field_of(event, format.time_offset_ms),
+                                     field_of(event, format.type)));
       }
+      for (ParsedEvent& e : parsed) append_event(table, format, e);
     } catch (const BadLine& bad) {
       if (!skip_bad_lines)
         throw Error(fmt::format("{}:{}: {} (--skip-bad-lines counts and skips such lines)",
@@ -166,11 +187,13 @@ size_t column_of(const std::string& name, const std::vector<std::string>& header
                               source, quote_for_message(name)));
     return static_cast<size_t>(*number - 1);
   }
-  const auto found = std::find(header.begin(), header.end(), name);
-  if (found == header.end())
-    throw Error(fmt::format("{}:1: no column {}; the columns are: {}", source,
-                            quote_for_message(name), join(header, ", ")));
-  return static_cast<size_t>(found - header.begin());
+  // "a|b": the first of these names that the header has.
+  for (std::string_view alternative : split(name, '|')) {
+    const auto found = std::find(header.begin(), header.end(), alternative);
+    if (found != header.end()) return static_cast<size_t>(found - header.begin());
+  }
+  throw Error(fmt::format("{}:1: no column {}; the columns are: {}", source,
+                          quote_for_message(name), join(header, ", ")));
 }
 
 void read_delimited(LineInput& input, const RawFormat& format, bool skip_bad_lines,
@@ -212,9 +235,10 @@ void read_delimited(LineInput& input, const RawFormat& format, bool skip_bad_lin
       const size_t needed = std::max({key, item, time, offset == kNone ? 0 : offset, type == kNone ? 0 : type}) + 1;
       if (fields.size() < needed)
         throw BadLine{fmt::format("too few fields: found {}, expected at least {}", fields.size(), needed)};
-      add_event(table, format, fields[key], fields[item], fields[time],
-                offset == kNone ? std::string_view() : fields[offset],
-                type == kNone ? std::string_view() : fields[type]);
+      append_event(table, format,
+                   parse_event(format, fields[key], fields[item], fields[time],
+                               offset == kNone ? std::string_view() : fields[offset],
+                               type == kNone ? std::string_view() : fields[type]));
     } catch (const BadLine& bad) {
       if (!skip_bad_lines)
         throw Error(fmt::format("{}:{}: {} (--skip-bad-lines counts and skips such lines)",

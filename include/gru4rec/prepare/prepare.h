@@ -3,7 +3,8 @@
 //   1. sessions: the given session ids, or each user's events cut at inactivity gaps (and
 //      given sessions may be cut at gaps too); the event-type filter applies before or after
 //      the cut (some datasets cut on all event types, then keep views);
-//   2. events sorted by (session, time); consecutive repeats of an item dropped (dedupe);
+//   2. events sorted by (session, time, item id); consecutive repeats of an item dropped
+//      (dedupe);
 //   3. filters: either iterated until nothing changes (sessions shorter than
 //      min_session_length, then items with fewer than min_item_support events), or the one
 //      pass of the RSC15 script (sessions of length 1, items below the support, sessions

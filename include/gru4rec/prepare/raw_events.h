@@ -26,7 +26,8 @@ struct RawFormat {
   char separator = '\0';  // delimited: '\0' detects tab, ';' or ',' from the first line
   bool header = true;     // delimited: columns are named by the first line; else "1", "2", ...
   // Column names (delimited with a header, or JSON keys) or 1-based positions (without a
-  // header). `key` is the session column, or the user column when sessions are cut by gaps.
+  // header); "a|b" takes the first of these names the header has. `key` is the session
+  // column, or the user column when sessions are cut by gaps.
   std::string key, item, time, type;
   // JSON lines whose events are nested in an array (OTTO: {"session": 1, "events": [...]}):
   // the array's key; `key` is then read from the outer object, the others from each event.
