@@ -64,81 +64,6 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
   }
 }
 
-}  // namespace
-
-EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  GRU4REC_CHECK(options.batch_size > 0 && options.threads > 0 && !options.cutoffs.empty());
-  const Predictor predictor(model);
-  // Each thread takes every n-th session (in time order) and keeps its own metrics; a session
-  // is evaluated from a zero state whatever its neighbours, so the split changes nothing.
-  const std::vector<int64_t> order = session_order_by_time(test);
-  const auto n_threads = static_cast<int>(
-      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / options.batch_size, 1,
-                          options.threads));
-  std::vector<RankMetrics> shares(static_cast<size_t>(n_threads), RankMetrics(options.cutoffs));
-  std::vector<ListMetrics> list_shares;
-  if (options.list_metrics)
-    list_shares.assign(static_cast<size_t>(n_threads), ListMetrics(options.cutoffs, model.supports));
-  run_parallel(n_threads, [&](int t) {
-    std::vector<int64_t> share;
-    for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads))
-      share.push_back(order[i]);
-    evaluate_share(predictor, model, test, std::move(share), options,
-                   shares[static_cast<size_t>(t)],
-                   list_shares.empty() ? nullptr : &list_shares[static_cast<size_t>(t)]);
-  });
-  for (size_t t = 1; t < shares.size(); ++t) shares[0].merge(shares[t]);
-  for (size_t t = 1; t < list_shares.size(); ++t) list_shares[0].merge(list_shares[t]);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return make_eval_result(options, test, shares[0],
-                          list_shares.empty() ? nullptr : &list_shares[0], seconds);
-}
-
-EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int64_t> supports,
-                           const SessionLog& test, const EvalOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  GRU4REC_CHECK(options.threads > 0 && !options.cutoffs.empty() && !supports.empty());
-  const auto n_items = static_cast<int64_t>(supports.size());
-  const std::vector<int64_t> order = session_order_by_time(test);
-  const auto n_threads = static_cast<int>(
-      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / 64, 1, options.threads));
-  std::vector<RankMetrics> shares(static_cast<size_t>(n_threads), RankMetrics(options.cutoffs));
-  std::vector<ListMetrics> list_shares;
-  if (options.list_metrics)
-    list_shares.assign(static_cast<size_t>(n_threads), ListMetrics(options.cutoffs, supports));
-  const std::vector<float> zeros(static_cast<size_t>(n_items), 0.0f);
-  run_parallel(n_threads, [&](int t) {
-    std::unique_ptr<NextItemScorer> scorer = make_scorer();
-    std::vector<float> scores(static_cast<size_t>(n_items));
-    RankMetrics& metrics = shares[static_cast<size_t>(t)];
-    ListMetrics* lists = list_shares.empty() ? nullptr : &list_shares[static_cast<size_t>(t)];
-    const size_t length = lists != nullptr ? static_cast<size_t>(lists->list_length()) : 0;
-    std::vector<ScoredItem> top(length);
-    std::vector<int32_t> top_items(length);
-    for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads)) {
-      const std::span<const int32_t> items = test.session_items(order[i]);
-      scorer->start_session();
-      for (size_t e = 0; e + 1 < items.size(); ++e) {
-        scorer->add_event(items[e]);
-        scorer->score(scores);
-        const RankCounts c = count_rank(scores.data(), zeros.data(), n_items, items[e + 1]);
-        metrics.add(rank_from_counts(c.greater, c.equal, options.mode));
-        if (lists == nullptr) continue;
-        const size_t listed = top_k(scores, length, top);
-        for (size_t k = 0; k < listed; ++k) top_items[k] = top[k].item;
-        lists->add(std::span<const int32_t>(top_items).first(listed));
-      }
-    }
-  });
-  for (size_t t = 1; t < shares.size(); ++t) shares[0].merge(shares[t]);
-  for (size_t t = 1; t < list_shares.size(); ++t) list_shares[0].merge(list_shares[t]);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return make_eval_result(options, test, shares[0],
-                          list_shares.empty() ? nullptr : &list_shares[0], seconds);
-}
 
 EvalResult make_eval_result(const EvalOptions& options, const SessionLog& test,
                             const RankMetrics& metrics, const ListMetrics* lists, double seconds) {
@@ -161,6 +86,80 @@ EvalResult make_eval_result(const EvalOptions& options, const SessionLog& test,
   }
   result.seconds = seconds;
   return result;
+}
+
+// Runs share(t, metrics, lists) on n_threads threads, each with metrics of its own (lists is
+// null without list metrics), merges them and makes the result.
+template <typename Share>
+EvalResult run_in_shares(int n_threads, std::span<const int64_t> supports, const SessionLog& test,
+                         const EvalOptions& options, Share share) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<RankMetrics> shares(static_cast<size_t>(n_threads), RankMetrics(options.cutoffs));
+  std::vector<ListMetrics> list_shares;
+  if (options.list_metrics)
+    list_shares.assign(static_cast<size_t>(n_threads), ListMetrics(options.cutoffs, supports));
+  run_parallel(n_threads, [&](int t) {
+    share(t, shares[static_cast<size_t>(t)],
+          list_shares.empty() ? nullptr : &list_shares[static_cast<size_t>(t)]);
+  });
+  for (size_t t = 1; t < shares.size(); ++t) shares[0].merge(shares[t]);
+  for (size_t t = 1; t < list_shares.size(); ++t) list_shares[0].merge(list_shares[t]);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return make_eval_result(options, test, shares[0],
+                          list_shares.empty() ? nullptr : &list_shares[0], seconds);
+}
+
+}  // namespace
+
+EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOptions& options) {
+  GRU4REC_CHECK(options.batch_size > 0 && options.threads > 0 && !options.cutoffs.empty());
+  const Predictor predictor(model);
+  // Each thread takes every n-th session (in time order) and keeps its own metrics; a session
+  // is evaluated from a zero state whatever its neighbours, so the split changes nothing.
+  const std::vector<int64_t> order = session_order_by_time(test);
+  const auto n_threads = static_cast<int>(
+      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / options.batch_size, 1,
+                          options.threads));
+  return run_in_shares(
+      n_threads, model.supports, test, options, [&](int t, RankMetrics& metrics, ListMetrics* lists) {
+        std::vector<int64_t> share;
+        for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads))
+          share.push_back(order[i]);
+        evaluate_share(predictor, model, test, std::move(share), options, metrics, lists);
+      });
+}
+
+EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int64_t> supports,
+                           const SessionLog& test, const EvalOptions& options) {
+  GRU4REC_CHECK(options.threads > 0 && !options.cutoffs.empty() && !supports.empty());
+  const auto n_items = static_cast<int64_t>(supports.size());
+  const std::vector<int64_t> order = session_order_by_time(test);
+  const auto n_threads = static_cast<int>(
+      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / 64, 1, options.threads));
+  const std::vector<float> zeros(static_cast<size_t>(n_items), 0.0f);
+  return run_in_shares(
+      n_threads, supports, test, options, [&](int t, RankMetrics& metrics, ListMetrics* lists) {
+        std::unique_ptr<NextItemScorer> scorer = make_scorer();
+        std::vector<float> scores(static_cast<size_t>(n_items));
+        const size_t length = lists != nullptr ? static_cast<size_t>(lists->list_length()) : 0;
+        std::vector<ScoredItem> top(length);
+        std::vector<int32_t> top_items(length);
+        for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads)) {
+          const std::span<const int32_t> items = test.session_items(order[i]);
+          scorer->start_session();
+          for (size_t e = 0; e + 1 < items.size(); ++e) {
+            scorer->add_event(items[e]);
+            scorer->score(scores);
+            const RankCounts c = count_rank(scores.data(), zeros.data(), n_items, items[e + 1]);
+            metrics.add(rank_from_counts(c.greater, c.equal, options.mode));
+            if (lists == nullptr) continue;
+            const size_t listed = top_k(scores, length, top);
+            for (size_t k = 0; k < listed; ++k) top_items[k] = top[k].item;
+            lists->add(std::span<const int32_t>(top_items).first(listed));
+          }
+        }
+      });
 }
 
 }  // namespace gru4rec

@@ -46,8 +46,4 @@ EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOption
 EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int64_t> supports,
                            const SessionLog& test, const EvalOptions& options);
 
-// The result record of `metrics` (and `lists`, when not null) for `test`.
-EvalResult make_eval_result(const EvalOptions& options, const SessionLog& test,
-                            const RankMetrics& metrics, const ListMetrics* lists, double seconds);
-
 }  // namespace gru4rec
