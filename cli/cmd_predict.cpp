@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -110,13 +109,8 @@ void run_predict(const PredictOptions& o) {
   if (o.output_path != "-") check_writable(o.output_path);
   ReadReport report;
   const ReadOptions read = o.data.read_options();
-  SessionLog sessions;
-  if (o.sessions_path == "-") {
-    const std::string input{std::istreambuf_iterator<char>(std::cin), {}};
-    sessions = parse_test_log(input, "stdin", read, model.items, &report);
-  } else {
-    sessions = read_test_log(o.sessions_path, read, model.items, &report);
-  }
+  // "-" is stdin.
+  const SessionLog sessions = read_test_log(o.sessions_path, read, model.items, &report);
   const auto results = recommend_all(model, sessions, o);
   if (o.output_path == "-") {
     std::ostringstream text;

@@ -161,6 +161,9 @@ void run_train(const TrainOptions& o) {
                                {"items", model.num_items()}}},
                 {"epochs", epochs},
                 {"training_seconds", summary.seconds},
+                {"training_threads", summary.threads},
+                {"serial_minibatches", summary.serial_steps},
+                {"fell_back_to_one_thread", summary.fell_back_to_one_thread},
                 {"model", o.save_path.empty() ? Json() : Json(o.save_path)},
                 {"evaluations", evaluations}};
     if (validation) result["validation"] = validation->history();

@@ -39,6 +39,7 @@ TrainCallbacks ProgressPrinter::callbacks() {
   if (live_ || periodic_)
     callbacks.on_progress = [this](const TrainProgress& p) { on_progress(p); };
   callbacks.on_epoch = [this](const EpochReport& r) { on_epoch(r); };
+  callbacks.on_notice = [this](const std::string& message) { on_notice(message); };
   return callbacks;
 }
 
@@ -76,6 +77,12 @@ void ProgressPrinter::on_epoch(const EpochReport& r) {
   clear_live_line();
   fmt::print(epoch_stream_, "Epoch{} --> loss: {:.6f} ({:.2f}s) [{:.2f} mb/s | {:.0f} e/s]\n",
              r.epoch, r.loss, r.seconds, r.steps_per_second(), r.events_per_second());
+  std::fflush(epoch_stream_);
+}
+
+void ProgressPrinter::on_notice(const std::string& message) {
+  clear_live_line();
+  fmt::print(epoch_stream_, "note: {}\n", message);
   std::fflush(epoch_stream_);
 }
 

@@ -1,6 +1,7 @@
 // Training progress on the terminal: a live line with ETA when stderr is a terminal, plain
 // lines every few seconds otherwise (CI logs), and one summary line per epoch in the format
-// of the official implementation.
+// of the official implementation; notes on how the training runs (threads, warm-up, a fall
+// back to one thread) go to the same stream as the epoch lines.
 #pragma once
 
 #include <cstdio>
@@ -23,6 +24,7 @@ class ProgressPrinter {
  private:
   void on_progress(const TrainProgress& p);
   void on_epoch(const EpochReport& r);
+  void on_notice(const std::string& message);
   void clear_live_line();
 
   bool live_ = false;      // rewrite one line on stderr

@@ -148,14 +148,43 @@ TEST_F(CliTest, UnwritableModelPathFailsBeforeTraining) {
 }
 
 TEST_F(CliTest, DivergingTrainingStopsWithoutWritingAModel) {
-  const RunResult r =
-      run_cli("train " + train_ +
-              " -ps n_epochs=2,layers=8,n_sample=16,"
-              "batch_size=8,learning_rate=1e30,momentum=0.9 -q --progress none -s " +
-              model_);
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("training diverged: the loss became"), std::string::npos) << r.output;
-  EXPECT_FALSE(std::filesystem::exists(model_));
+  // A learning rate beyond the float range makes the first update infinite (and 0 * inf NaN)
+  // on every IEEE 754 machine, whatever the CPU's rounding of an overflowing sum; the loss that
+  // follows may be NaN or saturate at a finite value, but the weights are not finite either way.
+  for (const char* threads : {"1", "2"}) {
+    const RunResult r = run_cli("train " + train_ +
+                                " -ps n_epochs=2,layers=8,n_sample=16,batch_size=8,"
+                                "learning_rate=1e39,momentum=0.9,threads=" +
+                                threads + " -q --progress none -s " + model_);
+    EXPECT_NE(r.exit_code, 0) << threads;
+    EXPECT_NE(r.output.find("training diverged: the "), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(model_)) << threads;
+  }
+}
+
+TEST_F(CliTest, TrainEvalAndPredictReadGzipAndZstdFiles) {
+  std::ifstream train_in(train_), test_in(test_);
+  const std::string train_text{std::istreambuf_iterator<char>(train_in), {}};
+  const std::string test_text{std::istreambuf_iterator<char>(test_in), {}};
+  testing::write_gzip(dir_.file("train.tsv.gz"), train_text);
+  testing::write_zstd(dir_.file("test.tsv.zst"), test_text);
+  const std::string fixed = std::string(kFast) + ",threads=1 -q --progress none --json -m 20";
+  const RunResult plain = run_cli("train " + train_ + " -t " + test_ + fixed);
+  const RunResult packed =
+      run_cli("train " + dir_.file("train.tsv.gz") + " -t " + dir_.file("test.tsv.zst") + fixed +
+              " -s " + model_);
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  ASSERT_EQ(packed.exit_code, 0) << packed.output;
+  const auto recall = [](const std::string& output) {
+    const auto json = nlohmann::json::parse(output.substr(output.find("{\n")));
+    return json["evaluations"][0]["metrics"]["recall@20"].get<double>();
+  };
+  EXPECT_EQ(recall(plain.output), recall(packed.output));  // threads=1: the same model
+  const RunResult eval = run_cli("eval " + model_ + " " + dir_.file("test.tsv.zst") + " -m 20");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  const RunResult predict = run_cli("predict " + model_ + " " + dir_.file("test.tsv.zst") + " -k 3");
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  EXPECT_NE(predict.output.find("SessionId\tRank\tItemId\tScore\n"), std::string::npos);
 }
 
 TEST_F(CliTest, AFileThatIsNotAModelIsRejected) {

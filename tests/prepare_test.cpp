@@ -3,8 +3,6 @@
 // iterated filters and the split, and the bad inputs.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -303,14 +301,8 @@ TEST_F(PrepareTest, TheSplitPutsNoTestSessionEventInTrain) {
 TEST_F(PrepareTest, CompressedInputsReadTheSame) {
   const std::string text = "a,b\n1,2\nlast line without newline";
   write(dir_.file("plain.csv"), text);
-  {
-    gzFile gz = gzopen(dir_.file("data.csv.gz").c_str(), "wb");
-    gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
-    gzclose(gz);
-  }
-  std::string compressed(ZSTD_compressBound(text.size()), '\0');
-  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), text.data(), text.size(), 3));
-  write(dir_.file("data.zst"), compressed);
+  testing::write_gzip(dir_.file("data.csv.gz"), text);
+  testing::write_zstd(dir_.file("data.zst"), text);
   for (const auto& [name, kind] : std::vector<std::pair<std::string, std::string>>{
            {"plain.csv", "none"}, {"data.csv.gz", "gzip"}, {"data.zst", "zstd"}}) {
     LineInput input(dir_.file(name));
@@ -331,9 +323,7 @@ TEST_F(PrepareTest, LargeZstdFramesWithoutChecksumAndBadNestedLines) {
   // the whole input is read.
   std::string text;
   for (int i = 0; text.size() < 3'000'000; ++i) text += fmt::format("line {}\n", i % 1000);
-  std::string compressed(ZSTD_compressBound(text.size()), '\0');
-  compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), text.data(), text.size(), 1));
-  write(dir_.file("big.zst"), compressed);
+  testing::write_zstd(dir_.file("big.zst"), text, 1);
   LineInput input(dir_.file("big.zst"));
   int64_t lines = 0;
   std::string_view line;

@@ -1,8 +1,12 @@
 #include "gru4rec/data/session_reader.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "gru4rec/core/error.h"
+#include "test_support.h"
 
 namespace gru4rec {
 namespace {
@@ -154,6 +158,61 @@ TEST(SessionReader, ReadsAFileFromDiskAndNamesItInErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/train.tsv: cannot open"), std::string::npos);
   }
+}
+
+TEST(SessionReader, ReadsGzipAndZstdFilesAsThePlainOne) {
+  const std::string text =
+      "SessionId\tItemId\tTime\n1\ta\t1\n1\tb\t2\n2\tb\t3\n2\tc\t4\n2\ta\t5\n";
+  testing::TempDir dir;
+  std::ofstream(dir.file("plain.tsv")) << text;
+  testing::write_gzip(dir.file("data.tsv.gz"), text);
+  testing::write_zstd(dir.file("data.zst"), text);  // detected from the bytes, not the name
+  ItemIndex plain_items;
+  const SessionLog plain = read_training_log(dir.file("plain.tsv"), ReadOptions{}, plain_items);
+  ASSERT_EQ(plain.num_events(), 5);
+  for (const char* name : {"data.tsv.gz", "data.zst"}) {
+    ItemIndex items;
+    const SessionLog log = read_training_log(dir.file(name), ReadOptions{}, items);
+    EXPECT_EQ(log.items, plain.items) << name;
+    EXPECT_EQ(log.offsets, plain.offsets) << name;
+    EXPECT_EQ(log.session_ids, plain.session_ids) << name;
+    EXPECT_EQ(log.times, plain.times) << name;
+    const SessionLog test = read_test_log(dir.file(name), ReadOptions{}, items);
+    EXPECT_EQ(test.items, plain.items) << name;
+  }
+  // Errors name the compressed file and the line of the decompressed text.
+  testing::write_gzip(dir.file("bad.tsv.gz"), text + "3\tx\tnot-a-time\n");
+  ItemIndex items;
+  try {
+    read_training_log(dir.file("bad.tsv.gz"), ReadOptions{}, items);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.tsv.gz:7: Time value"), std::string::npos) << e.what();
+  }
+  // A corrupt stream is an error, never a partial log.
+  std::ofstream(dir.file("broken.gz"), std::ios::binary) << std::string("\x1f\x8b\x08\x00junk", 8);
+  EXPECT_THROW(read_training_log(dir.file("broken.gz"), ReadOptions{}, items), Error);
+}
+
+TEST(SessionReader, LongLinesAndSessionIdsSurviveTheLineBuffer) {
+  // Lines longer than the reader's 1 MiB buffer and many sessions (whose ids are kept while
+  // the buffer is reused) read the same from a file as from memory.
+  std::string text = "SessionId\tItemId\tTime\tNote\n";
+  for (int s = 0; s < 3000; ++s) {
+    for (int e = 0; e < 3; ++e) {
+      text += fmt::format("session-{}\titem-{}\t{}\t{}\n", s, (s * 7 + e) % 101, s * 10 + e,
+                          s == 1500 && e == 1 ? std::string(3 << 20, 'x') : "n");
+    }
+  }
+  testing::TempDir dir;
+  std::ofstream(dir.file("long.tsv")) << text;
+  ItemIndex file_items, memory_items;
+  const SessionLog from_file = read_training_log(dir.file("long.tsv"), ReadOptions{}, file_items);
+  const SessionLog from_memory = parse_training_log(text, "m", ReadOptions{}, memory_items);
+  EXPECT_EQ(from_file.session_ids, from_memory.session_ids);
+  EXPECT_EQ(from_file.items, from_memory.items);
+  EXPECT_EQ(from_file.num_sessions(), 3000);
+  EXPECT_EQ(from_file.session_ids[2999], "session-2999");
 }
 
 }  // namespace

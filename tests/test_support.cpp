@@ -1,10 +1,32 @@
 #include "test_support.h"
 
+#include <zlib.h>
+#include <zstd.h>
+
+#include <fstream>
+
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/train/trainer.h"
 
 namespace gru4rec::testing {
+
+void write_gzip(const std::string& path, const std::string& text) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr) << path;
+  ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())),
+            static_cast<int>(text.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+}
+
+void write_zstd(const std::string& path, const std::string& text, int level) {
+  std::string compressed(ZSTD_compressBound(text.size()), '\0');
+  const size_t size =
+      ZSTD_compress(compressed.data(), compressed.size(), text.data(), text.size(), level);
+  ASSERT_FALSE(ZSTD_isError(size));
+  compressed.resize(size);
+  std::ofstream(path, std::ios::binary) << compressed;
+}
 
 Model train_small_model(const std::string& param_string, int64_t sessions, SessionLog* train_out,
                         SessionLog* test_out) {

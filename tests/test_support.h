@@ -46,6 +46,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// Writes `text` to `path` gzip-compressed (write_gzip) or zstd-compressed (write_zstd).
+void write_gzip(const std::string& path, const std::string& text);
+void write_zstd(const std::string& path, const std::string& text, int level = 3);
+
 // A small model trained on the synthetic data (deterministic for the parameters).
 Model train_small_model(const std::string& param_string, int64_t sessions = 600,
                         SessionLog* train_out = nullptr, SessionLog* test_out = nullptr);

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "gru4rec/core/error.h"
 
@@ -33,6 +34,9 @@ LineInput::LineInput(const std::string& path) : name_(path == "-" ? "stdin" : pa
   if (path == "-") {
     file_ = stdin;
   } else {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw Error(fmt::format("{}: is a directory, expected a file", path));
     file_ = std::fopen(path.c_str(), "rb");
     if (file_ == nullptr)
       throw Error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));

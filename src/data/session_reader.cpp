@@ -4,17 +4,37 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <numeric>
 
 #include "gru4rec/core/error.h"
-#include "gru4rec/core/file_io.h"
+#include "gru4rec/core/string_hash.h"
 #include "gru4rec/core/text.h"
+#include "gru4rec/data/line_input.h"
 
 namespace gru4rec {
 namespace {
 
-struct StringViewHash {
-  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+// Text in memory as lines, split the way LineInput splits a file: without "\n" or "\r\n".
+class TextLines {
+ public:
+  explicit TextLines(std::string_view text) : text_(text) {}
+
+  bool next(std::string_view& line) {
+    if (position_ >= text_.size()) return false;
+    const void* hit = std::memchr(text_.data() + position_, '\n', text_.size() - position_);
+    const size_t end = hit == nullptr
+                           ? text_.size()
+                           : static_cast<size_t>(static_cast<const char*>(hit) - text_.data());
+    line = text_.substr(position_, end - position_);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    position_ = end + 1;
+    return true;
+  }
+
+ private:
+  std::string_view text_;
+  size_t position_ = 0;
 };
 
 std::string separator_name(char separator) {
@@ -113,48 +133,39 @@ struct RawEvents {
   bool grouped_and_ordered = true;
 };
 
-template <typename ItemLookup>
-RawEvents parse_events(std::string_view content, std::string_view source,
-                       const ReadOptions& options, ItemLookup&& lookup_item, ReadReport& report) {
-  // A UTF-8 byte order mark is not part of the first column's name.
-  if (content.size() >= 3 && std::memcmp(content.data(), "\xEF\xBB\xBF", 3) == 0) {
-    content.remove_prefix(3);
+// Reads the events of `lines` (a LineInput or TextLines): the header, then one event per
+// non-blank line. Lines are only valid until the next one is read, so session ids are copied.
+template <typename Lines, typename ItemLookup>
+RawEvents parse_events(Lines& lines, std::string_view source, const ReadOptions& options,
+                       ItemLookup&& lookup_item, ReadReport& report) {
+  std::string_view line;
+  std::string header_line;
+  bool has_header = lines.next(line);
+  if (has_header) {
+    header_line = line;
+    // A UTF-8 byte order mark is not part of the first column's name.
+    if (header_line.starts_with("\xEF\xBB\xBF")) header_line.erase(0, 3);
   }
-  if (trim(content).empty()) {
+  // A file of blank lines is empty too (its first line would not be a header either).
+  bool blank = !has_header || trim(header_line).empty();
+  while (has_header && blank && lines.next(line)) blank = trim(line).empty();
+  if (blank) {
     throw Error(
         fmt::format("{}: the file is empty; expected a header line ({}, {}, {}) followed by events",
                     source, options.columns.session, options.columns.item, options.columns.time));
   }
-  size_t position = 0;
-  auto next_line = [&](std::string_view& line) {
-    if (position >= content.size()) return false;
-    const void* hit = std::memchr(content.data() + position, '\n', content.size() - position);
-    size_t end = hit == nullptr
-                     ? content.size()
-                     : static_cast<size_t>(static_cast<const char*>(hit) - content.data());
-    line = content.substr(position, end - position);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    position = end + 1;
-    return true;
-  };
-  std::string_view line;
-  next_line(line);
-  const Header header = parse_header(line, source, options);
+  const Header header = parse_header(header_line, source, options);
 
   RawEvents events;
-  // Reserve from the line count, so that the arrays and the session map never regrow.
-  const auto lines = static_cast<size_t>(std::count(content.begin(), content.end(), '\n'));
-  events.session.reserve(lines);
-  events.item.reserve(lines);
-  events.time.reserve(lines);
-  tsl::robin_map<std::string_view, int32_t, StringViewHash> session_index;
-  session_index.reserve(lines / 4 + 16);
+  // The ids live in a deque, whose elements never move, so that the index can view them.
+  std::deque<std::string> session_ids;
+  tsl::robin_map<std::string_view, int32_t, StringViewHash, StringViewEqual> session_index;
   int32_t current_session = -1;
   double current_time = 0;
   std::vector<std::string_view> fields(header.fields_needed);
   const size_t max_fields = header.fields_needed;
   int64_t line_number = 1;
-  while (next_line(line)) {
+  while (lines.next(line)) {
     ++line_number;
     if (trim(line).empty()) continue;
     ++report.data_lines;
@@ -184,7 +195,7 @@ RawEvents parse_events(std::string_view content, std::string_view source,
                       "fractional timestamp",
                       source, line_number, options.columns.time, quote_for_message(time_text)));
     }
-    if (events.session_ids.size() >= static_cast<size_t>(INT32_MAX) ||
+    if (session_ids.size() >= static_cast<size_t>(INT32_MAX) ||
         events.session.size() >= static_cast<size_t>(UINT32_MAX)) {
       throw Error(
           fmt::format("{}:{}: too many sessions or events (at most 2^31 sessions and 2^32 "
@@ -192,13 +203,12 @@ RawEvents parse_events(std::string_view content, std::string_view source,
                       source, line_number));
     }
     int32_t session;
-    auto [it, inserted] =
-        session_index.try_emplace(session_id, static_cast<int32_t>(events.session_ids.size()));
-    session = it->second;
-    if (inserted) {
-      events.session_ids.emplace_back(session_id);
-    } else if (session != current_session || *time < current_time) {
-      events.grouped_and_ordered = false;
+    if (const auto it = session_index.find(session_id); it != session_index.end()) {
+      session = it->second;
+      if (session != current_session || *time < current_time) events.grouped_and_ordered = false;
+    } else {
+      session = static_cast<int32_t>(session_ids.size());
+      session_index.emplace(session_ids.emplace_back(session_id), session);
     }
     current_session = session;
     current_time = *time;
@@ -209,6 +219,9 @@ RawEvents parse_events(std::string_view content, std::string_view source,
   if (events.session.empty()) {
     throw Error(fmt::format("{}: no events after the header line", source));
   }
+  session_index.clear();
+  events.session_ids.reserve(session_ids.size());
+  for (std::string& id : session_ids) events.session_ids.push_back(std::move(id));
   return events;
 }
 
@@ -249,36 +262,45 @@ SessionLog group_events(RawEvents&& events, ReadReport& report) {
   return log;
 }
 
+// Parses and groups the events of `lines`; `lookup_item` maps an item id to its index.
+template <typename Lines, typename ItemLookup>
+SessionLog read_log(Lines& lines, std::string_view source, const ReadOptions& options,
+                    ItemLookup&& lookup_item, ReadReport* report) {
+  ReadReport local;
+  ReadReport& out = report != nullptr ? *report : local;
+  out = ReadReport{};
+  RawEvents events = parse_events(lines, source, options, lookup_item, out);
+  return group_events(std::move(events), out);
+}
+
 }  // namespace
 
 SessionLog parse_training_log(std::string_view content, std::string_view source_name,
                               const ReadOptions& options, ItemIndex& items, ReadReport* report) {
-  ReadReport local;
-  ReadReport& out = report != nullptr ? *report : local;
-  out = ReadReport{};
-  RawEvents events = parse_events(
-      content, source_name, options, [&](std::string_view id) { return items.insert(id); }, out);
-  return group_events(std::move(events), out);
+  TextLines lines(content);
+  return read_log(
+      lines, source_name, options, [&](std::string_view id) { return items.insert(id); }, report);
 }
 
 SessionLog parse_test_log(std::string_view content, std::string_view source_name,
                           const ReadOptions& options, const ItemIndex& items, ReadReport* report) {
-  ReadReport local;
-  ReadReport& out = report != nullptr ? *report : local;
-  out = ReadReport{};
-  RawEvents events = parse_events(
-      content, source_name, options, [&](std::string_view id) { return items.find(id); }, out);
-  return group_events(std::move(events), out);
+  TextLines lines(content);
+  return read_log(
+      lines, source_name, options, [&](std::string_view id) { return items.find(id); }, report);
 }
 
 SessionLog read_training_log(const std::string& path, const ReadOptions& options, ItemIndex& items,
                              ReadReport* report) {
-  return parse_training_log(read_file(path), path, options, items, report);
+  LineInput lines(path);
+  return read_log(
+      lines, lines.name(), options, [&](std::string_view id) { return items.insert(id); }, report);
 }
 
 SessionLog read_test_log(const std::string& path, const ReadOptions& options,
                          const ItemIndex& items, ReadReport* report) {
-  return parse_test_log(read_file(path), path, options, items, report);
+  LineInput lines(path);
+  return read_log(
+      lines, lines.name(), options, [&](std::string_view id) { return items.find(id); }, report);
 }
 
 std::vector<int64_t> session_order_by_time(const SessionLog& log) {

@@ -159,15 +159,29 @@ void write_model(const Model& model, std::ostream& out) {
   out.write(trailer.data(), static_cast<std::streamsize>(trailer.size()));
 }
 
+// A model with a NaN or infinite weight is never written (loading would refuse it anyway):
+// throws Error naming the tensor, prefixed with `target`.
+void require_finite_weights(const Model& model, std::string_view target) {
+  model.weights.for_each_tensor([&](const std::string& name, const auto& tensor) {
+    if (!tensor.allFinite()) {
+      throw Error(fmt::format("{}: not written: tensor {} of the model holds NaN or infinite "
+                              "weights (the training diverged)",
+                              target, name));
+    }
+  });
+}
+
 }  // namespace
 
 std::string serialize_model(const Model& model) {
+  require_finite_weights(model, "model");
   std::ostringstream out(std::ios::binary);
   write_model(model, out);
   return std::move(out).str();
 }
 
 void save_model(const Model& model, const std::string& path) {
+  require_finite_weights(model, path);
   write_file_atomically(path, [&](std::ostream& out) { write_model(model, out); });
 }
 

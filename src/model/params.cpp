@@ -245,6 +245,9 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("threads", &Params::threads, closed(1, 256),
                             "training threads, each on its own share of the sessions (default: "
                             "every core; 1 is deterministic for a given seed)"));
+  table.push_back(int_param("parallel_warmup", &Params::parallel_warmup, closed(0, 1 << 24),
+                            "with several threads: mini-batches trained one at a time per "
+                            "further thread before the threads run at once (0: none)"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;

@@ -137,6 +137,17 @@ void AdagradMomentum<T>::export_items(NetworkWeights<T>& w) const {
 }
 
 template <typename T>
+bool AdagradMomentum<T>::weights_finite(const NetworkWeights<T>& w) const {
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    const auto& p = w.layers[l];
+    if (!p.Wx.allFinite() || !p.Urz.allFinite() || !p.Uh.allFinite() || !p.bh.allFinite())
+      return false;
+  }
+  return wy_.weights_finite() && by_.weights_finite() &&
+         (input_.empty() || input_.weights_finite());
+}
+
+template <typename T>
 void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
                                 PhaseProfile* profile) {
   for (size_t l = 0; l < w.layers.size(); ++l) {

@@ -20,6 +20,12 @@ SessionBatcher::SessionBatcher(const SessionLog& log, std::vector<int64_t> sessi
   restart();
 }
 
+SessionBatcher::SessionBatcher(const SessionLog& log, SessionQueue& queue, int batch_size,
+                               int min_rows)
+    : SessionBatcher(log, std::vector<int64_t>{}, batch_size, min_rows) {
+  queue_ = &queue;
+}
+
 void SessionBatcher::restart() {
   next_session_ = 0;
   started_ = false;
@@ -34,8 +40,14 @@ void SessionBatcher::restart(std::vector<int64_t> session_order) {
 }
 
 bool SessionBatcher::assign_next_session(size_t row) {
-  while (next_session_ < order_.size()) {
-    const int64_t session = order_[next_session_++];
+  for (;;) {
+    int64_t session = -1;
+    if (queue_ != nullptr) {
+      session = queue_->take();
+    } else if (next_session_ < order_.size()) {
+      session = order_[next_session_++];
+    }
+    if (session < 0) break;
     const auto s = static_cast<size_t>(session);
     if (log_.offsets[s + 1] - log_.offsets[s] < 2) continue;  // no (input, target) pair
     position_[row] = log_.offsets[s];

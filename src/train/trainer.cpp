@@ -4,8 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <memory>
 #include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include "gru4rec/core/error.h"
@@ -54,18 +57,10 @@ struct WorkerLane {
   // Set when the lane's loss became NaN or infinite.
   float bad_loss = 0;
   int64_t bad_step = -1;
+  // The divergence guard's window: summed losses and rows (lane's thread only).
+  double window_loss = 0;
+  int64_t window_rows = 0, window_first_step = 0;
 };
-
-// Sessions i, i + n, i + 2n, ... of `order` (which is in training order) for lane i: every lane
-// walks through the whole time range at the same pace.
-std::vector<int64_t> lane_share(const std::vector<int64_t>& order, int lane, int lanes) {
-  std::vector<int64_t> share;
-  share.reserve(order.size() / static_cast<size_t>(lanes) + 1);
-  for (size_t i = static_cast<size_t>(lane); i < order.size(); i += static_cast<size_t>(lanes)) {
-    share.push_back(order[i]);
-  }
-  return share;
-}
 
 // The number of training threads: params.threads, fewer when there are not enough sessions
 // to give each thread's mini-batches at least max(batch_size, 2) of them.
@@ -78,34 +73,166 @@ int training_lanes(const SessionLog& train, const Params& params) {
   return static_cast<int>(std::clamp<int64_t>(trainable / per_lane, 1, params.threads));
 }
 
-void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
-                PhaseProfile* profile, AdagradMomentum<float>& optimizer,
-                const AliasSampler* sampler, TrainSummary& summary) {
-  const Params& params = model.params;
-  const uint64_t seed = static_cast<uint64_t>(params.seed);
-  const int n_lanes = training_lanes(train, params);
-  Rng order_rng(Rng::derive_seed(seed, kOrderStream));
-  const int min_rows = params.n_sample == 0 ? 2 : 1;
-  std::vector<int64_t> order = training_order(train, params, order_rng);
-  std::vector<WorkerLane> lanes(static_cast<size_t>(n_lanes));
-  for (int i = 0; i < n_lanes; ++i) {
-    WorkerLane& lane = lanes[static_cast<size_t>(i)];
-    lane.batcher = std::make_unique<SessionBatcher>(
-        train, n_lanes == 1 ? order : lane_share(order, i, n_lanes), params.batch_size, min_rows);
-    // Lane 0 uses the model's seed as is, so that threads=1 trains as it always has.
-    lane.worker = std::make_unique<TrainWorker>(
-        model, sampler, i == 0 ? seed : Rng::derive_seed(seed, kWorkerStreamBase + static_cast<uint64_t>(i)),
-        n_lanes);
-  }
-  const int64_t events_total = count_transitions(train);
-  const Clock::time_point training_start = Clock::now();
-  for (int epoch = 1; epoch <= params.n_epochs; ++epoch) {
-    if (epoch > 1 && params.train_random_order) order = training_order(train, params, order_rng);
+void notify(const TrainCallbacks& callbacks, const std::string& message) {
+  if (callbacks.on_notice) callbacks.on_notice(message);
+}
+
+// The divergence guard of the parallel mode (trainer.h): consecutive mini-batches of one
+// worker holding at least kGuardWindow x batch_size rows (so that the small batches at the end
+// of an epoch are not judged alone) whose loss per row exceeds kDivergedFactor times the
+// untrained model's. Blown-up runs are 10-30 times above it; sound runs stay below 1.5 times
+// (cross-entropy's noisiest mini-batches).
+constexpr int kGuardWindow = 8;
+constexpr double kDivergedFactor = 3.0;
+
+enum class RunOutcome { kDone, kParallelRunDiverged };
+
+// The epochs of one training run with a fixed number of lanes.
+class TrainingRun {
+ public:
+  // `initial_weights`: with several lanes, the copy of the initial weights that a fall back to
+  // one thread restarts from; released (reset) once the first parallel epoch went well.
+  TrainingRun(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
+              PhaseProfile* profile, AdagradMomentum<float>& optimizer, const AliasSampler* sampler,
+              int n_lanes, std::optional<NetworkWeights<float>>* initial_weights)
+      : model_(model),
+        params_(model.params),
+        train_(train),
+        callbacks_(callbacks),
+        profile_(profile),
+        optimizer_(optimizer),
+        initial_weights_(initial_weights),
+        n_lanes_(n_lanes) {
+    const uint64_t seed = static_cast<uint64_t>(params_.seed);
+    order_rng_ = Rng(Rng::derive_seed(seed, kOrderStream));
+    const int min_rows = params_.n_sample == 0 ? 2 : 1;
+    order_ = training_order(train, params_, order_rng_);
+    // One thread follows the order itself (deterministic); several share it out on demand.
+    if (n_lanes > 1) queue_ = std::make_unique<SessionQueue>(order_);
+    lanes_ = std::vector<WorkerLane>(static_cast<size_t>(n_lanes));
     for (int i = 0; i < n_lanes; ++i) {
-      WorkerLane& lane = lanes[static_cast<size_t>(i)];
+      WorkerLane& lane = lanes_[static_cast<size_t>(i)];
+      lane.batcher = queue_ ? std::make_unique<SessionBatcher>(train, *queue_, params_.batch_size,
+                                                               min_rows)
+                            : std::make_unique<SessionBatcher>(train, order_, params_.batch_size,
+                                                               min_rows);
+      // Lane 0 uses the model's seed as is, so that threads=1 trains as it always has.
+      lane.worker = std::make_unique<TrainWorker>(
+          model, sampler,
+          i == 0 ? seed : Rng::derive_seed(seed, kWorkerStreamBase + static_cast<uint64_t>(i)),
+          n_lanes);
+    }
+    serial_steps_left_ = n_lanes > 1 ? int64_t{params_.parallel_warmup} * (n_lanes - 1) : 0;
+  }
+
+  RunOutcome run(TrainSummary& summary) {
+    const int64_t events_total = count_transitions(train_);
+    for (int epoch = 1; epoch <= params_.n_epochs; ++epoch) {
+      start_epoch(epoch);
+      int64_t parallel_steps = 0;
+      // Round robin on this thread: exactly serial training, while the optimizer warms up.
+      while (serial_steps_left_ > 0 && !stop_.load(std::memory_order_relaxed)) {
+        bool any = false;
+        for (int i = 0; i < n_lanes_ && serial_steps_left_ > 0; ++i) {
+          SessionBatcher::Step batch;
+          if (stop_.load(std::memory_order_relaxed)) break;
+          if (!lanes_[static_cast<size_t>(i)].batcher->next(batch)) continue;
+          any = true;
+          --serial_steps_left_;
+          ++summary.serial_steps;
+          train_one(i, batch, /*parallel=*/false, epoch, events_total);
+        }
+        if (!any) break;
+      }
+      // Then every lane at once, sharing the weights without locks (Hogwild): rows touched by
+      // two lanes at once may mix their updates, which sparse, small steps make rare and
+      // harmless.
+      std::atomic<int64_t> lane_parallel_steps{0};
+      run_parallel(n_lanes_, [&](int i) {
+        WorkerLane& lane = lanes_[static_cast<size_t>(i)];
+        SessionBatcher::Step batch;
+        int64_t steps = 0;
+        // Any error stops the other lanes too (run_parallel rethrows it after they return).
+        struct StopOnError {
+          std::atomic<bool>& stop;
+          ~StopOnError() {
+            if (std::uncaught_exceptions() > 0) stop.store(true, std::memory_order_relaxed);
+          }
+        } stop_on_error{stop_};
+        while (!stop_.load(std::memory_order_relaxed) && lane.batcher->next(batch)) {
+          ++steps;
+          if (!train_one(i, batch, /*parallel=*/n_lanes_ > 1, epoch, events_total)) break;
+        }
+        lane_parallel_steps.fetch_add(steps, std::memory_order_relaxed);
+      });
+      parallel_steps = lane_parallel_steps.load();
+      if (parallel_diverged_.load()) return RunOutcome::kParallelRunDiverged;
+      for (const WorkerLane& lane : lanes_) {
+        if (lane.bad_step < 0) continue;
+        throw TrainingDiverged(fmt::format(
+            "training diverged: the loss became {} in epoch {} at mini-batch {}{}; {}",
+            std::isnan(lane.bad_loss) ? "NaN" : "infinite", epoch, lane.bad_step,
+            n_lanes_ > 1 ? fmt::format(" of thread {}", &lane - lanes_.data() + 1) : "",
+            advice()));
+      }
+      // A loss can stay finite while weights overflow (saturated sigmoids and softmaxes hide
+      // them): no model with NaN or infinite weights leaves the training.
+      if (!optimizer_.weights_finite(model_.weights)) {
+        if (n_lanes_ > 1 && parallel_steps > 0 && initial_weights_ != nullptr) {
+          abandon_parallel_run(fmt::format("weights became NaN or infinite in epoch {}", epoch));
+          return RunOutcome::kParallelRunDiverged;
+        }
+        throw TrainingDiverged(fmt::format(
+            "training diverged: the weights became NaN or infinite in epoch {} (the loss stayed "
+            "finite, at {:.4g}); {}",
+            epoch, std::get<2>(totals()) / std::max<double>(1, std::get<0>(totals())), advice()));
+      }
+      // The first epoch with parallel steps went well: the optimizer's steps are now small,
+      // and the copy for a restart is no longer needed.
+      if (n_lanes_ > 1 && parallel_steps > 0 && initial_weights_ != nullptr) {
+        initial_weights_->reset();
+        initial_weights_ = nullptr;
+      }
+      const auto [events, steps, weighted_loss] = totals();
+      GRU4REC_CHECK(steps > 0, "an epoch without a training step");
+      EpochReport report{.epoch = epoch,
+                         .loss = events > 0 ? weighted_loss / static_cast<double>(events) : 0.0,
+                         .seconds = seconds_since(epoch_start_),
+                         .steps = steps,
+                         .events = events};
+      summary.epochs.push_back(report);
+      model_.stats.epochs = epoch;
+      model_.stats.final_loss = report.loss;
+      if (callbacks_.on_epoch) callbacks_.on_epoch(report);
+      if (callbacks_.on_snapshot && callbacks_.snapshot_every > 0 &&
+          (epoch % callbacks_.snapshot_every == 0 || epoch == params_.n_epochs)) {
+        Model snapshot = model_;  // the item weights are the optimizer's until exported
+        optimizer_.export_items(snapshot.weights);
+        if (!callbacks_.on_snapshot(report, snapshot)) break;
+      }
+    }
+    return RunOutcome::kDone;
+  }
+
+  std::string advice() const {
+    return fmt::format("lower learning_rate (now {}) or momentum (now {}), or try "
+                       "loss=cross-entropy",
+                       params_.learning_rate, params_.momentum);
+  }
+
+  // Why the parallel run was abandoned (after run() returned kParallelRunDiverged).
+  const std::string& divergence() const { return divergence_; }
+
+ private:
+  void start_epoch(int epoch) {
+    const bool new_order = epoch > 1 && params_.train_random_order;
+    if (new_order) order_ = training_order(train_, params_, order_rng_);
+    if (queue_ && epoch > 1) new_order ? queue_->restart(order_) : queue_->restart();
+    for (int i = 0; i < n_lanes_; ++i) {
+      WorkerLane& lane = lanes_[static_cast<size_t>(i)];
       if (epoch > 1) {
-        if (params.train_random_order)
-          lane.batcher->restart(n_lanes == 1 ? order : lane_share(order, i, n_lanes));
+        if (new_order && !queue_)
+          lane.batcher->restart(order_);
         else
           lane.batcher->restart();
       }
@@ -113,100 +240,124 @@ void run_epochs(Model& model, const SessionLog& train, const TrainCallbacks& cal
       lane.events.store(0, std::memory_order_relaxed);
       lane.steps.store(0, std::memory_order_relaxed);
       lane.weighted_loss.store(0, std::memory_order_relaxed);
+      lane.window_loss = 0;
+      lane.window_rows = 0;
     }
-    const Clock::time_point epoch_start = Clock::now();
-    Clock::time_point last_report = epoch_start;
-    std::atomic<bool> stop{false};
-    auto totals = [&] {
-      int64_t events = 0, steps = 0;
-      double weighted_loss = 0;
-      for (const WorkerLane& lane : lanes) {
-        events += lane.events.load(std::memory_order_relaxed);
-        steps += lane.steps.load(std::memory_order_relaxed);
-        weighted_loss += lane.weighted_loss.load(std::memory_order_relaxed);
-      }
-      return std::tuple{events, steps, weighted_loss};
-    };
-    // The lanes update the shared weights without locks (Hogwild): rows touched by two lanes at
-    // once may mix their updates, which sparse, small steps make rare and harmless.
-    run_parallel(n_lanes, [&](int i) {
-      WorkerLane& lane = lanes[static_cast<size_t>(i)];
-      // With several lanes, the profile is that of the first lane's thread.
-      PhaseProfile* lane_profile = i == 0 ? profile : nullptr;
-      if (lane_profile != nullptr) lane_profile->start();
-      SessionBatcher::Step batch;
-      int64_t events = 0, steps = 0;
-      double weighted_loss = 0;
-      // Any error stops the other lanes too (run_parallel rethrows it after they return).
-      struct StopOnError {
-        std::atomic<bool>& stop;
-        ~StopOnError() {
-          if (std::uncaught_exceptions() > 0) stop.store(true, std::memory_order_relaxed);
-        }
-      } stop_on_error{stop};
-      while (!stop.load(std::memory_order_relaxed) && lane.batcher->next(batch)) {
-        const auto rows = static_cast<int64_t>(batch.inputs.size());
-        const float loss = lane.worker->train(batch, model.weights, optimizer, lane_profile);
-        if (!std::isfinite(loss)) {
-          lane.bad_loss = loss;
-          lane.bad_step = steps + 1;
-          stop.store(true, std::memory_order_relaxed);
-          break;
-        }
-        // The step cost is the summed loss / batch_size; the epoch loss is its mean weighted by
-        // the step's rows (as the official code prints it).
-        weighted_loss += static_cast<double>(loss) / params.batch_size * static_cast<double>(rows);
-        events += rows;
-        ++steps;
-        if (lane_profile != nullptr) lane_profile->add_step();
-        lane.events.store(events, std::memory_order_relaxed);
-        lane.steps.store(steps, std::memory_order_relaxed);
-        lane.weighted_loss.store(weighted_loss, std::memory_order_relaxed);
-        if (i == 0 && callbacks.on_progress && (steps & 15) == 0 &&
-            seconds_since(last_report) >= callbacks.progress_interval_seconds) {
-          last_report = Clock::now();
-          const auto [all_events, all_steps, all_loss] = totals();
-          callbacks.on_progress(
-              TrainProgress{.epoch = epoch,
-                            .n_epochs = params.n_epochs,
-                            .events_done = all_events,
-                            .events_total = events_total,
-                            .steps = all_steps,
-                            .seconds = seconds_since(epoch_start),
-                            .mean_loss = all_loss / static_cast<double>(all_events)});
-        }
-      }
-    });
-    for (const WorkerLane& lane : lanes) {
-      if (lane.bad_step < 0) continue;
-      throw TrainingDiverged(
-          fmt::format("training diverged: the loss became {} in epoch {} at mini-batch {}{}; "
-                      "lower learning_rate (now {}) or momentum (now {}), or try "
-                      "loss=cross-entropy",
-                      std::isnan(lane.bad_loss) ? "NaN" : "infinite", epoch, lane.bad_step,
-                      n_lanes > 1 ? fmt::format(" of thread {}", &lane - lanes.data() + 1) : "",
-                      params.learning_rate, params.momentum));
-    }
-    const auto [events, steps, weighted_loss] = totals();
-    GRU4REC_CHECK(steps > 0, "an epoch without a training step");
-    EpochReport report{.epoch = epoch,
-                       .loss = events > 0 ? weighted_loss / static_cast<double>(events) : 0.0,
-                       .seconds = seconds_since(epoch_start),
-                       .steps = steps,
-                       .events = events};
-    summary.epochs.push_back(report);
-    model.stats.epochs = epoch;
-    model.stats.final_loss = report.loss;
-    if (callbacks.on_epoch) callbacks.on_epoch(report);
-    if (callbacks.on_snapshot && callbacks.snapshot_every > 0 &&
-        (epoch % callbacks.snapshot_every == 0 || epoch == params.n_epochs)) {
-      Model snapshot = model;  // the item weights are the optimizer's until exported
-      optimizer.export_items(snapshot.weights);
-      if (!callbacks.on_snapshot(report, snapshot)) break;
-    }
+    epoch_start_ = Clock::now();
+    last_report_ = epoch_start_;
   }
-  summary.seconds = seconds_since(training_start);
-}
+
+  std::tuple<int64_t, int64_t, double> totals() const {
+    int64_t events = 0, steps = 0;
+    double weighted_loss = 0;
+    for (const WorkerLane& lane : lanes_) {
+      events += lane.events.load(std::memory_order_relaxed);
+      steps += lane.steps.load(std::memory_order_relaxed);
+      weighted_loss += lane.weighted_loss.load(std::memory_order_relaxed);
+    }
+    return {events, steps, weighted_loss};
+  }
+
+  // Trains lane i on one mini-batch, on the lane's thread (or on the calling thread while the
+  // lanes take turns). False when the lane must stop.
+  bool train_one(int i, const SessionBatcher::Step& batch, bool parallel, int epoch,
+                 int64_t events_total) {
+    WorkerLane& lane = lanes_[static_cast<size_t>(i)];
+    // With several lanes, the profile is that of the first lane.
+    PhaseProfile* lane_profile = i == 0 ? profile_ : nullptr;
+    if (lane_profile != nullptr) lane_profile->start();
+    const auto rows = static_cast<int64_t>(batch.inputs.size());
+    const float loss = lane.worker->train(batch, model_.weights, optimizer_, lane_profile);
+    const bool guarded = parallel && initial_weights_ != nullptr;
+    const int64_t steps = lane.steps.load(std::memory_order_relaxed) + 1;
+    if (!std::isfinite(loss)) {
+      if (guarded) {
+        abandon_parallel_run(fmt::format("the loss of thread {} became {} at its mini-batch {} "
+                                         "of epoch {}",
+                                         i + 1, std::isnan(loss) ? "NaN" : "infinite", steps,
+                                         epoch));
+      } else {
+        lane.bad_loss = loss;
+        lane.bad_step = steps;
+        stop_.store(true, std::memory_order_relaxed);
+      }
+      return false;
+    }
+    const double row_loss = static_cast<double>(loss) / static_cast<double>(rows);
+    double expected = 0;
+    untrained_loss_.compare_exchange_strong(expected, row_loss);
+    if (guarded) {
+      if (lane.window_rows == 0) lane.window_first_step = steps;
+      lane.window_loss += static_cast<double>(loss);
+      lane.window_rows += rows;
+      if (lane.window_rows >= int64_t{kGuardWindow} * params_.batch_size) {
+        const double mean = lane.window_loss / static_cast<double>(lane.window_rows);
+        const double untrained = untrained_loss_.load();
+        const int64_t first = lane.window_first_step;
+        lane.window_loss = 0;
+        lane.window_rows = 0;
+        if (mean > kDivergedFactor * untrained) {
+          abandon_parallel_run(fmt::format(
+              "thread {} averaged a loss of {:.4g} per row over its mini-batches {} to {} of "
+              "epoch {}, more than {} times the untrained model's {:.4g}",
+              i + 1, mean, first, steps, epoch, kDivergedFactor, untrained));
+          return false;
+        }
+      }
+    }
+    // The step cost is the summed loss / batch_size; the epoch loss is its mean weighted by
+    // the step's rows (as the official code prints it).
+    const double weighted = static_cast<double>(loss) / params_.batch_size * static_cast<double>(rows);
+    lane.weighted_loss.store(lane.weighted_loss.load(std::memory_order_relaxed) + weighted,
+                             std::memory_order_relaxed);
+    lane.events.store(lane.events.load(std::memory_order_relaxed) + rows,
+                      std::memory_order_relaxed);
+    lane.steps.store(steps, std::memory_order_relaxed);
+    if (lane_profile != nullptr) lane_profile->add_step();
+    // Progress is reported from the calling thread only: lane 0's, which also runs the turns.
+    if ((i == 0 || !parallel) && callbacks_.on_progress && (steps & 15) == 0 &&
+        seconds_since(last_report_) >= callbacks_.progress_interval_seconds) {
+      last_report_ = Clock::now();
+      const auto [all_events, all_steps, all_loss] = totals();
+      callbacks_.on_progress(
+          TrainProgress{.epoch = epoch,
+                        .n_epochs = params_.n_epochs,
+                        .events_done = all_events,
+                        .events_total = events_total,
+                        .steps = all_steps,
+                        .seconds = seconds_since(epoch_start_),
+                        .mean_loss = all_loss / static_cast<double>(all_events)});
+    }
+    return true;
+  }
+
+  void abandon_parallel_run(std::string why) {
+    std::lock_guard<std::mutex> lock(divergence_mutex_);
+    if (!parallel_diverged_.exchange(true)) divergence_ = std::move(why);
+    stop_.store(true, std::memory_order_relaxed);
+  }
+
+  Model& model_;
+  const Params& params_;
+  const SessionLog& train_;
+  const TrainCallbacks& callbacks_;
+  PhaseProfile* profile_;
+  AdagradMomentum<float>& optimizer_;
+  std::optional<NetworkWeights<float>>* initial_weights_;
+  const int n_lanes_;
+  Rng order_rng_{0};
+  std::vector<int64_t> order_;
+  std::unique_ptr<SessionQueue> queue_;  // with several lanes
+  std::vector<WorkerLane> lanes_;
+  int64_t serial_steps_left_ = 0;
+  Clock::time_point epoch_start_, last_report_;
+  std::atomic<bool> stop_{false};
+  // The loss per row of the first mini-batch, before any update: the untrained level.
+  std::atomic<double> untrained_loss_{0};
+  std::atomic<bool> parallel_diverged_{false};
+  std::mutex divergence_mutex_;
+  std::string divergence_;
+};
 
 }  // namespace
 
@@ -218,16 +369,60 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   std::unique_ptr<AliasSampler> sampler;
   if (params.n_sample > 0)
     sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
-  TrainSummary summary;
-  // From here until export_items(), the optimizer holds the item weights.
-  AdagradMomentum<float> optimizer(model.weights, OptimizerConfig::from_params(params));
-  try {
-    run_epochs(model, train, callbacks, profile, optimizer, sampler.get(), summary);
-  } catch (...) {
-    optimizer.export_items(model.weights);
-    throw;
+  int n_lanes = training_lanes(train, params);
+  if (n_lanes < params.threads) {
+    notify(callbacks, fmt::format("training on {} thread{} instead of {}: each thread needs at "
+                                  "least batch_size ({}) sessions of 2 or more events",
+                                  n_lanes, n_lanes == 1 ? "" : "s", params.threads,
+                                  params.batch_size));
   }
-  optimizer.export_items(model.weights);
+  // With several threads: the weights to restart from if the parallel run diverges.
+  std::optional<NetworkWeights<float>> initial_weights;
+  if (n_lanes > 1) {
+    initial_weights = model.weights;
+    notify(callbacks,
+           fmt::format("training on {} threads: the first {} mini-batches one at a time "
+                       "(parallel_warmup={} per further thread), then all threads at once",
+                       n_lanes, int64_t{params.parallel_warmup} * (n_lanes - 1),
+                       params.parallel_warmup));
+  }
+  const Clock::time_point start = Clock::now();
+  TrainSummary summary;
+  bool fell_back = false;
+  for (;;) {
+    summary = TrainSummary{};
+    summary.threads = n_lanes;
+    // From here until export_items(), the optimizer holds the item weights.
+    AdagradMomentum<float> optimizer(model.weights, OptimizerConfig::from_params(params));
+    RunOutcome outcome;
+    std::string divergence;
+    try {
+      TrainingRun run(model, train, callbacks, profile, optimizer, sampler.get(), n_lanes,
+                      n_lanes > 1 ? &initial_weights : nullptr);
+      outcome = run.run(summary);
+      divergence = run.divergence();
+    } catch (...) {
+      optimizer.export_items(model.weights);
+      throw;
+    }
+    if (outcome == RunOutcome::kParallelRunDiverged) {
+      GRU4REC_CHECK(initial_weights.has_value());
+      notify(callbacks, fmt::format("the parallel training diverged ({}); training again from "
+                                    "the initial weights on one thread, as with threads=1",
+                                    divergence));
+      model.weights = std::move(*initial_weights);
+      initial_weights.reset();
+      model.stats.epochs = 0;
+      model.stats.final_loss = 0;
+      n_lanes = 1;
+      fell_back = true;
+      continue;
+    }
+    optimizer.export_items(model.weights);
+    break;
+  }
+  summary.fell_back_to_one_thread = fell_back;
+  summary.seconds = seconds_since(start);
   return summary;
 }
 

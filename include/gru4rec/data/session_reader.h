@@ -6,6 +6,9 @@
 // Input that is not grouped by session and time-ordered within sessions is stably sorted
 // (by session, then time), and the report says so.
 //
+// Files are read line by line through LineInput, as `gru4rec prepare` reads raw logs: plain,
+// gzip- or zstd-compressed (detected from the first bytes), or stdin for the path "-".
+//
 // Every problem throws gru4rec::Error as "PATH:LINE: what is wrong; what is expected".
 #pragma once
 

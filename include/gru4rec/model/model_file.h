@@ -30,14 +30,15 @@ namespace gru4rec {
 
 inline constexpr uint32_t kModelFormatVersion = 1;
 
-// Writes the model to `path` atomically (temporary file, then rename).
+// Writes the model to `path` atomically (temporary file, then rename). Throws Error, and writes
+// nothing, when a weight is NaN or infinite.
 void save_model(const Model& model, const std::string& path);
 
 Model load_model(const std::string& path);
 // The same from bytes in memory; `source_name` is used in messages.
 Model load_model_from_bytes(std::string_view bytes, std::string_view source_name);
 
-// The file's bytes, as save_model writes them.
+// The file's bytes, as save_model writes them (the same refusal of non-finite weights).
 std::string serialize_model(const Model& model);
 
 }  // namespace gru4rec

@@ -51,6 +51,9 @@ struct Params {
   int64_t seed = 42;
   // Training threads: every core by default; 1 trains deterministically for a given seed.
   int threads = available_cores();
+  // With several threads: mini-batches trained one at a time, for each thread beyond the
+  // first, before the threads train at once (see trainer.h); 0 starts them at once.
+  int parallel_warmup = 100;
 
   static constexpr int kEmbeddingLayersize = -1;
 };

@@ -32,6 +32,8 @@ class InterleavedTable {
   ItemRows<const T> accumulators() const { return const_cast<InterleavedTable*>(this)->slab(1); }
   ItemRows<T> velocities() { return slabs_ == 3 ? slab(2) : ItemRows<T>{}; }
 
+  bool weights_finite() const { return storage_.leftCols(cols_).allFinite(); }
+
   // Writes the weights into `out` (same rows and columns, any stride).
   void copy_weights_to(const ItemRows<T>& out) const {
     for (Eigen::Index r = 0; r < storage_.rows(); ++r) {

@@ -50,6 +50,10 @@ class AdagradMomentum {
   // Writes the item-indexed weights back into `weights` (allocating them).
   void export_items(NetworkWeights<T>& weights) const;
 
+  // True when every weight (the dense ones of `weights` and the item-indexed ones held here) is
+  // finite. A pass over all weights.
+  bool weights_finite(const NetworkWeights<T>& weights) const;
+
   // The Adagrad accumulators of the rows of Wy (for tests).
   ItemRows<const T> wy_accumulators() const { return wy_.accumulators(); }
 

@@ -7,6 +7,7 @@
 // Sessions with fewer than two events produce no step. Not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -14,6 +15,31 @@
 #include "gru4rec/data/session_log.h"
 
 namespace gru4rec {
+
+// Sessions shared out on demand among the batchers of several training threads: a batcher
+// takes the next session of the common order whenever one of its rows needs one. So every
+// thread walks through the (time) order at the same pace whatever its speed, and they all run
+// out of sessions together at the end of an epoch. take() is thread-safe; restart() is not
+// (call it between epochs, when no thread takes).
+class SessionQueue {
+ public:
+  explicit SessionQueue(std::vector<int64_t> order) : order_(std::move(order)) {}
+
+  // The next session of the order, or -1 when none is left.
+  int64_t take() {
+    const size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+    return i < order_.size() ? order_[i] : -1;
+  }
+  void restart() { next_.store(0, std::memory_order_relaxed); }
+  void restart(std::vector<int64_t> order) {
+    order_ = std::move(order);
+    restart();
+  }
+
+ private:
+  std::vector<int64_t> order_;
+  std::atomic<size_t> next_{0};
+};
 
 class SessionBatcher {
  public:
@@ -30,11 +56,14 @@ class SessionBatcher {
   // every row has a negative); 1 otherwise.
   SessionBatcher(const SessionLog& log, std::vector<int64_t> session_order, int batch_size,
                  int min_rows = 1);
+  // Takes its sessions from `queue` (shared with other batchers; must outlive this one).
+  SessionBatcher(const SessionLog& log, SessionQueue& queue, int batch_size, int min_rows = 1);
 
   // Fills `step` with the next mini-batch; false at the end of the epoch.
   bool next(Step& step);
 
-  // Starts a new epoch with the same session order (or a new one).
+  // Starts a new epoch with the same session order (or a new one). With a queue, the queue is
+  // restarted by its owner.
   void restart();
   void restart(std::vector<int64_t> session_order);
 
@@ -43,6 +72,7 @@ class SessionBatcher {
 
   const SessionLog& log_;
   std::vector<int64_t> order_;
+  SessionQueue* queue_ = nullptr;  // when set, sessions come from it instead of order_
   size_t batch_size_;
   size_t min_rows_;
   size_t next_session_ = 0;

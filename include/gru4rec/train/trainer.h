@@ -3,14 +3,29 @@
 //
 // The weights (in Model) and the optimizer state are shared; everything a training thread
 // owns (hidden states, step buffers, gradients, random streams, sample store) lives in a
-// TrainWorker. With threads=T, T workers run at once, Hogwild-style: worker i trains on
-// sessions i, i+T, i+2T, ... of the training order with its own session-parallel mini-batches
-// and updates the shared weights without locks (as word2vec and fastText do). threads=1 is
-// deterministic for a given seed; more threads are not (the interleaving of updates varies).
+// TrainWorker. With threads=T, T workers train Hogwild-style: worker i trains on sessions i,
+// i+T, i+2T, ... of the training order with its own session-parallel mini-batches and updates
+// the shared weights without locks (as word2vec and fastText do). threads=1 is deterministic
+// for a given seed; more threads are not (the interleaving of updates varies).
+//
+// Why the workers start one at a time: Adagrad's first steps move every weight by about
+// learning_rate (the accumulator holds little more than the step's own squared gradient), and
+// a worker's step is computed from weights that lack the steps the other workers are taking at
+// the same moment. Several such full-size steps from the same point add up, and on some
+// settings (the Yoochoose bpr-max setting: linear scores, 448 units, learning rate 0.075) the
+// scores explode within 5 mini-batches; the accumulators keep those huge gradients for good, so
+// the rest of the training crawls (docs/performance.md). So the workers first train
+// parallel_warmup x (T - 1) mini-batches one after another, round robin (exactly serial
+// training), and only then at once, when every step is a small share of what the accumulators
+// hold. As a safety net, during the first epoch that runs in parallel a copy of the initial
+// weights is kept: if a worker's loss over 8 mini-batches averages more than twice the
+// untrained model's (or is not finite), the training restarts from those weights on one thread,
+// which then gives exactly the threads=1 model, and says so (TrainCallbacks::on_notice).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "gru4rec/core/phase_profile.h"
@@ -54,15 +69,23 @@ struct TrainCallbacks {
   // this epoch (early stopping); the trained model is then that of this epoch.
   std::function<bool(const EpochReport&, const Model&)> on_snapshot;
   int snapshot_every = 0;
+  // How the training runs, for the log: the threads and their warm-up, a fall back to one
+  // thread.
+  std::function<void(const std::string&)> on_notice;
 };
 
 struct TrainSummary {
   std::vector<EpochReport> epochs;
-  double seconds = 0;
+  double seconds = 0;      // of the whole training, a restart on one thread included
+  int threads = 1;         // threads that trained the returned model
+  int64_t serial_steps = 0;  // mini-batches trained one at a time before the threads ran at once
+  // The parallel training diverged and the model was trained again on one thread.
+  bool fell_back_to_one_thread = false;
 };
 
 // Trains model.weights in place on `train`, whose item indices must be those of model.items.
-// Throws TrainingDiverged when the loss becomes NaN or infinite (the model is then unusable).
+// Throws TrainingDiverged when the loss becomes NaN or infinite on one thread (the model is
+// then unusable); with several threads, see above.
 // `profile`, when not null, receives the time spent in each phase of the steps (of the first
 // worker's thread when there are several).
 TrainSummary train_model(Model& model, const SessionLog& train,
