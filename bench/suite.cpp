@@ -21,6 +21,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gru4rec/core/error.h"
@@ -188,11 +189,18 @@ void bench_training(const std::string& path, int runs, const std::vector<int>& t
   fmt::print("|---|---|---|---|---|---|---|---|---|\n");
   const double data = data_bytes(train, items);
   for (const Setting& setting : kSettings) {
+    // Several threads: both parallel modes (sync, the default, and hogwild).
+    std::vector<std::pair<int, gru4rec::ParallelMode>> configs;
     for (int threads : thread_counts) {
+      configs.emplace_back(threads, gru4rec::ParallelMode::kSync);
+      if (threads > 1) configs.emplace_back(threads, gru4rec::ParallelMode::kHogwild);
+    }
+    for (const auto& [threads, mode] : configs) {
       gru4rec::Params params;
       gru4rec::apply_param_string(params, setting.params);
       params.n_epochs = 1;
       params.threads = threads;
+      params.parallel = mode;
       std::vector<double> events_per_second, steps_per_second, gflops;
       double peak_rss = 0, budget = 0;
       bool rss_reset = true;
@@ -214,8 +222,10 @@ void bench_training(const std::string& path, int runs, const std::vector<int>& t
       for (double v : events_per_second) each.push_back(thousands(v));
       const double achieved = median(gflops);
       const double peak = threads == 1 ? peak_one : peak_all;
-      fmt::print("| {} | {} | **{}** | {:.1f} | {:.1f} | {:.0f}% | {} | {}{} | {} ({}) |\n",
-                 setting.name, threads, thousands(median(events_per_second)),
+      fmt::print("| {} | {}{} | **{}** | {:.1f} | {:.1f} | {:.0f}% | {} | {}{} | {} ({}) |\n",
+                 setting.name, threads,
+                 threads > 1 ? fmt::format(" ({})", gru4rec::parallel_mode_name(mode)) : "",
+                 thousands(median(events_per_second)),
                  median(steps_per_second), achieved, 100.0 * achieved / peak,
                  fmt::join(each, ", "), mib(peak_rss), rss_reset ? "" : " (since start)",
                  mib(budget), peak_rss <= budget ? "within" : "OVER");

@@ -11,6 +11,7 @@
 #include "gru4rec/train/sampler.h"
 #include "gru4rec/train/session_batcher.h"
 #include "gru4rec/train/train_step.h"
+#include "gru4rec/train/train_worker.h"
 #include "test_support.h"
 
 extern "C" void* __libc_malloc(size_t size);
@@ -96,6 +97,43 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
   EXPECT_EQ(steps, 60);
   EXPECT_EQ(g_allocations.load(), 0) << "heap allocations during " << steps - 1 << " steps";
   g_allocations = 0;
+}
+
+// The production path, TrainWorker::train, on one thread (output side updated early) and
+// split among 2 and 3 threads (parallel=sync; the helper threads' allocations count too),
+// through the end of an epoch, where the batch shrinks.
+TEST_P(AllocationTest, TrainWorkerStepsAllocateNothingOnOneOrSeveralThreads) {
+  SyntheticOptions options;
+  options.num_items = 3000;
+  options.num_sessions = 600;
+  const SyntheticData data = generate_synthetic_data(options);
+  ItemIndex items;
+  const SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  for (const int threads : {1, 2, 3}) {
+    Params params;
+    apply_param_string(params, GetParam());
+    const Model model = Model::initialize(params, ItemIndex(items), train, "t");
+    NetworkWeights<float> weights = model.weights;
+    AdagradMomentum<float> optimizer(weights, OptimizerConfig::from_params(params));
+    AliasSampler sampler(model.supports, params.sample_alpha);
+    TrainWorker worker(model, &sampler, 5, 1, threads);
+    SessionBatcher batcher(train, session_order_by_time(train), params.batch_size);
+    SessionBatcher::Step batch;
+    int steps = 0;
+    bool shrank = false;
+    while (batcher.next(batch)) {
+      if (steps == 1) g_counting = true;  // the first step may size lazily allocated buffers
+      shrank = shrank || !batch.kept_rows.empty();
+      worker.train(batch, weights, optimizer);
+      ++steps;
+    }
+    g_counting = false;
+    EXPECT_TRUE(shrank);
+    EXPECT_EQ(worker.step_threads(), threads);
+    EXPECT_EQ(g_allocations.load(), 0)
+        << "heap allocations during " << steps - 1 << " steps on " << threads << " threads";
+    g_allocations = 0;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

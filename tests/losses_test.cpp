@@ -110,5 +110,38 @@ TEST(Losses, Top1MaxTop1AndBpr) {
   EXPECT_NEAR(loss_of(LossConfig{LossKind::kBpr, Activation{}, 1, 0}), bpr, 1e-12);
 }
 
+// A block of rows that starts at row k of a mini-batch (SplitStep's loss phase) has its
+// positives in columns k, k+1, ...: with positive_offset=k it gives those rows' losses and
+// gradients of the whole mini-batch.
+TEST(Losses, ABlockOfRowsWithAnOffsetMatchesTheWholeMiniBatch) {
+  MatrixR<double> scores(4, 7);
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 7; ++j) scores(i, j) = std::sin(1.3 * i + 0.7 * j) * (1 + 0.2 * j);
+  }
+  for (const LossKind kind : {LossKind::kCrossEntropy, LossKind::kBprMax, LossKind::kTop1Max,
+                              LossKind::kTop1, LossKind::kBpr}) {
+    LossConfig config;
+    config.kind = kind;
+    config.final_act = Activation{kind == LossKind::kCrossEntropy ? Activation::Kind::kSoftmax
+                                                                   : Activation::Kind::kLinear};
+    config.smoothing = kind == LossKind::kCrossEntropy ? 0.1 : 0.0;
+    LossWorkspace<double> workspace;
+    workspace.reserve(4, 7);
+    MatrixR<double> whole_grad(4, 7), block_grad(2, 7);
+    const double whole = loss_forward_backward<double>(config, scores, workspace, whole_grad, 0.5);
+    const double first =
+        loss_forward_backward<double>(config, scores.topRows(2), workspace, block_grad, 0.5, 0);
+    EXPECT_TRUE(block_grad.isApprox(whole_grad.topRows(2), 1e-12)) << loss_name(kind);
+    const double second =
+        loss_forward_backward<double>(config, scores.bottomRows(2), workspace, block_grad, 0.5, 2);
+    EXPECT_TRUE(block_grad.isApprox(whole_grad.bottomRows(2), 1e-12)) << loss_name(kind);
+    EXPECT_NEAR(first + second, whole, 1e-12) << loss_name(kind);
+    // Without the offset the block's positives would be columns 0 and 1: another loss.
+    const double wrong =
+        loss_forward_backward<double>(config, scores.bottomRows(2), workspace, block_grad, 0.5);
+    EXPECT_GT(std::abs(wrong - second), 1e-3) << loss_name(kind);
+  }
+}
+
 }  // namespace
 }  // namespace gru4rec

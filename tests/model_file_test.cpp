@@ -217,6 +217,26 @@ TEST_F(ModelFileTest, StructuralChecksBehindTheChecksum) {
   }
 }
 
+TEST_F(ModelFileTest, RefusesToWriteNonFiniteWeightsAndLeavesNoFile) {
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::infinity()}) {
+    Model broken = *model_;
+    broken.weights.layers[0].Uh(1, 2) = bad;
+    const testing::TempDir dir;
+    const std::string path = dir.file("broken.g4r");
+    try {
+      save_model(broken, path);
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("broken.g4r: not written: tensor"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("NaN or infinite"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(path));
+    EXPECT_THROW(serialize_model(broken), Error);
+  }
+}
+
 TEST(ModelFile, ReportsAMissingFile) {
   try {
     load_model("/nonexistent/model.g4r");

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "gru4rec/core/error.h"
@@ -49,9 +50,65 @@ TEST(Training, LearnsTheSyntheticSequencesForEveryLossAndMode) {
   }
 }
 
+// The largest difference between two models' weights, relative to the largest weight.
+double relative_weight_difference(const Model& a, const Model& b) {
+  double diff = 0, scale = 0;
+  const auto compare = [&](const auto& x, const auto& y) {
+    EXPECT_EQ(x.size(), y.size());
+    if (x.size() != y.size() || x.size() == 0) return;
+    diff = std::max(diff, static_cast<double>((x - y).cwiseAbs().maxCoeff()));
+    scale = std::max(scale, static_cast<double>(x.cwiseAbs().maxCoeff()));
+  };
+  compare(a.weights.Wy, b.weights.Wy);
+  compare(a.weights.By, b.weights.By);
+  compare(a.weights.E, b.weights.E);
+  for (size_t l = 0; l < a.weights.layers.size(); ++l) {
+    compare(a.weights.layers[l].Wx, b.weights.layers[l].Wx);
+    compare(a.weights.layers[l].Urz, b.weights.layers[l].Urz);
+    compare(a.weights.layers[l].Uh, b.weights.layers[l].Uh);
+    compare(a.weights.layers[l].bh, b.weights.layers[l].bh);
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+// parallel=sync splits each mini-batch among the threads and sums their gradients: the same
+// training as one thread up to the order of floating-point sums (without dropout, whose masks
+// come from one random stream per thread). Thread counts that leave a share without rows at the
+// end of an epoch (3 threads, 4 rows) included.
+TEST(Training, SyncThreadsTrainTheModelOfOneThread) {
+  for (const std::string params :
+       {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3,elu_param=0",
+        "loss=cross-entropy,constrained_embedding=False,embedding=16",
+        "loss=bpr-max,constrained_embedding=False,embedding=0,layers=24/16",
+        "loss=cross-entropy,n_sample=0", "loss=top1-max",
+        "loss=cross-entropy,grad_cap=0.5,lmbd=0.0001,momentum=0.2"}) {
+    const std::string common =
+        "n_epochs=2,layers=24,n_sample=32,batch_size=16,learning_rate=0.1,dropout_p_embed=0,"
+        "dropout_p_hidden=0," + params;
+    const Model one = testing::train_small_model("threads=1," + common, 800);
+    for (const char* threads : {"threads=2", "threads=3"}) {
+      const Model split = testing::train_small_model(std::string(threads) + "," + common, 800);
+      EXPECT_LT(relative_weight_difference(one, split), 1e-3) << params << " " << threads;
+      EXPECT_EQ(split.stats.epochs, 2);
+      EXPECT_NEAR(split.stats.final_loss, one.stats.final_loss, 1e-4 * one.stats.final_loss)
+          << params << " " << threads;
+    }
+  }
+}
+
+TEST(Training, SyncThreadsAreDeterministicForASeed) {
+  const std::string params = std::string(kSmall) + ",threads=2,parallel=sync";
+  const std::string a = serialize_model(testing::train_small_model(params));
+  EXPECT_EQ(a, serialize_model(testing::train_small_model(params)));
+  EXPECT_NE(a, serialize_model(testing::train_small_model(params + ",seed=7")));
+}
+
 TEST(Training, SeveralThreadsLearnAsWellAndSeeEveryEventOnce) {
-  for (const std::string params : {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3",
-                                   "loss=cross-entropy,constrained_embedding=False,embedding=0"}) {
+  for (const std::string params :
+       {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3",
+        "loss=cross-entropy,constrained_embedding=False,embedding=0",
+        "loss=cross-entropy,logq=1,parallel=hogwild", "loss=bpr-max,momentum=0.3,parallel=hogwild",
+        "loss=bpr-max,momentum=0.3,parallel=hogwild,parallel_warmup=0"}) {
     SessionLog train, test;
     Model one = testing::train_small_model(
         "threads=1,n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params,
@@ -75,7 +132,8 @@ TEST(Training, ThreadsShareTheEventsOfAnEpoch) {
   const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
   SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
-  for (const char* threads : {"threads=2", "threads=4", "threads=64"}) {
+  for (const char* threads : {"threads=2", "threads=4", "threads=64", "threads=2,parallel=hogwild",
+                              "threads=4,parallel=hogwild", "threads=64,parallel=hogwild"}) {
     Params params;
     apply_param_string(params, std::string("n_epochs=2,layers=8,n_sample=8,batch_size=4,") + threads);
     Model model = Model::initialize(params, items, train, "t");
@@ -171,20 +229,55 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
   const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
   SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
-  for (const char* threads : {"threads=1", "threads=2"}) {
+  for (const char* threads :
+       {"threads=1", "threads=2", "threads=2,parallel=hogwild,parallel_warmup=0"}) {
     Params params;
     apply_param_string(params, std::string("n_epochs=1,layers=8,n_sample=8,batch_size=4,") + threads);
     Model model = Model::initialize(params, items, train, "t");
     model.weights.Wy(0, 0) = std::numeric_limits<float>::quiet_NaN();
+    std::vector<std::string> notices;
+    TrainCallbacks callbacks;
+    callbacks.on_notice = [&](const std::string& notice) { notices.push_back(notice); };
     try {
-      train_model(model, train);
+      train_model(model, train, callbacks);
       FAIL() << "no error";
     } catch (const TrainingDiverged& e) {
       EXPECT_NE(std::string(e.what()).find("training diverged: the loss became NaN"),
                 std::string::npos)
           << e.what();
     }
+    // Hogwild first blames the parallel run and tries again on one thread, which fails too.
+    const bool hogwild = std::string(threads).find("hogwild") != std::string::npos;
+    const bool retried = std::any_of(notices.begin(), notices.end(), [](const std::string& n) {
+      return n.find("training again from the initial weights on one thread") != std::string::npos;
+    });
+    EXPECT_EQ(retried, hogwild) << threads;
   }
+}
+
+// A hogwild run that diverges in its parallel phase is restarted on one thread, and says so.
+// (learning_rate=1e30 makes one thread diverge too, so the retry then fails as threads=1 does.)
+TEST(Training, HogwildRestartsOnOneThreadWhenTheParallelRunDiverges) {
+  SyntheticOptions options;
+  options.num_items = 50;
+  options.num_sessions = 300;
+  const SyntheticData data = generate_synthetic_data(options);
+  ItemIndex items;
+  SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  Params params;
+  apply_param_string(params,
+                     "n_epochs=1,layers=8,n_sample=8,batch_size=4,learning_rate=1e30,"
+                     "threads=2,parallel=hogwild,parallel_warmup=0");
+  Model model = Model::initialize(params, items, train, "t");
+  std::vector<std::string> notices;
+  TrainCallbacks callbacks;
+  callbacks.on_notice = [&](const std::string& notice) { notices.push_back(notice); };
+  EXPECT_THROW(train_model(model, train, callbacks), TrainingDiverged);
+  ASSERT_GE(notices.size(), 2u);
+  EXPECT_NE(notices.front().find("parallel=hogwild, all at once"), std::string::npos)
+      << notices.front();
+  EXPECT_NE(notices.back().find("the parallel training diverged"), std::string::npos)
+      << notices.back();
 }
 
 TEST(Training, RefusesInBatchNegativesWithASingleSession) {

@@ -243,11 +243,29 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("seed", &Params::seed, closed(0, 9.2e18),
                             "seed of initialization, sampling and dropout"));
   table.push_back(int_param("threads", &Params::threads, closed(1, 256),
-                            "training threads, each on its own share of the sessions (default: "
-                            "every core; 1 is deterministic for a given seed)"));
+                            "training threads (default: every core); the result is "
+                            "deterministic for a given seed and thread count with parallel=sync"));
+  {
+    ParamDef def = make_def("parallel", ParamKind::kString, "choice", "sync|hogwild",
+                            "how several threads train: sync splits every mini-batch among "
+                            "them (the same training as one thread); hogwild gives each its own "
+                            "mini-batches and lock-free updates (faster, may lose accuracy)");
+    def.parse = [](Params& p, std::string_view text) {
+      text = trim(text);
+      for (ParallelMode mode : {ParallelMode::kSync, ParallelMode::kHogwild}) {
+        if (text == parallel_mode_name(mode)) {
+          p.parallel = mode;
+          return;
+        }
+      }
+      throw expected("sync or hogwild");
+    };
+    def.format = [](const Params& p) { return std::string(parallel_mode_name(p.parallel)); };
+    table.push_back(std::move(def));
+  }
   table.push_back(int_param("parallel_warmup", &Params::parallel_warmup, closed(0, 1 << 24),
-                            "with several threads: mini-batches trained one at a time per "
-                            "further thread before the threads run at once (0: none)"));
+                            "parallel=hogwild: mini-batches trained one at a time per further "
+                            "thread before the threads run at once (0: none)"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;
@@ -257,6 +275,10 @@ std::vector<ParamDef> build_table() {
 
 std::string_view loss_name(LossKind loss) {
   return kLossNames[static_cast<size_t>(loss)];
+}
+
+std::string_view parallel_mode_name(ParallelMode mode) {
+  return mode == ParallelMode::kSync ? "sync" : "hogwild";
 }
 
 const std::vector<ParamDef>& param_table() {

@@ -82,15 +82,18 @@ void LossWorkspace<T>::reserve(Eigen::Index rows, Eigen::Index cols) {
 
 template <typename T>
 T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores, LossWorkspace<T>& ws,
-                        MatrixRef<T> grad, T grad_scale) {
+                        MatrixRef<T> grad, T grad_scale, Eigen::Index positive_offset) {
   const Eigen::Index rows = scores.rows();
   const Eigen::Index cols = scores.cols();
-  GRU4REC_CHECK(cols >= rows && grad.rows() == rows && grad.cols() == cols);
+  const Eigen::Index offset = positive_offset;
+  GRU4REC_CHECK(offset >= 0 && cols >= rows + offset && grad.rows() == rows &&
+                grad.cols() == cols);
   GRU4REC_CHECK(ws.activated.rows() >= rows && ws.activated.cols() >= cols);
   T total = 0;
   if (config.kind == LossKind::kCrossEntropy) {
     for (Eigen::Index i = 0; i < rows; ++i) {
-      total += cross_entropy_row(config, scores.row(i).data(), cols, i, grad.row(i).data());
+      total += cross_entropy_row(config, scores.row(i).data(), cols, i + offset,
+                                 grad.row(i).data());
     }
     grad *= grad_scale;
     return total;
@@ -102,9 +105,10 @@ T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores, Loss
   auto extra = ws.extra.head(cols);
   const T guard = static_cast<T>(kLogGuard);
   const T inv_cols = T(1) / static_cast<T>(cols);
-  for (Eigen::Index i = 0; i < rows; ++i) {
-    auto y = y_all.row(i);
-    auto g = grad.row(i);
+  for (Eigen::Index row = 0; row < rows; ++row) {
+    auto y = y_all.row(row);
+    auto g = grad.row(row);
+    const Eigen::Index i = row + offset;  // the positive's column
     const T y_i = y(i);
     switch (config.kind) {
       case LossKind::kBprMax: {
@@ -163,8 +167,10 @@ T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores, Loss
 template struct LossWorkspace<float>;
 template struct LossWorkspace<double>;
 template float loss_forward_backward<float>(const LossConfig&, ConstMatrixRef<float>,
-                                            LossWorkspace<float>&, MatrixRef<float>, float);
+                                            LossWorkspace<float>&, MatrixRef<float>, float,
+                                            Eigen::Index);
 template double loss_forward_backward<double>(const LossConfig&, ConstMatrixRef<double>,
-                                              LossWorkspace<double>&, MatrixRef<double>, double);
+                                              LossWorkspace<double>&, MatrixRef<double>, double,
+                                              Eigen::Index);
 
 }  // namespace gru4rec

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/memory.h"
+#include "gru4rec/core/parallel.h"
 
 namespace gru4rec {
 namespace {
@@ -42,6 +44,17 @@ void update_dense(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& 
   GRU4REC_CHECK(param.size() == grad.size() && acc.size() == param.size());
   update_values<T>(c, static_cast<T>(c.lmbd), param.data(), acc.data(),
                    vel.size() > 0 ? vel.data() : nullptr, grad.data(), param.size());
+}
+
+template <typename T, typename Tensor>
+void update_dense_share(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& vel,
+                        const Tensor& grad, int share, int shares) {
+  GRU4REC_CHECK(param.size() == grad.size() && acc.size() == param.size());
+  const auto [first, last] = share_range(param.size(), share, shares);
+  if (last <= first) return;
+  update_values<T>(c, static_cast<T>(c.lmbd), param.data() + first, acc.data() + first,
+                   vel.size() > 0 ? vel.data() + first : nullptr, grad.data() + first,
+                   last - first);
 }
 
 // Updates the item rows of `grad`'s slots [first, last) (all by default) in an interleaved
@@ -170,6 +183,27 @@ void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
     update_rows<T>(config_, by_, g.by_rows);
   }
   mark_phase(profile, Phase::kSparseUpdate);
+}
+
+template <typename T>
+void AdagradMomentum<T>::update_share(NetworkWeights<T>& w, const StepGradients<T>& g, int share,
+                                      int shares, const ItemSlots& slots) {
+  GRU4REC_CHECK(!g.output_side_applied && shares >= 1 && share >= 0 && share < shares);
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    auto& p = w.layers[l];
+    const auto& gl = g.layers[l];
+    auto& acc = accumulators_[l];
+    auto& vel = velocities_[l];
+    if (!(l == 0 && mode_ == EmbeddingMode::kOneHot))
+      update_dense_share<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx, share, shares);
+    update_dense_share<T>(config_, p.Urz, acc.Urz, vel.Urz, gl.Urz, share, shares);
+    update_dense_share<T>(config_, p.Uh, acc.Uh, vel.Uh, gl.Uh, share, shares);
+    update_dense_share<T>(config_, p.bh, acc.bh, vel.bh, gl.bh, share, shares);
+  }
+  if (mode_ != EmbeddingMode::kShared)
+    update_rows<T>(config_, input_, g.input_rows, slots.input.first, slots.input.last);
+  for (const SlotRange& range : slots.wy) update_rows<T>(config_, wy_, g.wy_rows, range.first, range.last);
+  update_rows<T>(config_, by_, g.by_rows, slots.by.first, slots.by.last);
 }
 
 template <typename T>

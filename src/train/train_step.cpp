@@ -47,6 +47,28 @@ void StepGradients<T>::scale(T factor) {
   by_rows.rows() *= factor;
 }
 
+template <typename T>
+void StepGradients<T>::reserve(const NetworkShape& shape, Eigen::Index rows, Eigen::Index columns) {
+  layers.resize(shape.layers.size());
+  for (size_t l = 0; l < shape.layers.size(); ++l) {
+    const Eigen::Index h = shape.layers[l];
+    auto& g = layers[l];
+    const bool one_hot_input = l == 0 && shape.mode == EmbeddingMode::kOneHot;
+    g.Wx = MatrixR<T>::Zero(one_hot_input ? 0 : shape.input_size(l), one_hot_input ? 0 : 3 * h);
+    g.Urz = MatrixR<T>::Zero(h, 2 * h);
+    g.Uh = MatrixR<T>::Zero(h, h);
+    g.bh = RowVector<T>::Zero(3 * h);
+  }
+  const bool shared = shape.mode == EmbeddingMode::kShared;
+  wy_rows.reserve(shape.num_items, columns + (shared ? rows : 0), shape.output_size());
+  by_rows.reserve(shape.num_items, columns, 1);
+  if (shape.mode == EmbeddingMode::kSeparate) {
+    input_rows.reserve(shape.num_items, rows, shape.embedding_size);
+  } else if (shape.mode == EmbeddingMode::kOneHot) {
+    input_rows.reserve(shape.num_items, rows, 3 * shape.layers[0]);
+  }
+}
+
 StepConfig StepConfig::from_params(const Params& params) {
   return StepConfig{.forward = ForwardConfig::training(params),
                     .loss = LossConfig::from_params(params),
@@ -73,24 +95,7 @@ TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int
   d_hidden_.resize(rows, widest);
   d_input_.resize(rows, widest);
   d_projection_.resize(rows, 3 * *std::max_element(shape.layers.begin(), shape.layers.end()));
-  gradients_.layers.resize(shape.layers.size());
-  for (size_t l = 0; l < shape.layers.size(); ++l) {
-    const Eigen::Index h = shape.layers[l];
-    auto& g = gradients_.layers[l];
-    const bool one_hot_input = l == 0 && shape.mode == EmbeddingMode::kOneHot;
-    g.Wx = MatrixR<T>::Zero(one_hot_input ? 0 : shape.input_size(l), one_hot_input ? 0 : 3 * h);
-    g.Urz = MatrixR<T>::Zero(h, 2 * h);
-    g.Uh = MatrixR<T>::Zero(h, h);
-    g.bh = RowVector<T>::Zero(3 * h);
-  }
-  const bool shared = shape.mode == EmbeddingMode::kShared;
-  gradients_.wy_rows.reserve(shape.num_items, columns + (shared ? rows : 0), out_size);
-  gradients_.by_rows.reserve(shape.num_items, columns, 1);
-  if (shape.mode == EmbeddingMode::kSeparate) {
-    gradients_.input_rows.reserve(shape.num_items, rows, shape.embedding_size);
-  } else if (shape.mode == EmbeddingMode::kOneHot) {
-    gradients_.input_rows.reserve(shape.num_items, rows, 3 * shape.layers[0]);
-  }
+  gradients_.reserve(shape, rows, columns);
 }
 
 template <typename T>
@@ -175,15 +180,50 @@ void TrainStep<T>::backward_hidden(const NetworkWeights<T>& w, std::span<const i
                                    std::vector<MatrixR<T>>& hidden, PhaseProfile* profile) {
   const Eigen::Index rows = rows_;
   const Eigen::Index cols = cols_;
+  auto d_scores = d_scores_.topLeftCorner(rows, cols);
+  auto out = out_rows_.topRows(cols);
+  d_hidden_.topLeftCorner(rows, shape_.output_size()).noalias() = d_scores * out;
+  backward_layers(w, inputs, hidden);
+  mark_phase(profile, Phase::kBackward);
+}
+
+template <typename T>
+ConstMatrixRef<T> TrainStep<T>::forward_gru(const NetworkWeights<T>& w,
+                                            const ItemTables<const T>& items,
+                                            std::span<const int32_t> inputs,
+                                            const std::vector<MatrixR<T>>& hidden,
+                                            Rng* dropout_rng) {
+  const auto rows = static_cast<Eigen::Index>(inputs.size());
+  GRU4REC_CHECK(rows > 0 && rows <= scores_.rows());
+  rows_ = rows;
+  cols_ = 0;
+  network_forward<T>(w, items.input, config_.forward, inputs, hidden, forward_, dropout_rng);
+  StepGradients<T>& g = gradients_;
+  g.wy_rows.clear();
+  g.input_rows.clear();
+  g.by_rows.clear();
+  g.wy_input_slots = 0;
+  g.output_side_applied = false;
+  return forward_.output.back().topRows(rows);
+}
+
+template <typename T>
+void TrainStep<T>::backward_gru(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                                ConstMatrixRef<T> d_top, std::vector<MatrixR<T>>& hidden) {
+  GRU4REC_CHECK(d_top.rows() == rows_ && d_top.cols() == shape_.output_size());
+  d_hidden_.topLeftCorner(rows_, shape_.output_size()) = d_top;
+  backward_layers(w, inputs, hidden);
+}
+
+template <typename T>
+void TrainStep<T>::backward_layers(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                                   std::vector<MatrixR<T>>& hidden) {
+  const Eigen::Index rows = rows_;
   GRU4REC_CHECK(static_cast<Eigen::Index>(inputs.size()) == rows);
   const size_t num_layers = w.layers.size();
   const EmbeddingMode mode = shape_.mode;
   StepGradients<T>& g = gradients_;
-  auto d_scores = d_scores_.topLeftCorner(rows, cols);
-  auto out = out_rows_.topRows(cols);
-
   // Down through the GRU stack. d_hidden_ holds dL/d(output of layer l, after dropout).
-  d_hidden_.topLeftCorner(rows, shape_.output_size()).noalias() = d_scores * out;
   for (size_t l = num_layers; l-- > 0;) {
     const Eigen::Index h = shape_.layers[l];
     auto dh = d_hidden_.topLeftCorner(rows, h);
@@ -220,7 +260,6 @@ void TrainStep<T>::backward_hidden(const NetworkWeights<T>& w, std::span<const i
   for (size_t l = 0; l < num_layers; ++l) {
     hidden[l].topRows(rows) = forward_.output[l].topRows(rows);
   }
-  mark_phase(profile, Phase::kBackward);
 }
 
 template struct StepGradients<float>;

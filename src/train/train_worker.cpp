@@ -27,7 +27,7 @@ void LogQShift::fill(std::span<const int32_t> columns, size_t rows, std::span<fl
 }
 
 TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed,
-                         int workers)
+                         int workers, int step_threads)
     : params_(model.params),
       step_(model.weights.shape, StepConfig::from_params(model.params), model.params.batch_size,
             model.params.batch_size + model.params.n_sample),
@@ -41,10 +41,27 @@ TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64
   }
   columns_.resize(static_cast<size_t>(params_.batch_size + params_.n_sample));
   shift_.resize(logq_.enabled() ? columns_.size() : 0);
+  const int threads = std::clamp(step_threads, 1, params_.batch_size);
+  if (threads == 1) return;
+  team_ = std::make_unique<ThreadTeam>(threads);
+  split_ = std::make_unique<SplitStep>(model.weights.shape, StepConfig::from_params(model.params),
+                                       params_.batch_size, static_cast<int>(columns_.size()),
+                                       params_.grad_cap, seed, *team_);
 }
+
+TrainWorker::~TrainWorker() = default;
 
 void TrainWorker::reset_states() {
   for (auto& h : hidden_) h.setZero();
+}
+
+void TrainWorker::reset_ended_sessions(const SessionBatcher::Step& batch) {
+  // A row whose target ended its session takes a new session: it starts from a zero state.
+  for (size_t row = 0; row < batch.session_ends.size(); ++row) {
+    if (batch.session_ends[row] != 0) {
+      for (auto& h : hidden_) h.row(static_cast<Eigen::Index>(row)).setZero();
+    }
+  }
 }
 
 float TrainWorker::train(const SessionBatcher::Step& batch, NetworkWeights<float>& weights,
@@ -68,6 +85,14 @@ float TrainWorker::train(const SessionBatcher::Step& batch, NetworkWeights<float
     shift = std::span<const float>(shift_.data(), columns.size());
   }
   mark_phase(profile, Phase::kSampling);
+  if (split_) {
+    const float loss = split_->train(weights, optimizer, batch.inputs, columns, shift, hidden_,
+                                     &dropout_rng_, profile);
+    if (!std::isfinite(loss)) return loss;
+    reset_ended_sessions(batch);
+    mark_phase(profile, Phase::kBatch);
+    return loss;
+  }
   const float loss = step_.forward_output(weights, optimizer.item_tables(), batch.inputs, columns,
                                           shift, hidden_, &dropout_rng_, profile);
   if (!std::isfinite(loss)) return loss;
@@ -83,12 +108,7 @@ float TrainWorker::train(const SessionBatcher::Step& batch, NetworkWeights<float
     mark_phase(profile, Phase::kBackward);
   }
   optimizer.update(weights, step_.gradients(), profile);
-  // A row whose target ended its session takes a new session: it starts from a zero state.
-  for (size_t row = 0; row < rows; ++row) {
-    if (batch.session_ends[row] != 0) {
-      for (auto& h : hidden_) h.row(static_cast<Eigen::Index>(row)).setZero();
-    }
-  }
+  reset_ended_sessions(batch);
   mark_phase(profile, Phase::kBatch);
   return loss;
 }

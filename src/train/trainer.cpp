@@ -94,7 +94,8 @@ class TrainingRun {
   // one thread restarts from; released (reset) once the first parallel epoch went well.
   TrainingRun(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
               PhaseProfile* profile, AdagradMomentum<float>& optimizer, const AliasSampler* sampler,
-              int n_lanes, std::optional<NetworkWeights<float>>* initial_weights)
+              int n_lanes, int step_threads,
+              std::optional<NetworkWeights<float>>* initial_weights)
       : model_(model),
         params_(model.params),
         train_(train),
@@ -120,7 +121,7 @@ class TrainingRun {
       lane.worker = std::make_unique<TrainWorker>(
           model, sampler,
           i == 0 ? seed : Rng::derive_seed(seed, kWorkerStreamBase + static_cast<uint64_t>(i)),
-          n_lanes);
+          n_lanes, step_threads);
     }
     serial_steps_left_ = n_lanes > 1 ? int64_t{params_.parallel_warmup} * (n_lanes - 1) : 0;
   }
@@ -369,8 +370,11 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   std::unique_ptr<AliasSampler> sampler;
   if (params.n_sample > 0)
     sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
-  int n_lanes = training_lanes(train, params);
-  if (n_lanes < params.threads) {
+  const bool hogwild = params.parallel == ParallelMode::kHogwild && params.threads > 1;
+  // parallel=sync: one lane whose steps are split among the threads (each needs a row).
+  const int step_threads = hogwild ? 1 : std::min(params.threads, params.batch_size);
+  int n_lanes = hogwild ? training_lanes(train, params) : 1;
+  if (hogwild && n_lanes < params.threads) {
     notify(callbacks, fmt::format("training on {} thread{} instead of {}: each thread needs at "
                                   "least batch_size ({}) sessions of 2 or more events",
                                   n_lanes, n_lanes == 1 ? "" : "s", params.threads,
@@ -380,25 +384,30 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   std::optional<NetworkWeights<float>> initial_weights;
   if (n_lanes > 1) {
     initial_weights = model.weights;
+    const int64_t warmup = int64_t{params.parallel_warmup} * (n_lanes - 1);
     notify(callbacks,
-           fmt::format("training on {} threads: the first {} mini-batches one at a time "
-                       "(parallel_warmup={} per further thread), then all threads at once",
-                       n_lanes, int64_t{params.parallel_warmup} * (n_lanes - 1),
-                       params.parallel_warmup));
+           warmup > 0
+               ? fmt::format("training on {} threads, parallel=hogwild: the first {} "
+                             "mini-batches one at a time (parallel_warmup={} per further "
+                             "thread), then all threads at once",
+                             n_lanes, warmup, params.parallel_warmup)
+               : fmt::format("training on {} threads, parallel=hogwild, all at once "
+                             "(parallel_warmup=0)",
+                             n_lanes));
   }
   const Clock::time_point start = Clock::now();
   TrainSummary summary;
   bool fell_back = false;
   for (;;) {
     summary = TrainSummary{};
-    summary.threads = n_lanes;
+    summary.threads = n_lanes * step_threads;
     // From here until export_items(), the optimizer holds the item weights.
     AdagradMomentum<float> optimizer(model.weights, OptimizerConfig::from_params(params));
     RunOutcome outcome;
     std::string divergence;
     try {
       TrainingRun run(model, train, callbacks, profile, optimizer, sampler.get(), n_lanes,
-                      n_lanes > 1 ? &initial_weights : nullptr);
+                      step_threads, n_lanes > 1 ? &initial_weights : nullptr);
       outcome = run.run(summary);
       divergence = run.divergence();
     } catch (...) {

@@ -22,6 +22,15 @@ enum class LossKind { kCrossEntropy, kBprMax, kTop1Max, kTop1, kBpr };
 
 std::string_view loss_name(LossKind loss);
 
+// How several training threads share the work (see trainer.h).
+enum class ParallelMode {
+  kSync,     // every mini-batch's rows split among the threads, one summed update: the
+             // same training as one thread, on every setting
+  kHogwild,  // each thread its own mini-batches and lock-free updates: faster, not the same
+};
+
+std::string_view parallel_mode_name(ParallelMode mode);
+
 struct Params {
   LossKind loss = LossKind::kCrossEntropy;
   std::string final_act;  // empty: softmax for cross-entropy, else elu-<elu_param>
@@ -51,8 +60,9 @@ struct Params {
   int64_t seed = 42;
   // Training threads: every core by default; 1 trains deterministically for a given seed.
   int threads = available_cores();
-  // With several threads: mini-batches trained one at a time, for each thread beyond the
-  // first, before the threads train at once (see trainer.h); 0 starts them at once.
+  ParallelMode parallel = ParallelMode::kSync;
+  // parallel=hogwild: mini-batches trained one at a time, for each thread beyond the first,
+  // before the threads train at once (see trainer.h); 0 starts them at once.
   int parallel_warmup = 100;
 
   static constexpr int kEmbeddingLayersize = -1;

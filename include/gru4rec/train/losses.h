@@ -39,8 +39,11 @@ struct LossWorkspace {
 };
 
 // Returns the summed loss over rows and writes d(sum)/d(scores) * grad_scale to `grad`.
+// `positive_offset`: row i's positive is in column i + positive_offset (a block of the rows of
+// a mini-batch that starts at that row; 0 for a whole mini-batch).
 template <typename T>
 T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores,
-                        LossWorkspace<T>& workspace, MatrixRef<T> grad, T grad_scale);
+                        LossWorkspace<T>& workspace, MatrixRef<T> grad, T grad_scale,
+                        Eigen::Index positive_offset = 0);
 
 }  // namespace gru4rec

@@ -41,6 +41,23 @@ class AdagradMomentum {
   void update(NetworkWeights<T>& weights, const StepGradients<T>& gradients,
               PhaseProfile* profile = nullptr);
 
+  // Slots [first, last) of an item-row gradient (SparseRowGrad) of a step.
+  struct SlotRange {
+    int32_t first = 0, last = 0;
+  };
+  // The item rows that one thread updates in update_share().
+  struct ItemSlots {
+    SlotRange wy[2];  // two ranges of Wy's slots (in shared mode: inputs' and columns')
+    SlotRange by, input;
+  };
+
+  // One thread's part of update(), so that several threads apply one step together: share
+  // `share` of `shares` of every dense GRU tensor (its values [n * share / shares,
+  // n * (share + 1) / shares)) and the item rows of `slots`. The threads' slots must hold
+  // different items (merged gradients: each item has one slot). Not after update_output_side().
+  void update_share(NetworkWeights<T>& weights, const StepGradients<T>& gradients, int share,
+                    int shares, const ItemSlots& slots);
+
   // Applies the output side of a step early (the rows of Wy that are complete after
   // TrainStep::forward_output, and By), while those rows are still in the cache; marks the
   // gradients so that update() skips them. Not with gradient clipping, which needs the whole

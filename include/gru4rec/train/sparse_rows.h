@@ -95,6 +95,9 @@ class SparseRowGrad {
     add(item, Eigen::Matrix<T, 1, 1>::Constant(gradient));
   }
 
+  // The slot of `item`, or -1 when it has none.
+  int32_t find(int32_t item) const { return slot_of_item_[static_cast<size_t>(item)]; }
+
   int32_t size() const { return count_; }
   std::span<const int32_t> ids() const { return {ids_.data(), static_cast<size_t>(count_)}; }
   auto rows() { return rows_.topRows(count_); }

@@ -31,6 +31,9 @@ struct StepGradients {
   // Set by the optimizer when it has applied the output side early (see AdagradMomentum).
   bool output_side_applied = false;
 
+  // Allocates the gradients of a step of up to max_rows rows and max_columns columns.
+  void reserve(const NetworkShape& shape, Eigen::Index max_rows, Eigen::Index max_columns);
+
   // Sum of squares of every gradient (for grad_cap).
   double squared_norm() const;
   void scale(T factor);
@@ -74,9 +77,24 @@ class TrainStep {
   void backward_hidden(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
                        std::vector<MatrixR<T>>& hidden, PhaseProfile* profile = nullptr);
 
+  // The GRU part alone, for a step whose output side (scores, loss, item-row gradients) is
+  // computed elsewhere (SplitStep): forward_gru() runs the GRU stack on the rows and returns
+  // their top-layer outputs; backward_gru() takes the loss's gradient with respect to those
+  // outputs and computes the GRU weights' gradients and the input rows' (in shared mode in
+  // gradients().wy_rows, which then holds only those), and writes the new states to `hidden`.
+  ConstMatrixRef<T> forward_gru(const NetworkWeights<T>& w, const ItemTables<const T>& items,
+                                std::span<const int32_t> inputs,
+                                const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng);
+  void backward_gru(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                    ConstMatrixRef<T> d_top, std::vector<MatrixR<T>>& hidden);
+
   StepGradients<T>& gradients() { return gradients_; }
 
  private:
+  // From d_hidden_ (dL/d top output) down through the layers (see backward_hidden).
+  void backward_layers(const NetworkWeights<T>& w, std::span<const int32_t> inputs,
+                       std::vector<MatrixR<T>>& hidden);
+
   NetworkShape shape_;
   StepConfig config_;
   ForwardBuffers<T> forward_;

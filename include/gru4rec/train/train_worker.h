@@ -1,19 +1,26 @@
-// TrainWorker: everything one training thread owns (hidden states of its session-parallel
-// rows, the step's buffers and gradients, its random streams and sample store), separate from
-// the shared weights and optimizer. One per thread; not thread-safe.
+// TrainWorker: everything one training lane owns (hidden states of its session-parallel rows,
+// the step's buffers and gradients, its random streams and sample store), separate from the
+// shared weights and optimizer. One per lane; not thread-safe.
+//
+// A worker may split every step among a team of threads (step_threads > 1; parallel=sync; see
+// split_step.h): the training of one thread up to the order of floating-point sums and the
+// dropout masks' random streams.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "gru4rec/core/matrix.h"
+#include "gru4rec/core/parallel.h"
 #include "gru4rec/core/phase_profile.h"
 #include "gru4rec/core/random.h"
 #include "gru4rec/model/model.h"
 #include "gru4rec/train/optimizer.h"
 #include "gru4rec/train/sampler.h"
 #include "gru4rec/train/session_batcher.h"
+#include "gru4rec/train/split_step.h"
 #include "gru4rec/train/train_step.h"
 
 namespace gru4rec {
@@ -38,8 +45,10 @@ class TrainWorker {
   // `sampler` (null when n_sample == 0) must outlive the worker; so must `model`. With
   // `workers` workers training at once, each keeps 1/workers of sample_store_size samples, so
   // that the stores take the same memory in all (their samples are independent draws either
-  // way).
-  TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed, int workers = 1);
+  // way). `step_threads` > 1 splits every step among that many threads (at most batch_size).
+  TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed, int workers = 1,
+              int step_threads = 1);
+  ~TrainWorker();
 
   // Zeroes every row's state (at the start of an epoch).
   void reset_states();
@@ -54,7 +63,12 @@ class TrainWorker {
   // The rows' states, one matrix per layer (for tests).
   const std::vector<MatrixR<float>>& hidden_states() const { return hidden_; }
 
+  // The threads that share each step (1: the calling thread alone).
+  int step_threads() const { return team_ ? team_->size() : 1; }
+
  private:
+  void reset_ended_sessions(const SessionBatcher::Step& batch);
+
   const Params& params_;
   TrainStep<float> step_;
   SampleStore samples_;
@@ -63,6 +77,8 @@ class TrainWorker {
   std::vector<MatrixR<float>> hidden_;
   std::vector<int32_t> columns_;
   std::vector<float> shift_;
+  std::unique_ptr<ThreadTeam> team_;  // with step_threads > 1
+  std::unique_ptr<SplitStep> split_;
 };
 
 // Random stream ids derived from the seed (initialization uses stream 0).

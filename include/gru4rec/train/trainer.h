@@ -1,26 +1,31 @@
 // Training loop of GRU4Rec: epochs of session-parallel mini-batches, negative sampling from a
 // sample store, one TrainStep and one optimizer update per mini-batch.
 //
-// The weights (in Model) and the optimizer state are shared; everything a training thread
+// The weights (in Model) and the optimizer state are shared; everything a training lane
 // owns (hidden states, step buffers, gradients, random streams, sample store) lives in a
-// TrainWorker. With threads=T, T workers train Hogwild-style: worker i trains on sessions i,
-// i+T, i+2T, ... of the training order with its own session-parallel mini-batches and updates
-// the shared weights without locks (as word2vec and fastText do). threads=1 is deterministic
-// for a given seed; more threads are not (the interleaving of updates varies).
+// TrainWorker. threads=T trains in one of two ways (Params::parallel):
 //
-// Why the workers start one at a time: Adagrad's first steps move every weight by about
-// learning_rate (the accumulator holds little more than the step's own squared gradient), and
-// a worker's step is computed from weights that lack the steps the other workers are taking at
-// the same moment. Several such full-size steps from the same point add up, and on some
-// settings (the Yoochoose bpr-max setting: linear scores, 448 units, learning rate 0.075) the
-// scores explode within 5 mini-batches; the accumulators keep those huge gradients for good, so
-// the rest of the training crawls (docs/performance.md). So the workers first train
-// parallel_warmup x (T - 1) mini-batches one after another, round robin (exactly serial
-// training), and only then at once, when every step is a small share of what the accumulators
-// hold. As a safety net, during the first epoch that runs in parallel a copy of the initial
-// weights is kept: if a worker's loss over 8 mini-batches averages more than twice the
-// untrained model's (or is not finite), the training restarts from those weights on one thread,
-// which then gives exactly the threads=1 model, and says so (TrainCallbacks::on_notice).
+// - sync (the default): one lane, every mini-batch's rows split among the T threads, the
+//   gradients summed, one update (train_worker.h). The same training as one thread, on every
+//   setting: same mini-batches, same negative samples, same number of updates; only the order
+//   of floating-point sums and the dropout masks' random streams differ. Deterministic for a
+//   given seed and T.
+// - hogwild: T lanes, each with its own session-parallel mini-batches (the sessions of the
+//   training order shared out on demand), updating the shared weights without locks (as
+//   word2vec and fastText do). Faster, but not the same training, and not deterministic:
+//   each lane's step is computed from weights that lack the steps the others are taking.
+//   Adagrad's first steps move every weight by about learning_rate (the accumulator holds
+//   little more than the step's own squared gradient); several such full-size steps from the
+//   same point add up, and on some settings (the Yoochoose bpr-max setting: linear scores, 448
+//   units, learning rate 0.075) the scores explode within 5 mini-batches; the accumulators keep
+//   those huge gradients for good, so the rest of the training crawls (docs/performance.md).
+//   So the lanes first train parallel_warmup x (T - 1) mini-batches one after another, round
+//   robin (exactly serial training), and only then at once. As a safety net, during the first
+//   epoch that runs in parallel a copy of the initial weights is kept: if a lane's loss over 8
+//   mini-batches averages more than three times the untrained model's (or is not finite), the
+//   training restarts from those weights on one thread, which then gives exactly the threads=1
+//   model, and says so (TrainCallbacks::on_notice). Even so, hogwild can cost a few percent of
+//   accuracy on some settings (docs/performance.md).
 #pragma once
 
 #include <cstdint>
