@@ -108,15 +108,22 @@ struct ThreadTeam::Shared {
 #endif
   }
 
-  // Spins until done() or kSpinTime has passed; returns done().
+  // Spins until done() or kSpinTime has passed; returns done(). After the first 64 rounds
+  // it yields the core between checks, so that a team with more threads than free cores (other
+  // programs, or threads > cores) lets the thread it waits for run.
   template <typename Done>
   static bool spin_until(Done&& done) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      pause();
+    }
     const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
     for (;;) {
-      for (int i = 0; i < 64; ++i) {
+      for (int i = 0; i < 16; ++i) {
         if (done()) return true;
         pause();
       }
+      std::this_thread::yield();
       if (std::chrono::steady_clock::now() >= deadline) return done();
     }
   }
