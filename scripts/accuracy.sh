@@ -3,8 +3,10 @@
 # section 5.1 on the closest dataset of ../shared/data (or GRU4REC_DATA_DIR), threads=1 against
 # the default threads (every core), seeds 1-3 for 3 epochs, and the six parameter files for 10
 # epochs (seed 1); Recall@20 and MRR@20. Runs are appended to a JSON-lines log and skipped when
-# already there, so an interrupted run resumes; the Markdown tables go to stdout (and
-# docs/performance.md has them). About 4-5 hours on 2 cores.
+# already there, so an interrupted run resumes (the log, docs/accuracy/runs.jsonl, is kept in
+# the repository with the report it backs); the Markdown tables go to stdout (and
+# docs/performance.md has them). About 5 hours on 2 cores; --modes 1,default,hogwild adds
+# Hogwild.
 #   scripts/accuracy.sh [--log FILE] [--seeds 1,2,3] [--settings "yoochoose bpr-max,rsc15 xe"]
 #                       [--report-only]
 set -euo pipefail
@@ -15,4 +17,4 @@ scripts/install-deps.sh
 mkdir -p build/accuracy
 scripts/build.sh accuracy_report > build/accuracy/build.log 2>&1 ||
   { cat build/accuracy/build.log; exit 1; }
-build/bench/accuracy_report --data "$data" --log build/accuracy/runs.jsonl "$@"
+build/bench/accuracy_report --data "$data" --log docs/accuracy/runs.jsonl "$@"
