@@ -16,7 +16,7 @@
 namespace gru4rec {
 namespace {
 
-// Four times Eigen's stack allocation limit, with room for the callers' frames.
+// Eight times Eigen's stack allocation limit, with room for the callers' frames.
 constexpr size_t kThreadStackBytes = size_t{32} << 20;
 
 struct TaskSlot {
@@ -163,6 +163,8 @@ ThreadTeam::ThreadTeam(int size) : size_(size), shared_(std::make_unique<Shared>
   Shared& s = *shared_;
   s.errors.resize(static_cast<size_t>(size));
   s.starts.resize(static_cast<size_t>(size));
+  // Reserved first: once a helper runs, nothing here may throw before it is recorded.
+  s.threads.reserve(static_cast<size_t>(size));
   pthread_attr_t attr;
   GRU4REC_CHECK(pthread_attr_init(&attr) == 0);
   GRU4REC_CHECK(pthread_attr_setstacksize(&attr, kThreadStackBytes) == 0);

@@ -215,6 +215,14 @@ class TrainingRun {
     return RunOutcome::kDone;
   }
 
+  // The threads that train: every lane's, each maybe splitting its steps (a team can be
+  // smaller than asked when the system refuses threads).
+  int threads() const {
+    int total = 0;
+    for (const WorkerLane& lane : lanes_) total += lane.worker->step_threads();
+    return total;
+  }
+
   std::string advice() const {
     return fmt::format("lower learning_rate (now {}) or momentum (now {}), or try "
                        "loss=cross-entropy",
@@ -400,7 +408,6 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   bool fell_back = false;
   for (;;) {
     summary = TrainSummary{};
-    summary.threads = n_lanes * step_threads;
     // From here until export_items(), the optimizer holds the item weights.
     AdagradMomentum<float> optimizer(model.weights, OptimizerConfig::from_params(params));
     RunOutcome outcome;
@@ -408,6 +415,7 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     try {
       TrainingRun run(model, train, callbacks, profile, optimizer, sampler.get(), n_lanes,
                       step_threads, n_lanes > 1 ? &initial_weights : nullptr);
+      summary.threads = run.threads();
       outcome = run.run(summary);
       divergence = run.divergence();
     } catch (...) {

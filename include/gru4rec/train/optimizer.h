@@ -9,7 +9,9 @@
 //
 // While training, the optimizer holds the item-indexed weights, interleaved with their state
 // (see interleaved_table.h): the constructor takes them over from the NetworkWeights (which
-// then hold empty item matrices) and export_items() writes them back. Not thread-safe.
+// then hold empty item matrices) and export_items() writes them back. Not thread-safe, except
+// update_share(), which several threads call at once for one step (with disjoint slots), and
+// item_tables() (Hogwild threads read and update without locks, by design).
 #pragma once
 
 #include <vector>

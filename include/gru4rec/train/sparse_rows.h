@@ -6,7 +6,9 @@
 // Rows are added one at a time (add), or as a block with a row per occurrence (append) that
 // the caller fills in place, e.g. straight from a GEMM, before merge_duplicates() folds the
 // rows of repeated items into the item's first row. Folded rows are left zero with the id
-// kFolded, which consumers skip. Per-thread; no allocation after reserve().
+// kFolded, which consumers skip. No allocation after reserve(). Not thread-safe, except that
+// several threads may fill disjoint block()s and rows and call find() at once while no row is
+// added (SplitStep).
 #pragma once
 
 #include <cstdint>

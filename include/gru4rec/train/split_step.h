@@ -8,9 +8,10 @@
 //   C  rows:    the loss of its rows (the positive of row i is column i)
 //   D  columns: its columns' item-row and bias gradients (d_scores^T x top outputs), and
 //      hidden units: its share of dL/d(top outputs) = d_scores x item rows
-//   E  rows:    the GRU backward pass of its rows: partial GRU weight gradients, input rows'
-//   F  slices:  each thread sums a slice of the partial GRU gradients and the input rows of
-//      its items (item % threads), then updates that slice and those items' rows
+//   E  rows:    the GRU backward pass of its rows: partial GRU weight gradients and input-row
+//      gradients per thread
+//   F  slices:  each thread sums a slice of every partial GRU gradient and of the input rows'
+//      slots, then updates that slice, those rows and the rows of its columns (phase D's)
 //
 // Phases that read a whole matrix that another phase splits wait for the team between them.
 // The products that scale with the columns (2048 samples and more) are split by columns, so

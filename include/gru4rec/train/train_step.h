@@ -81,7 +81,9 @@ class TrainStep {
   // computed elsewhere (SplitStep): forward_gru() runs the GRU stack on the rows and returns
   // their top-layer outputs; backward_gru() takes the loss's gradient with respect to those
   // outputs and computes the GRU weights' gradients and the input rows' (in shared mode in
-  // gradients().wy_rows, which then holds only those), and writes the new states to `hidden`.
+  // gradients().wy_rows, which then holds only those), and writes the new states to `hidden`,
+  // which must hold the previous states given to forward_gru(). The returned outputs are valid
+  // until the next call.
   ConstMatrixRef<T> forward_gru(const NetworkWeights<T>& w, const ItemTables<const T>& items,
                                 std::span<const int32_t> inputs,
                                 const std::vector<MatrixR<T>>& hidden, Rng* dropout_rng);
