@@ -46,8 +46,8 @@ SplitStep::SplitStep(const NetworkShape& shape, const StepConfig& config, int ma
   const int share_rows = (max_rows + threads - 1) / threads;
   for (int p = 0; p < threads; ++p) {
     auto share = std::make_unique<Share>();
-    // The step's own output side is not used: its columns need only fit its rows.
-    share->step = std::make_unique<TrainStep<float>>(shape, config, share_rows, share_rows);
+    share->step = std::make_unique<TrainStep<float>>(shape, config, share_rows, share_rows,
+                                                     /*gru_only=*/true);
     for (int size : shape.layers) share->hidden.push_back(MatrixR<float>::Zero(share_rows, size));
     share->loss_workspace.reserve(share_rows, max_columns);
     share->dropout_rng =

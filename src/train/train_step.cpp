@@ -48,7 +48,8 @@ void StepGradients<T>::scale(T factor) {
 }
 
 template <typename T>
-void StepGradients<T>::reserve(const NetworkShape& shape, Eigen::Index rows, Eigen::Index columns) {
+void StepGradients<T>::reserve(const NetworkShape& shape, Eigen::Index rows, Eigen::Index columns,
+                               bool input_side_only) {
   layers.resize(shape.layers.size());
   for (size_t l = 0; l < shape.layers.size(); ++l) {
     const Eigen::Index h = shape.layers[l];
@@ -60,8 +61,12 @@ void StepGradients<T>::reserve(const NetworkShape& shape, Eigen::Index rows, Eig
     g.bh = RowVector<T>::Zero(3 * h);
   }
   const bool shared = shape.mode == EmbeddingMode::kShared;
-  wy_rows.reserve(shape.num_items, columns + (shared ? rows : 0), shape.output_size());
-  by_rows.reserve(shape.num_items, columns, 1);
+  if (input_side_only) {
+    if (shared) wy_rows.reserve(shape.num_items, rows, shape.output_size());
+  } else {
+    wy_rows.reserve(shape.num_items, columns + (shared ? rows : 0), shape.output_size());
+    by_rows.reserve(shape.num_items, columns, 1);
+  }
   if (shape.mode == EmbeddingMode::kSeparate) {
     input_rows.reserve(shape.num_items, rows, shape.embedding_size);
   } else if (shape.mode == EmbeddingMode::kOneHot) {
@@ -77,25 +82,27 @@ StepConfig StepConfig::from_params(const Params& params) {
 
 template <typename T>
 TrainStep<T>::TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows,
-                        int max_columns)
-    : shape_(shape), config_(config) {
+                        int max_columns, bool gru_only)
+    : shape_(shape), config_(config), max_rows_(max_rows) {
   GRU4REC_CHECK(max_rows > 0 && max_columns >= max_rows);
   const Eigen::Index rows = max_rows;
   const Eigen::Index columns = max_columns;
   const Eigen::Index out_size = shape.output_size();
   forward_.reserve(shape, rows);
-  loss_.reserve(rows, columns);
-  out_rows_.resize(columns, out_size);
-  scores_.resize(rows, columns);
-  d_scores_.resize(rows, columns);
-  column_bias_.resize(columns);
+  if (!gru_only) {
+    loss_.reserve(rows, columns);
+    out_rows_.resize(columns, out_size);
+    scores_.resize(rows, columns);
+    d_scores_.resize(rows, columns);
+    column_bias_.resize(columns);
+  }
   Eigen::Index widest = *std::max_element(shape.layers.begin(), shape.layers.end());
   if (shape.mode != EmbeddingMode::kOneHot)
     widest = std::max<Eigen::Index>(widest, shape.input_size(0));
   d_hidden_.resize(rows, widest);
   d_input_.resize(rows, widest);
   d_projection_.resize(rows, 3 * *std::max_element(shape.layers.begin(), shape.layers.end()));
-  gradients_.reserve(shape, rows, columns);
+  gradients_.reserve(shape, rows, columns, gru_only);
 }
 
 template <typename T>
@@ -117,7 +124,7 @@ T TrainStep<T>::forward_output(const NetworkWeights<T>& w, const ItemTables<cons
                                PhaseProfile* profile) {
   const auto rows = static_cast<Eigen::Index>(inputs.size());
   const auto cols = static_cast<Eigen::Index>(columns.size());
-  GRU4REC_CHECK(rows > 0 && cols >= rows && cols <= scores_.cols());
+  GRU4REC_CHECK(rows > 0 && rows <= scores_.rows() && cols >= rows && cols <= scores_.cols());
   GRU4REC_CHECK(column_shift.empty() || column_shift.size() == columns.size());
   rows_ = rows;
   cols_ = cols;
@@ -194,7 +201,7 @@ ConstMatrixRef<T> TrainStep<T>::forward_gru(const NetworkWeights<T>& w,
                                             const std::vector<MatrixR<T>>& hidden,
                                             Rng* dropout_rng) {
   const auto rows = static_cast<Eigen::Index>(inputs.size());
-  GRU4REC_CHECK(rows > 0 && rows <= scores_.rows());
+  GRU4REC_CHECK(rows > 0 && rows <= max_rows_);
   rows_ = rows;
   cols_ = 0;
   network_forward<T>(w, items.input, config_.forward, inputs, hidden, forward_, dropout_rng);

@@ -43,7 +43,8 @@ TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64
             split_threads(model.params, step_threads) > 1 ? 1 : model.params.batch_size,
             split_threads(model.params, step_threads) > 1
                 ? 1
-                : model.params.batch_size + model.params.n_sample),
+                : model.params.batch_size + model.params.n_sample,
+            /*gru_only=*/split_threads(model.params, step_threads) > 1),
       samples_(sampler, model.params.n_sample,
                (model.params.sample_store_size + workers - 1) / workers,
                Rng::derive_seed(seed, kSamplerStream)),

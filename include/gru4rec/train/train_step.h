@@ -31,8 +31,10 @@ struct StepGradients {
   // Set by the optimizer when it has applied the output side early (see AdagradMomentum).
   bool output_side_applied = false;
 
-  // Allocates the gradients of a step of up to max_rows rows and max_columns columns.
-  void reserve(const NetworkShape& shape, Eigen::Index max_rows, Eigen::Index max_columns);
+  // Allocates the gradients of a step of up to max_rows rows and max_columns columns;
+  // `input_side_only`: the GRU weights and the input rows' gradients alone (no output rows).
+  void reserve(const NetworkShape& shape, Eigen::Index max_rows, Eigen::Index max_columns,
+               bool input_side_only = false);
 
   // Sum of squares of every gradient (for grad_cap).
   double squared_norm() const;
@@ -50,7 +52,10 @@ struct StepConfig {
 template <typename T>
 class TrainStep {
  public:
-  TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows, int max_columns);
+  // `gru_only`: for forward_gru()/backward_gru() alone (no output side: its buffers and item
+  // maps are not allocated, which matters with many items and threads).
+  TrainStep(const NetworkShape& shape, const StepConfig& config, int max_rows, int max_columns,
+            bool gru_only = false);
 
   // w: the weights (its GRU layers are used); items: views of the item-indexed weights, which
   // during training live in the optimizer (w.item_tables() otherwise). inputs: the M rows'
@@ -105,6 +110,7 @@ class TrainStep {
   MatrixR<T> scores_, d_scores_;
   RowVector<T> column_bias_;
   MatrixR<T> d_hidden_, d_input_, d_projection_;
+  Eigen::Index max_rows_;
   Eigen::Index rows_ = 0, cols_ = 0;  // of the step in progress
   StepGradients<T> gradients_;
 };
