@@ -55,12 +55,8 @@ namespace {
 class AllocationTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
-  SyntheticOptions options;
-  options.num_items = 3000;
-  options.num_sessions = 3000;
-  const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
-  const SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  const SessionLog train = testing::synthetic_training_log(3000, 3000, items);
   Params params;
   apply_param_string(params, GetParam());
   const Model model = Model::initialize(params, std::move(items), train, "t");
@@ -103,12 +99,8 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
 // split among 2 and 3 threads (parallel=sync; the helper threads' allocations count too),
 // through the end of an epoch, where the batch shrinks.
 TEST_P(AllocationTest, TrainWorkerStepsAllocateNothingOnOneOrSeveralThreads) {
-  SyntheticOptions options;
-  options.num_items = 3000;
-  options.num_sessions = 600;
-  const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
-  const SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  const SessionLog train = testing::synthetic_training_log(3000, 600, items);
   for (const int threads : {1, 2, 3}) {
     Params params;
     apply_param_string(params, GetParam());

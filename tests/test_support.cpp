@@ -28,6 +28,14 @@ void write_zstd(const std::string& path, const std::string& text, int level) {
   std::ofstream(path, std::ios::binary) << compressed;
 }
 
+SessionLog synthetic_training_log(int32_t num_items, int64_t num_sessions, ItemIndex& items) {
+  SyntheticOptions options;
+  options.num_items = num_items;
+  options.num_sessions = num_sessions;
+  const SyntheticData data = generate_synthetic_data(options);
+  return parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+}
+
 Model train_small_model(const std::string& param_string, int64_t sessions, SessionLog* train_out,
                         SessionLog* test_out) {
   SyntheticOptions options;

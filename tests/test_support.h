@@ -50,6 +50,10 @@ class TempDir {
 void write_gzip(const std::string& path, const std::string& text);
 void write_zstd(const std::string& path, const std::string& text, int level = 3);
 
+// The training log of synthetic data with these items and sessions (the generator's defaults
+// otherwise), read as file "t" into `items`.
+SessionLog synthetic_training_log(int32_t num_items, int64_t num_sessions, ItemIndex& items);
+
 // A small model trained on the synthetic data (deterministic for the parameters).
 Model train_small_model(const std::string& param_string, int64_t sessions = 600,
                         SessionLog* train_out = nullptr, SessionLog* test_out = nullptr);

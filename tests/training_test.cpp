@@ -126,12 +126,8 @@ TEST(Training, SeveralThreadsLearnAsWellAndSeeEveryEventOnce) {
 }
 
 TEST(Training, ThreadsShareTheEventsOfAnEpoch) {
-  SyntheticOptions options;
-  options.num_items = 50;
-  options.num_sessions = 400;
-  const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
-  SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  SessionLog train = testing::synthetic_training_log(50, 400, items);
   for (const char* threads : {"threads=2", "threads=4", "threads=64", "threads=2,parallel=hogwild",
                               "threads=4,parallel=hogwild", "threads=64,parallel=hogwild"}) {
     Params params;
@@ -150,12 +146,8 @@ TEST(Training, ThreadsShareTheEventsOfAnEpoch) {
 }
 
 TEST(Training, ReportsEpochsAndProgress) {
-  SyntheticOptions options;
-  options.num_items = 50;
-  options.num_sessions = 300;
-  const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
-  SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  SessionLog train = testing::synthetic_training_log(50, 300, items);
   Params params;
   apply_param_string(params, "n_epochs=3,layers=8,n_sample=8,batch_size=4");
   Model model = Model::initialize(params, std::move(items), train, "t");
@@ -223,12 +215,8 @@ TEST(Training, SnapshotsAreTheModelOfTheirEpochAndCanStopTraining) {
 }
 
 TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
-  SyntheticOptions options;
-  options.num_items = 50;
-  options.num_sessions = 300;
-  const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
-  SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  SessionLog train = testing::synthetic_training_log(50, 300, items);
   for (const char* threads :
        {"threads=1", "threads=2", "threads=2,parallel=hogwild,parallel_warmup=0"}) {
     Params params;
@@ -258,12 +246,8 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
 // A hogwild run that diverges in its parallel phase is restarted on one thread, and says so.
 // (learning_rate=1e30 makes one thread diverge too, so the retry then fails as threads=1 does.)
 TEST(Training, HogwildRestartsOnOneThreadWhenTheParallelRunDiverges) {
-  SyntheticOptions options;
-  options.num_items = 50;
-  options.num_sessions = 300;
-  const SyntheticData data = generate_synthetic_data(options);
   ItemIndex items;
-  SessionLog train = parse_training_log(data.train_tsv, "t", ReadOptions{}, items);
+  SessionLog train = testing::synthetic_training_log(50, 300, items);
   Params params;
   apply_param_string(params,
                      "n_epochs=1,layers=8,n_sample=8,batch_size=4,learning_rate=1e30,"

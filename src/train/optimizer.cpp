@@ -38,14 +38,8 @@ void update_values(const OptimizerConfig& c, T lmbd, T* param, T* acc, T* vel, c
   }
 }
 
-template <typename T, typename Tensor>
-void update_dense(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& vel,
-                  const Tensor& grad) {
-  GRU4REC_CHECK(param.size() == grad.size() && acc.size() == param.size());
-  update_values<T>(c, static_cast<T>(c.lmbd), param.data(), acc.data(),
-                   vel.size() > 0 ? vel.data() : nullptr, grad.data(), param.size());
-}
-
+// Updates values [n * share / shares, n * (share + 1) / shares) of a dense tensor of n values
+// (share 0 of 1: all of them).
 template <typename T, typename Tensor>
 void update_dense_share(const OptimizerConfig& c, Tensor& param, Tensor& acc, Tensor& vel,
                         const Tensor& grad, int share, int shares) {
@@ -161,19 +155,25 @@ bool AdagradMomentum<T>::weights_finite(const NetworkWeights<T>& w) const {
 }
 
 template <typename T>
-void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
-                                PhaseProfile* profile) {
+void AdagradMomentum<T>::update_dense_layers(NetworkWeights<T>& w, const StepGradients<T>& g,
+                                             int share, int shares) {
   for (size_t l = 0; l < w.layers.size(); ++l) {
     auto& p = w.layers[l];
     const auto& gl = g.layers[l];
     auto& acc = accumulators_[l];
     auto& vel = velocities_[l];
     if (!(l == 0 && mode_ == EmbeddingMode::kOneHot))
-      update_dense<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx);
-    update_dense<T>(config_, p.Urz, acc.Urz, vel.Urz, gl.Urz);
-    update_dense<T>(config_, p.Uh, acc.Uh, vel.Uh, gl.Uh);
-    update_dense<T>(config_, p.bh, acc.bh, vel.bh, gl.bh);
+      update_dense_share<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx, share, shares);
+    update_dense_share<T>(config_, p.Urz, acc.Urz, vel.Urz, gl.Urz, share, shares);
+    update_dense_share<T>(config_, p.Uh, acc.Uh, vel.Uh, gl.Uh, share, shares);
+    update_dense_share<T>(config_, p.bh, acc.bh, vel.bh, gl.bh, share, shares);
   }
+}
+
+template <typename T>
+void AdagradMomentum<T>::update(NetworkWeights<T>& w, const StepGradients<T>& g,
+                                PhaseProfile* profile) {
+  update_dense_layers(w, g, 0, 1);
   mark_phase(profile, Phase::kDenseUpdate);
   if (mode_ != EmbeddingMode::kShared) update_rows<T>(config_, input_, g.input_rows);
   if (g.output_side_applied) {
@@ -189,17 +189,7 @@ template <typename T>
 void AdagradMomentum<T>::update_share(NetworkWeights<T>& w, const StepGradients<T>& g, int share,
                                       int shares, const ItemSlots& slots) {
   GRU4REC_CHECK(!g.output_side_applied && shares >= 1 && share >= 0 && share < shares);
-  for (size_t l = 0; l < w.layers.size(); ++l) {
-    auto& p = w.layers[l];
-    const auto& gl = g.layers[l];
-    auto& acc = accumulators_[l];
-    auto& vel = velocities_[l];
-    if (!(l == 0 && mode_ == EmbeddingMode::kOneHot))
-      update_dense_share<T>(config_, p.Wx, acc.Wx, vel.Wx, gl.Wx, share, shares);
-    update_dense_share<T>(config_, p.Urz, acc.Urz, vel.Urz, gl.Urz, share, shares);
-    update_dense_share<T>(config_, p.Uh, acc.Uh, vel.Uh, gl.Uh, share, shares);
-    update_dense_share<T>(config_, p.bh, acc.bh, vel.bh, gl.bh, share, shares);
-  }
+  update_dense_layers(w, g, share, shares);
   if (mode_ != EmbeddingMode::kShared)
     update_rows<T>(config_, input_, g.input_rows, slots.input.first, slots.input.last);
   for (const SlotRange& range : slots.wy) update_rows<T>(config_, wy_, g.wy_rows, range.first, range.last);

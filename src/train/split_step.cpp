@@ -4,14 +4,10 @@
 #include <cmath>
 
 #include "gru4rec/core/error.h"
-#include "gru4rec/core/memory.h"
 #include "gru4rec/train/losses.h"
 
 namespace gru4rec {
 namespace {
-
-// Rows gathered ahead of use, so that their cache misses overlap.
-constexpr Eigen::Index kPrefetchRows = 8;
 
 // Adds the rows of `from` to their items' rows in `into` (each item of `from` must have one),
 // those whose row in `into` is in [first, last) only.
@@ -113,16 +109,7 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
   team_.run([&](int p) {
     Share& share = *shares_[static_cast<size_t>(p)];
     const auto [c0, c1] = share_range(cols, p, threads);
-    const size_t row_bytes = sizeof(float) * static_cast<size_t>(items.wy.cols);
-    for (Eigen::Index j = c0; j < c1; ++j) {
-      if (j + kPrefetchRows < c1) {
-        prefetch_bytes(items.wy.row(columns[static_cast<size_t>(j + kPrefetchRows)]), row_bytes);
-      }
-      const int32_t item = columns[static_cast<size_t>(j)];
-      out.row(j) = Eigen::Map<const RowVector<float>>(items.wy.row(item), items.wy.cols);
-      bias(j) = *items.by.row(item) -
-                (column_shift.empty() ? 0.0f : column_shift[static_cast<size_t>(j)]);
-    }
+    gather_columns<float>(items, columns, column_shift, c0, c1, out_rows_, column_bias_);
     if (share.rows == 0) return;
     for (size_t l = 0; l < hidden.size(); ++l) {
       share.hidden[l].topRows(share.rows) = hidden[l].middleRows(share.first, share.rows);

@@ -22,6 +22,27 @@ void column_sums(const Matrix& m, Row&& out) {
 }  // namespace
 
 template <typename T>
+void gather_columns(const ItemTables<const T>& items, std::span<const int32_t> columns,
+                    std::span<const T> column_shift, Eigen::Index first, Eigen::Index last,
+                    MatrixR<T>& out, RowVector<T>& bias) {
+  const ItemRows<const T>& wy = items.wy;
+  GRU4REC_CHECK(wy.cols == out.cols() && last <= out.rows() && last <= bias.size());
+  const size_t row_bytes = sizeof(T) * static_cast<size_t>(wy.cols);
+  for (Eigen::Index j = first; j < last; ++j) {
+    if (j + kPrefetchRows < last) {
+      prefetch_bytes(wy.row(columns[static_cast<size_t>(j + kPrefetchRows)]), row_bytes);
+    }
+    const int32_t item = columns[static_cast<size_t>(j)];
+    out.row(j) = Eigen::Map<const RowVector<T>>(wy.row(item), wy.cols);
+    bias(j) = *items.by.row(item);
+  }
+  if (!column_shift.empty()) {
+    bias.segment(first, last - first) -=
+        Eigen::Map<const RowVector<T>>(column_shift.data() + first, last - first);
+  }
+}
+
+template <typename T>
 double StepGradients<T>::squared_norm() const {
   double total = 0;
   for (const auto& layer : layers) {
@@ -136,20 +157,7 @@ T TrainStep<T>::forward_output(const NetworkWeights<T>& w, const ItemTables<cons
   // Scores against the target columns: R = h Wy[columns]^T + By[columns] - shift.
   auto out = out_rows_.topRows(cols);
   auto bias = column_bias_.head(cols);
-  const ItemRows<const T>& wy = items.wy;
-  GRU4REC_CHECK(wy.cols == out.cols());
-  const size_t row_bytes = sizeof(T) * static_cast<size_t>(wy.cols);
-  for (Eigen::Index j = 0; j < cols; ++j) {
-    if (j + kPrefetchRows < cols) {
-      prefetch_bytes(wy.row(columns[static_cast<size_t>(j + kPrefetchRows)]), row_bytes);
-    }
-    const int32_t item = columns[static_cast<size_t>(j)];
-    out.row(j) = Eigen::Map<const RowVector<T>>(wy.row(item), wy.cols);
-    bias(j) = *items.by.row(item);
-  }
-  if (!column_shift.empty()) {
-    bias -= Eigen::Map<const RowVector<T>>(column_shift.data(), cols);
-  }
+  gather_columns<T>(items, columns, column_shift, 0, cols, out_rows_, column_bias_);
   auto scores = scores_.topLeftCorner(rows, cols);
   scores.noalias() = top * out.transpose();
   scores.rowwise() += bias;
@@ -269,6 +277,12 @@ void TrainStep<T>::backward_layers(const NetworkWeights<T>& w, std::span<const i
   }
 }
 
+template void gather_columns<float>(const ItemTables<const float>&, std::span<const int32_t>,
+                                    std::span<const float>, Eigen::Index, Eigen::Index,
+                                    MatrixR<float>&, RowVector<float>&);
+template void gather_columns<double>(const ItemTables<const double>&, std::span<const int32_t>,
+                                     std::span<const double>, Eigen::Index, Eigen::Index,
+                                     MatrixR<double>&, RowVector<double>&);
 template struct StepGradients<float>;
 template struct StepGradients<double>;
 template class TrainStep<float>;

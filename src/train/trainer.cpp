@@ -379,8 +379,9 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   if (params.n_sample > 0)
     sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
   const bool hogwild = params.parallel == ParallelMode::kHogwild && params.threads > 1;
-  // parallel=sync: one lane whose steps are split among the threads (each needs a row).
-  const int step_threads = hogwild ? 1 : std::min(params.threads, params.batch_size);
+  // parallel=sync: one lane whose steps are split among the threads (TrainWorker uses at most
+  // batch_size of them: each needs a row).
+  const int step_threads = hogwild ? 1 : params.threads;
   int n_lanes = hogwild ? training_lanes(train, params) : 1;
   if (hogwild && n_lanes < params.threads) {
     notify(callbacks, fmt::format("training on {} thread{} instead of {}: each thread needs at "

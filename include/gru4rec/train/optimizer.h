@@ -77,6 +77,10 @@ class AdagradMomentum {
   ItemRows<const T> wy_accumulators() const { return wy_.accumulators(); }
 
  private:
+  // The dense GRU tensors' share `share` of `shares` (see update_share; 0 of 1: all).
+  void update_dense_layers(NetworkWeights<T>& w, const StepGradients<T>& g, int share,
+                           int shares);
+
   OptimizerConfig config_;
   EmbeddingMode mode_;
   std::vector<GruLayerWeights<T>> accumulators_, velocities_;  // of the dense GRU weights

@@ -41,6 +41,14 @@ struct StepGradients {
   void scale(T factor);
 };
 
+// Copies the item rows (Wy) and biases (By) of columns [first, last) of a step into rows
+// [first, last) of `out` and `bias`, the bias minus column_shift (when not empty); prefetches
+// rows ahead, as they are scattered over a table far larger than the caches.
+template <typename T>
+void gather_columns(const ItemTables<const T>& items, std::span<const int32_t> columns,
+                    std::span<const T> column_shift, Eigen::Index first, Eigen::Index last,
+                    MatrixR<T>& out, RowVector<T>& bias);
+
 struct StepConfig {
   ForwardConfig forward;
   LossConfig loss;
