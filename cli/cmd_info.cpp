@@ -1,14 +1,15 @@
 // gru4rec info: a summary of a model file.
 #include <fmt/format.h>
 
-#include <ctime>
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "gru4rec/core/cpu_info.h"
 #include "gru4rec/data/data_stats.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/model/model_file.h"
@@ -56,12 +57,17 @@ void run_data_info(const std::string& path, const DataOptions& data, bool json) 
   }
   const DataStats s = compute_stats(log.offsets, log.items, first, last);
   if (json) {
-    fmt::print("{}\n", json_text(Json{{"file", path}, {"events", s.events}, {"sessions", s.sessions},
-                                     {"items", s.items}, {"min_length", s.min_length},
-                                     {"median_length", s.median_length},
-                                     {"mean_length", s.mean_length}, {"p90_length", s.p90_length},
-                                     {"max_length", s.max_length}, {"first_time", s.first_time},
-                                     {"last_time", s.last_time}}));
+    fmt::print("{}\n", json_text(Json{{"file", path},
+                                      {"events", s.events},
+                                      {"sessions", s.sessions},
+                                      {"items", s.items},
+                                      {"min_length", s.min_length},
+                                      {"median_length", s.median_length},
+                                      {"mean_length", s.mean_length},
+                                      {"p90_length", s.p90_length},
+                                      {"max_length", s.max_length},
+                                      {"first_time", s.first_time},
+                                      {"last_time", s.last_time}}));
     return;
   }
   fmt::print("Data file {}\n  {}\n  time {} .. {}\n", path,
@@ -128,18 +134,68 @@ void run_info(const std::string& path, const DataOptions& data, bool json) {
   fmt::print("{}\n", fmt::join(pairs, ","));
 }
 
+// gru4rec info --system: the CPU, the copy of the library the loader chose, and the measured
+// FMA peak (one core and every core), the denominators of the speed figures.
+void run_system_info(bool json) {
+  const CpuInfo cpu = detect_cpu();
+  const LibraryBuild build = library_build();
+  const FmaPeak one = measure_fma_peak(1);
+  const FmaPeak all = measure_fma_peak(cpu.logical_cores);
+  if (json) {
+    fmt::print("{}\n", json_text(Json{{"cpu",
+                                       {{"model", cpu.model},
+                                        {"vendor", cpu.vendor},
+                                        {"family", cpu.family},
+                                        {"model_number", cpu.model_number},
+                                        {"logical_cores", cpu.logical_cores},
+                                        {"isa", cpu.isa},
+                                        {"level", cpu.best_level}}},
+                                      {"library",
+                                       {{"level", build.level},
+                                        {"path", build.path},
+                                        {"eigen_simd", build.eigen_simd},
+                                        {"scorer_kernel", build.scorer_kernel}}},
+                                      {"fma_peak_gflops",
+                                       {{"one_core", one.gflops},
+                                        {"all_cores", all.gflops},
+                                        {"cores", all.threads},
+                                        {"vector_width", one.vector_width}}}}));
+    return;
+  }
+  fmt::print("CPU                {} ({}, family {} model {})\n", cpu.model, cpu.vendor, cpu.family,
+             cpu.model_number);
+  fmt::print("Logical cores      {}\n", cpu.logical_cores);
+  fmt::print("Instruction sets   {} (level {})\n", fmt::join(cpu.isa, " "), cpu.best_level);
+  fmt::print("Library copy       {} ({})\n", build.level, build.path);
+  fmt::print("Kernels            Eigen {}; serving scorer {} (Highway)\n", build.eigen_simd,
+             build.scorer_kernel);
+  fmt::print("FMA peak (float32) {:.1f} GFLOP/s on one core, {:.1f} on {} cores ({} vectors)\n",
+             one.gflops, all.gflops, all.threads, one.vector_width);
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto data = std::make_shared<DataOptions>();
+  auto system = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
-      "info", "summarize a model file, or a data file (events, sessions, items, lengths, time span)");
-  cmd->add_option("FILE", *path, "model file, or data file (SessionId, ItemId, Time)")->required();
+      "info",
+      "summarize a model file, or a data file (events, sessions, items, lengths, time span), or "
+      "this machine (--system)");
+  auto* file = cmd->add_option("FILE", *path, "model file, or data file (SessionId, ItemId, Time)");
+  cmd->add_flag("--system", *system,
+                "describe the CPU, the kernels chosen for it and its measured FMA peak "
+                "(takes about 3 s)")
+      ->excludes(file);
   cmd->add_flag("--json", *json, "print the summary as JSON");
   data->add_to(*cmd);
-  cmd->callback([path, json, data]() { run_info(*path, *data, *json); });
+  cmd->callback([path, json, data, system]() {
+    if (*system) return run_system_info(*json);
+    if (path->empty()) throw CLI::RequiredError("FILE (or --system)");
+    run_info(*path, *data, *json);
+  });
 }
 
 }  // namespace gru4rec::cli

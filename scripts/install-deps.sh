@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   libeigen3-dev            # dense kernels (GEMM, element-wise math)
+  libhwy-dev               # Google Highway: SIMD kernels with runtime dispatch
   libfmt-dev               # formatting of messages and tables
   libcli11-dev             # command line
   libtomlplusplus-dev      # TOML parameter files

@@ -1,6 +1,8 @@
 #include "gru4rec/model/item_scorer.h"
 
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
+#include <immintrin.h>
 
 #include <bit>
 #include <cmath>
@@ -8,9 +10,7 @@
 #include <random>
 #include <vector>
 
-#if defined(__F16C__)
-#include <immintrin.h>
-#endif
+#include "model/item_scorer_kernels.h"
 
 namespace gru4rec {
 namespace {
@@ -18,14 +18,14 @@ namespace {
 TEST(HalfFloat, HandPickedValues) {
   EXPECT_EQ(float_to_half(1.0f), 0x3c00);
   EXPECT_EQ(float_to_half(-2.0f), 0xc000);
-  EXPECT_EQ(float_to_half(65504.0f), 0x7bff);  // largest half
-  EXPECT_EQ(float_to_half(65519.0f), 0x7bff);  // rounds down to it
-  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // rounds up to infinity
+  EXPECT_EQ(float_to_half(65504.0f), 0x7bff);               // largest half
+  EXPECT_EQ(float_to_half(65519.0f), 0x7bff);               // rounds down to it
+  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);               // rounds up to infinity
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);  // a tie: to even (zero)
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -14)), 0x0400);  // smallest normal
   EXPECT_EQ(float_to_half(1.0f / 3.0f), 0x3555);
-  EXPECT_EQ(float_to_half(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie: to even
+  EXPECT_EQ(float_to_half(1.0f + std::ldexp(1.0f, -11)), 0x3c00);      // tie: to even
   EXPECT_EQ(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);  // tie: to even (up)
   EXPECT_EQ(float_to_half(-std::numeric_limits<float>::infinity()), 0xfc00);
   EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
@@ -44,11 +44,20 @@ TEST(HalfFloat, EveryHalfSurvivesTheRoundTrip) {
   }
 }
 
-#if defined(__F16C__)
+// The CPU's conversion instructions, where it has them (the tests are built for the x86-64
+// baseline).
+__attribute__((target("f16c"))) float hardware_half_to_float(uint16_t half) {
+  return _cvtsh_ss(half);
+}
+__attribute__((target("f16c"))) uint16_t hardware_float_to_half(float value) {
+  return _cvtss_sh(value, _MM_FROUND_TO_NEAREST_INT);
+}
+
 TEST(HalfFloat, AgreesWithTheHardwareConversion) {
+  if (!__builtin_cpu_supports("f16c")) GTEST_SKIP() << "this CPU has no F16C";
   for (uint32_t h = 0; h < 0x10000; ++h) {
     const auto half = static_cast<uint16_t>(h);
-    const float mine = half_to_float(half), hardware = _cvtsh_ss(half);
+    const float mine = half_to_float(half), hardware = hardware_half_to_float(half);
     if (std::isnan(hardware)) {
       ASSERT_TRUE(std::isnan(mine)) << h;
       continue;
@@ -60,10 +69,9 @@ TEST(HalfFloat, AgreesWithTheHardwareConversion) {
   for (int i = 0; i < 1'000'000; ++i) {
     const float value = std::bit_cast<float>(bits(rng));
     if (std::isnan(value)) continue;
-    ASSERT_EQ(float_to_half(value), _cvtss_sh(value, _MM_FROUND_TO_NEAREST_INT)) << value;
+    ASSERT_EQ(float_to_half(value), hardware_float_to_half(value)) << value;
   }
 }
-#endif
 
 struct Problem {
   MatrixR<float> weights;
@@ -90,53 +98,78 @@ double reference_score(const Problem& p, int r, int i) {
   return sum;
 }
 
-TEST(ItemScorer, MatchesTheProductForEveryBatchSizeAndAnItemCountOffThePanels) {
-  // 1,001 items: 62.56 panels, an odd count, padded twice; rows cover every register group.
-  const int items = 1001, units = 37, stride = items + 5;
-  for (int rows : {1, 2, 3, 7, 8, 9, 16, 21, 32}) {
-    const Problem p = random_problem(items, units, rows, static_cast<uint32_t>(rows));
-    const ItemScorer scorer(p.weights, p.bias);
-    const float sentinel = -12345.0f;
-    std::vector<float> fast(static_cast<size_t>(rows) * stride, sentinel);
-    std::vector<float> portable(fast);
-    scorer.score(p.states.data(), rows, static_cast<int>(p.states.cols()), fast.data(), stride);
-    scorer.score_portable(p.states.data(), rows, static_cast<int>(p.states.cols()),
-                          portable.data(), stride);
-    for (int r = 0; r < rows; ++r) {
-      for (int i = 0; i < stride; ++i) {
-        const size_t at = static_cast<size_t>(r) * stride + static_cast<size_t>(i);
-        if (i >= items) {  // past the items: untouched
-          ASSERT_EQ(fast[at], sentinel) << r << " " << i;
-          continue;
-        }
-        // The vectorized kernel does the portable one's operations in the same order.
-        ASSERT_EQ(fast[at], portable[at]) << "rows " << rows << " row " << r << " item " << i;
-        ASSERT_NEAR(fast[at], reference_score(p, r, i), 1e-4) << r << " " << i;
-      }
-    }
+// Runs `check` once per SIMD kernel of this copy of the library that the CPU supports (on the
+// x86-64 baseline copy: AVX-512, AVX2, SSE4, SSSE3 and the portable emulation), forcing
+// score()'s choice, then gives the choice back to the CPU.
+template <typename Check>
+void for_each_kernel(Check check) {
+  const std::vector<int64_t> targets = scorer_kernel_targets();
+  ASSERT_FALSE(targets.empty());
+  for (int64_t target : targets) {
+    SCOPED_TRACE(hwy::TargetName(target));
+    hwy::SetSupportedTargetsForTest(target);
+    EXPECT_STREQ(ItemScorer::kernel_name(), hwy::TargetName(target));
+    // With fused multiply-adds a kernel does the portable loop's operations exactly.
+    check((target & (HWY_AVX2 | HWY_AVX3 | HWY_AVX3_DL)) != 0);
   }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
-TEST(ItemScorer, HalfPrecisionWeightsStayWithinTheirRounding) {
-  const int items = 5000, units = 100, rows = 5;
-  const Problem p = random_problem(items, units, rows, 11);
-  const ItemScorer exact(p.weights, p.bias), half(p.weights, p.bias, WeightPrecision::kFloat16);
-  // 5,000 items: 312.5 panels of 16, so 314 (an even count); the bias stays float32.
-  const size_t panels = 314, bias_bytes = panels * 16 * 4;
-  EXPECT_EQ(exact.bytes(), panels * 16 * units * 4 + bias_bytes);
-  EXPECT_EQ(half.bytes(), panels * 16 * units * 2 + bias_bytes);
-  std::vector<float> a(static_cast<size_t>(rows) * items), b(a.size()), c(a.size());
-  exact.score(p.states.data(), rows, static_cast<int>(p.states.cols()), a.data(), items);
-  half.score(p.states.data(), rows, static_cast<int>(p.states.cols()), b.data(), items);
-  half.score_portable(p.states.data(), rows, static_cast<int>(p.states.cols()), c.data(), items);
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(b[i], c[i]) << i;
-    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
-  }
-  // Each weight is off by at most 2^-11 relative (|w| < 1), 100 terms with |state| < 1.
-  EXPECT_LT(worst, 100 * std::ldexp(1.0, -11));
-  EXPECT_GT(worst, 0.0);  // the weights were rounded
+TEST(ItemScorer, EveryKernelMatchesTheProductForEveryBatchSizeAndAnItemCountOffThePanels) {
+  for_each_kernel([](bool fused) {
+    // 1,001 items: 62.56 panels, an odd count, padded twice; rows cover every register group.
+    const int items = 1001, units = 37, stride = items + 5;
+    for (int rows : {1, 2, 3, 5, 6, 7, 8, 9, 16, 21, 32}) {
+      const Problem p = random_problem(items, units, rows, static_cast<uint32_t>(rows));
+      const ItemScorer scorer(p.weights, p.bias);
+      const float sentinel = -12345.0f;
+      std::vector<float> fast(static_cast<size_t>(rows) * stride, sentinel);
+      std::vector<float> portable(fast);
+      scorer.score(p.states.data(), rows, static_cast<int>(p.states.cols()), fast.data(), stride);
+      scorer.score_portable(p.states.data(), rows, static_cast<int>(p.states.cols()),
+                            portable.data(), stride);
+      for (int r = 0; r < rows; ++r) {
+        for (int i = 0; i < stride; ++i) {
+          const size_t at = static_cast<size_t>(r) * stride + static_cast<size_t>(i);
+          if (i >= items) {  // past the items: untouched
+            ASSERT_EQ(fast[at], sentinel) << r << " " << i;
+            continue;
+          }
+          if (fused) {
+            ASSERT_EQ(fast[at], portable[at]) << "rows " << rows << " row " << r << " item " << i;
+          }
+          ASSERT_NEAR(fast[at], reference_score(p, r, i), 1e-4) << r << " " << i;
+        }
+      }
+    }
+  });
+}
+
+TEST(ItemScorer, EveryKernelKeepsHalfPrecisionWeightsWithinTheirRounding) {
+  for_each_kernel([](bool fused) {
+    const int items = 5000, units = 100, rows = 5;
+    const Problem p = random_problem(items, units, rows, 11);
+    const ItemScorer exact(p.weights, p.bias), half(p.weights, p.bias, WeightPrecision::kFloat16);
+    // 5,000 items: 312.5 panels of 16, so 314 (an even count); the bias stays float32.
+    const size_t panels = 314, bias_bytes = panels * 16 * 4;
+    EXPECT_EQ(exact.bytes(), panels * 16 * units * 4 + bias_bytes);
+    EXPECT_EQ(half.bytes(), panels * 16 * units * 2 + bias_bytes);
+    std::vector<float> a(static_cast<size_t>(rows) * items), b(a.size()), c(a.size());
+    exact.score(p.states.data(), rows, static_cast<int>(p.states.cols()), a.data(), items);
+    half.score(p.states.data(), rows, static_cast<int>(p.states.cols()), b.data(), items);
+    half.score_portable(p.states.data(), rows, static_cast<int>(p.states.cols()), c.data(), items);
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (fused) {
+        ASSERT_EQ(b[i], c[i]) << i;
+      }
+      ASSERT_NEAR(b[i], c[i], 1e-4) << i;
+      worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+    }
+    // Each weight is off by at most 2^-11 relative (|w| < 1), 100 terms with |state| < 1.
+    EXPECT_LT(worst, 100 * std::ldexp(1.0, -11));
+    EXPECT_GT(worst, 0.0);  // the weights were rounded
+  });
 }
 
 }  // namespace

@@ -5,8 +5,9 @@
 // and costs more than the product. ItemScorer packs the output weights once, in panels of 16
 // items whose units are contiguous (panel p holds items 16p..16p+15; for each unit, the 16
 // items' weights), so that the product streams the panels in place, each read once per batch
-// and reused from L2 for every state of the batch. Measured on the development machine (AMD
-// EPYC, AVX-512): 2x faster than Eigen's product for 1 to 32 states, float32.
+// and reused from L2 for every state of the batch. The kernel is written once with Google
+// Highway and compiled for AVX-512, AVX2+FMA and 128-bit SIMD; the best one the CPU supports
+// runs (kernel_name() says which). Figures against Eigen's product: docs/performance.md.
 //
 // Precision kFloat16 stores the weights as IEEE half floats (half the bytes to stream; the
 // products still accumulate in float32): scores then differ from float32 by about 1e-3
@@ -19,7 +20,6 @@
 #include <span>
 #include <vector>
 
-
 #include "gru4rec/core/matrix.h"
 
 namespace gru4rec {
@@ -28,7 +28,7 @@ enum class WeightPrecision { kFloat32, kFloat16 };
 
 class ItemScorer {
  public:
-  static constexpr int kPanel = 16;  // items per panel: one AVX-512 register of floats
+  static constexpr int kPanel = 16;  // items per panel: one AVX-512 or two AVX2 registers
 
   // `weights`: items x units (the model's Wy, row-major); `bias`: one value per item.
   ItemScorer(const MatrixR<float>& weights, std::span<const float> bias,
@@ -44,10 +44,13 @@ class ItemScorer {
   void score(const float* states, int rows, int state_stride, float* scores,
              int score_stride) const;
 
-  // The same product by plain loops (no SIMD intrinsics): the fallback where AVX-512 is not
-  // available, and the reference the vectorized kernel is tested against.
+  // The same product by plain loops, in the same order of operations: the reference the
+  // vectorized kernels are tested against.
   void score_portable(const float* states, int rows, int state_stride, float* scores,
                       int score_stride) const;
+
+  // The SIMD target score() runs on this CPU, as Highway names it ("AVX3", "AVX2", "SSE4").
+  static const char* kernel_name();
 
  private:
   float weight(int64_t index) const;  // one packed weight, as float
