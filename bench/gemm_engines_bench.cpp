@@ -31,20 +31,22 @@ struct Product {
 // RetailRocket setting: batch 80, 224 units, 2,048 negatives + the batch = 2,128 columns.
 // RSC15 setting: batch 32, 100 units, 2,080 columns. Serving/evaluation: 43,097 items.
 const Product kProducts[] = {
-    {"rr_scores", 80, 2128, 224, false, true},        // h Wy[cols]^T
-    {"rr_d_wy", 2128, 224, 80, true, false},          // dR^T h
-    {"rr_d_hidden", 80, 224, 2128, false, false},     // dR Wy[cols]
-    {"rr_gru_x", 80, 672, 224, false, false},         // x Wx
-    {"rr_gru_h", 80, 448, 224, false, false},         // h Urz
-    {"rr_d_wx", 224, 672, 80, true, false},           // x^T dA
-    {"rr_d_x", 80, 224, 672, false, true},            // dA Wx^T
+    {"rr_scores", 80, 2128, 224, false, true},     // h Wy[cols]^T
+    {"rr_d_wy", 2128, 224, 80, true, false},       // dR^T h
+    {"rr_d_hidden", 80, 224, 2128, false, false},  // dR Wy[cols]
+    {"rr_gru_x", 80, 672, 224, false, false},      // x Wx
+    {"rr_gru_h", 80, 448, 224, false, false},      // h Urz
+    {"rr_d_wx", 224, 672, 80, true, false},        // x^T dA
+    {"rr_d_x", 80, 224, 672, false, true},         // dA Wx^T
     {"rsc15_scores", 32, 2080, 100, false, true},
     {"rsc15_d_wy", 2080, 100, 32, true, false},
     {"rsc15_d_hidden", 32, 100, 2080, false, false},
     {"rsc15_gru_h", 32, 200, 100, false, false},
     {"rsc15_d_urz", 100, 200, 32, true, false},
-    {"eval_512", 512, 43097, 100, false, true},       // evaluation block against every item
+    {"eval_512", 512, 43097, 100, false, true},  // evaluation block against every item
+    {"serve_1", 1, 43097, 100, false, true},     // serving: states x Wy^T
     {"serve_8", 8, 43097, 100, false, true},
+    {"serve_32", 32, 43097, 100, false, true},
 };
 
 void BM_Gemm(benchmark::State& state, Engine engine, Product p) {
@@ -59,8 +61,8 @@ void BM_Gemm(benchmark::State& state, Engine engine, Product p) {
       state.SkipWithError("libxsmm 1.17 JIT: no transposed operands");
       return;
     }
-    xsmm = libxsmm_smmdispatch(p.n, p.m, p.k, nullptr, nullptr, nullptr, nullptr, nullptr,
-                               nullptr, nullptr);
+    xsmm = libxsmm_smmdispatch(p.n, p.m, p.k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                               nullptr);
     if (xsmm == nullptr) {
       state.SkipWithError("libxsmm: no JIT kernel for this size");
       return;
@@ -86,9 +88,7 @@ void BM_Gemm(benchmark::State& state, Engine engine, Product p) {
         dnnl_sgemm(p.trans_a ? 'T' : 'N', p.trans_b ? 'T' : 'N', p.m, p.n, p.k, 1.0f, a.data(),
                    a.cols(), b.data(), b.cols(), 0.0f, c.data(), p.n);
         break;
-      case kLibxsmm:
-        xsmm(b.data(), a.data(), c.data());
-        break;
+      case kLibxsmm: xsmm(b.data(), a.data(), c.data()); break;
     }
     benchmark::ClobberMemory();
   }
@@ -106,8 +106,8 @@ int main(int argc, char** argv) {
   const gru4rec::FmaPeak peak = gru4rec::measure_fma_peak(1);
   benchmark::AddCustomContext("cpu", cpu.model + " (" + cpu.best_level + ")");
   benchmark::AddCustomContext("eigen_level", GRU4REC_BENCH_LEVEL);
-  benchmark::AddCustomContext("fma_peak_one_core_gflops", std::to_string(peak.gflops) + " (" +
-                                                              peak.vector_width + ")");
+  benchmark::AddCustomContext("fma_peak_one_core_gflops",
+                              std::to_string(peak.gflops) + " (" + peak.vector_width + ")");
   benchmark::AddCustomContext("openblas_core", openblas_get_corename());
   for (const Product& p : kProducts) {
     for (Engine e : {kEigen, kOpenBlas, kOneDnn, kLibxsmm}) {

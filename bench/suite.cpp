@@ -1,7 +1,8 @@
 // The benchmark suite: one command that measures what docs/performance.md reports.
 //   build/bench/gru4rec_bench [--data DIR] [--runs N] [--threads N]
 // It prints, as Markdown tables:
-//   - the machine's SGEMM peak (Eigen, 1024^3 products) on one core and on every core at once;
+//   - the CPU, the library copy the loader chose, and the measured FMA peak (float32) on one
+//     core and on every core at once;
 //   - training speed for the two reference settings on RetailRocket with 1 and N threads:
 //     events/s and mini-batches/s (medians of the runs), achieved GFLOP/s of the dense products,
 //     peak resident memory against the budget 1.3 x (parameters + optimizer state + data) +
@@ -24,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "gru4rec/core/cpu_info.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/matrix.h"
 #include "gru4rec/core/parallel.h"
@@ -51,7 +53,9 @@ std::string thousands(double value) {
   return gru4rec::with_thousands(static_cast<int64_t>(value + 0.5));
 }
 
-std::string mib(double bytes) { return fmt::format("{:.0f} MiB", bytes / (1 << 20)); }
+std::string mib(double bytes) {
+  return fmt::format("{:.0f} MiB", bytes / (1 << 20));
+}
 
 // ---- Machine -------------------------------------------------------------------------------
 
@@ -62,36 +66,6 @@ std::string cpu_model() {
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   }
   return "unknown CPU";
-}
-
-// GFLOP/s of repeated 1024^3 SGEMMs on `threads` threads at once (each its own matrices), best
-// of 3 rounds of about 0.5 s.
-double sgemm_peak(int threads) {
-  constexpr Eigen::Index n = 1024;
-  double best = 0;
-  for (int round = 0; round < 3; ++round) {
-    std::vector<double> flops(static_cast<size_t>(threads));
-    std::vector<double> seconds(static_cast<size_t>(threads));
-    gru4rec::run_parallel(threads, [&](int t) {
-      const gru4rec::MatrixR<float> a = gru4rec::MatrixR<float>::Random(n, n);
-      const gru4rec::MatrixR<float> b = gru4rec::MatrixR<float>::Random(n, n);
-      gru4rec::MatrixR<float> c(n, n);
-      c.noalias() = a * b;  // warm-up
-      const Clock::time_point start = Clock::now();
-      int reps = 0;
-      while (seconds_since(start) < 0.5) {
-        c.noalias() = a * b;
-        ++reps;
-      }
-      seconds[static_cast<size_t>(t)] = seconds_since(start);
-      flops[static_cast<size_t>(t)] = 2.0 * n * n * n * reps + c(0, 0) * 0.0;
-    });
-    double total = 0;
-    for (int t = 0; t < threads; ++t)
-      total += flops[static_cast<size_t>(t)] / seconds[static_cast<size_t>(t)];
-    best = std::max(best, total / 1e9);
-  }
-  return best;
 }
 
 // ---- Memory --------------------------------------------------------------------------------
@@ -179,13 +153,15 @@ void bench_training(const std::string& path, int runs, const std::vector<int>& t
   const Clock::time_point load_start = Clock::now();
   gru4rec::ItemIndex items;
   const gru4rec::SessionLog train = gru4rec::read_training_log(path, {}, items);
-  fmt::print("Training: `{}` ({} events, {} sessions, {} items, loaded in {:.2f} s), one epoch "
-             "per run, median of {} runs.\n\n",
-             path, thousands(static_cast<double>(train.num_events())),
-             thousands(static_cast<double>(train.num_sessions())),
-             thousands(items.size()), seconds_since(load_start), runs);
-  fmt::print("| setting | threads | events/s | mini-batches/s | GFLOP/s | of peak | runs (events/s) "
-             "| peak RSS | RSS budget |\n");
+  fmt::print(
+      "Training: `{}` ({} events, {} sessions, {} items, loaded in {:.2f} s), one epoch "
+      "per run, median of {} runs.\n\n",
+      path, thousands(static_cast<double>(train.num_events())),
+      thousands(static_cast<double>(train.num_sessions())), thousands(items.size()),
+      seconds_since(load_start), runs);
+  fmt::print(
+      "| setting | threads | events/s | mini-batches/s | GFLOP/s | of peak | runs (events/s) "
+      "| peak RSS | RSS budget |\n");
   fmt::print("|---|---|---|---|---|---|---|---|---|\n");
   const double data = data_bytes(train, items);
   for (const Setting& setting : kSettings) {
@@ -225,10 +201,10 @@ void bench_training(const std::string& path, int runs, const std::vector<int>& t
       fmt::print("| {} | {}{} | **{}** | {:.1f} | {:.1f} | {:.0f}% | {} | {}{} | {} ({}) |\n",
                  setting.name, threads,
                  threads > 1 ? fmt::format(" ({})", gru4rec::parallel_mode_name(mode)) : "",
-                 thousands(median(events_per_second)),
-                 median(steps_per_second), achieved, 100.0 * achieved / peak,
-                 fmt::join(each, ", "), mib(peak_rss), rss_reset ? "" : " (since start)",
-                 mib(budget), peak_rss <= budget ? "within" : "OVER");
+                 thousands(median(events_per_second)), median(steps_per_second), achieved,
+                 100.0 * achieved / peak, fmt::join(each, ", "), mib(peak_rss),
+                 rss_reset ? "" : " (since start)", mib(budget),
+                 peak_rss <= budget ? "within" : "OVER");
       std::fflush(stdout);
     }
   }
@@ -245,11 +221,13 @@ void bench_evaluation(const std::string& train_path, const std::string& test_pat
   gru4rec::apply_param_string(params, "layers=100,loss=cross-entropy");
   // The speed of full ranking does not depend on the weights' values: an untrained model
   // scores exactly as much as a trained one.
-  const gru4rec::Model model = gru4rec::Model::initialize(params, std::move(items), train, train_path);
+  const gru4rec::Model model =
+      gru4rec::Model::initialize(params, std::move(items), train, train_path);
   const gru4rec::SessionLog test = gru4rec::read_test_log(test_path, {}, model.items);
-  fmt::print("Evaluation: `{}` against all {} items of `{}`, 100 units, Recall/MRR@1,5,10,20 "
-             "(standard ties), median of {} runs.\n\n",
-             test_path, thousands(model.num_items()), train_path, runs);
+  fmt::print(
+      "Evaluation: `{}` against all {} items of `{}`, 100 units, Recall/MRR@1,5,10,20 "
+      "(standard ties), median of {} runs.\n\n",
+      test_path, thousands(model.num_items()), train_path, runs);
   fmt::print("| threads | predictions/s | GFLOP/s (scores) | of all-core peak | runs (s) |\n");
   fmt::print("|---|---|---|---|---|\n");
   for (int threads : thread_counts) {
@@ -290,16 +268,17 @@ void bench_accuracy(const std::string& data_dir, int threads, int rr_epochs) {
        data_dir + "/yoochoose-rsc15/yoochoose-clicks-100k_train_full.txt",
        data_dir + "/yoochoose-rsc15/yoochoose-clicks-100k_test.txt",
        std::string(kSettings[1].params) + ",n_epochs=10"},
-      {"RetailRocket (best bpr-max setting)",
-       data_dir + "/retailrocket-preprocessed/train.tsv",
+      {"RetailRocket (best bpr-max setting)", data_dir + "/retailrocket-preprocessed/train.tsv",
        data_dir + "/retailrocket-preprocessed/test.tsv",
        std::string(kSettings[0].params) + ",n_epochs=" + std::to_string(rr_epochs)},
   };
-  fmt::print("Accuracy of {} threads against 1 (Recall@20, MRR@20, standard ties; mean over seeds "
-             "1, 2, 3; RetailRocket trained {} epochs).\n\n",
-             threads, rr_epochs);
-  fmt::print("| data | threads | Recall@20 | MRR@20 | per seed (Recall@20 / MRR@20) | training s "
-             "(mean) |\n|---|---|---|---|---|---|\n");
+  fmt::print(
+      "Accuracy of {} threads against 1 (Recall@20, MRR@20, standard ties; mean over seeds "
+      "1, 2, 3; RetailRocket trained {} epochs).\n\n",
+      threads, rr_epochs);
+  fmt::print(
+      "| data | threads | Recall@20 | MRR@20 | per seed (Recall@20 / MRR@20) | training s "
+      "(mean) |\n|---|---|---|---|---|---|\n");
   for (const Case& c : cases) {
     gru4rec::ItemIndex items;
     const gru4rec::SessionLog train = gru4rec::read_training_log(c.train, {}, items);
@@ -382,9 +361,17 @@ int main(int argc, char** argv) {
       bench_accuracy(data_dir, std::max(2, cores), rr_epochs);
       return 0;
     }
-    const double peak_one = sgemm_peak(1);
-    const double peak_all = cores > 1 ? sgemm_peak(cores) : peak_one;
-    fmt::print("| SGEMM peak (Eigen, 1024x1024x1024) | GFLOP/s |\n|---|---|\n");
+    // The peak of the CPU with the vectors of the library copy the loader chose: the
+    // denominator of every "of peak" column.
+    const gru4rec::LibraryBuild build = gru4rec::library_build();
+    const gru4rec::CpuInfo cpu = gru4rec::detect_cpu();
+    const double peak_one = gru4rec::measure_fma_peak(1, 1.0).gflops;
+    const double peak_all = cores > 1 ? gru4rec::measure_fma_peak(cores, 1.0).gflops : peak_one;
+    fmt::print("Instruction sets: {} (level {}); library copy {} (Eigen {}, scorer {})\n\n",
+               fmt::join(cpu.isa, " "), cpu.best_level, build.level, build.eigen_simd,
+               build.scorer_kernel);
+    fmt::print("| FMA peak (float32, {} vectors) | GFLOP/s |\n|---|---|\n",
+               gru4rec::measure_fma_peak(1, 0.05).vector_width);
     fmt::print("| one core | {:.1f} |\n| {} threads | {:.1f} |\n\n", peak_one, cores, peak_all);
     std::fflush(stdout);
     if (train) {

@@ -20,6 +20,11 @@ packages=(
   wrk curl                 # load test of the server
 )
 
+# --bench: also the GEMM engines that bench/gemm_engines_bench compares Eigen with.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(libopenblas-dev libxsmm-dev libdnnl-dev)
+fi
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
