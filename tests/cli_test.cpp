@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -170,9 +169,8 @@ TEST_F(CliTest, TrainEvalAndPredictReadGzipAndZstdFiles) {
   testing::write_zstd(dir_.file("test.tsv.zst"), test_text);
   const std::string fixed = std::string(kFast) + ",threads=1 -q --progress none --json -m 20";
   const RunResult plain = run_cli("train " + train_ + " -t " + test_ + fixed);
-  const RunResult packed =
-      run_cli("train " + dir_.file("train.tsv.gz") + " -t " + dir_.file("test.tsv.zst") + fixed +
-              " -s " + model_);
+  const RunResult packed = run_cli("train " + dir_.file("train.tsv.gz") + " -t " +
+                                   dir_.file("test.tsv.zst") + fixed + " -s " + model_);
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
   ASSERT_EQ(packed.exit_code, 0) << packed.output;
   const auto recall = [](const std::string& output) {
@@ -182,7 +180,8 @@ TEST_F(CliTest, TrainEvalAndPredictReadGzipAndZstdFiles) {
   EXPECT_EQ(recall(plain.output), recall(packed.output));  // threads=1: the same model
   const RunResult eval = run_cli("eval " + model_ + " " + dir_.file("test.tsv.zst") + " -m 20");
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  const RunResult predict = run_cli("predict " + model_ + " " + dir_.file("test.tsv.zst") + " -k 3");
+  const RunResult predict =
+      run_cli("predict " + model_ + " " + dir_.file("test.tsv.zst") + " -k 3");
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   EXPECT_NE(predict.output.find("SessionId\tRank\tItemId\tScore\n"), std::string::npos);
 }
@@ -208,14 +207,13 @@ TEST_F(CliTest, PredictGivesTheTopItemsOfTheOfflineScores) {
   const std::string& b = model.items.id(7);
   const std::string& c = model.items.id(11);
   // s1: a b; s2: c, an unknown item (skipped), c; s3: only unknown items (left out).
-  write(dir_.file("s.tsv"), "SessionId\tItemId\tTime\ns1\t" + a + "\t1\ns1\t" + b +
-                                "\t2\ns2\t" + c + "\t1\ns2\tnew-item\t2\ns2\t" + c +
-                                "\t3\ns3\tnew-item\t1\n");
+  write(dir_.file("s.tsv"), "SessionId\tItemId\tTime\ns1\t" + a + "\t1\ns1\t" + b + "\t2\ns2\t" +
+                                c + "\t1\ns2\tnew-item\t2\ns2\t" + c + "\t3\ns3\tnew-item\t1\n");
   for (const bool exclude : {false, true}) {
     const std::string out = dir_.file("p.jsonl");
-    const RunResult r = run_cli("predict " + model_ + " " + dir_.file("s.tsv") +
-                                " -k 5 --format jsonl -o " + out +
-                                (exclude ? " --exclude-seen" : ""));
+    const RunResult r =
+        run_cli("predict " + model_ + " " + dir_.file("s.tsv") + " -k 5 --format jsonl -o " + out +
+                (exclude ? " --exclude-seen" : ""));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("2 events with items unknown"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("1 sessions without a known item"), std::string::npos) << r.output;
@@ -269,10 +267,9 @@ TEST_F(CliTest, BaselinesReportEveryMetricAsJson) {
 }
 
 TEST_F(CliTest, ValidationEveryEpochAndEarlyStoppingKeepTheBestModel) {
-  const RunResult r =
-      run_cli("train " + train_ + kFast + ",n_epochs=6,learning_rate=0.3 --valid " + test_ +
-              " --early-stop 2 --stop-metric recall@5 -m 5 10 -q --progress none --json -s " +
-              model_);
+  const RunResult r = run_cli(
+      "train " + train_ + kFast + ",n_epochs=6,learning_rate=0.3 --valid " + test_ +
+      " --early-stop 2 --stop-metric recall@5 -m 5 10 -q --progress none --json -s " + model_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json json = nlohmann::json::parse(r.output.substr(r.output.find("{\n")));
   const nlohmann::json& history = json["validation"];
@@ -315,7 +312,8 @@ TEST_F(CliTest, TuneLogsEveryTrialAndResumes) {
   RunResult r = run_cli(base + " --trials 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Parameters: n_epochs=1,n_sample=16,batch_size=8,layers="),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
   std::ifstream first(dir_.file("log.csv"));
   const std::string two{std::istreambuf_iterator<char>(first), {}};
   EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 3) << two;  // header and 2 trials
@@ -346,9 +344,11 @@ TEST_F(CliTest, PrepareWritesTheFourFilesAndStatisticsAtomically) {
   }
   write(dir_.file("views.csv"), raw);
   const std::string out = dir_.file("prepared");
-  const RunResult r = run_cli("prepare --preset diginetica " + dir_.file("views.csv") + " -o " + out);
+  const RunResult r =
+      run_cli("prepare --preset diginetica " + dir_.file("views.csv") + " -o " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* name : {"train_full.tsv", "test.tsv", "train_tr.tsv", "train_valid.tsv", "stats.json"})
+  for (const char* name :
+       {"train_full.tsv", "test.tsv", "train_tr.tsv", "train_valid.tsv", "stats.json"})
     EXPECT_TRUE(std::filesystem::exists(out + "/" + name)) << name;
   std::ifstream in(out + "/stats.json");
   const nlohmann::json stats = nlohmann::json::parse(in);
@@ -388,6 +388,22 @@ TEST_F(CliTest, UsageErrorsAreReported) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("dropout_p_hidden"), std::string::npos);
   EXPECT_NE(help.output.find("[0, 1)"), std::string::npos);
+}
+
+TEST(CliSystemInfo, NamesTheCpuTheLibraryCopyAndThePeak) {
+  const RunResult r = run_cli("info --system --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json info = nlohmann::json::parse(r.output);
+  EXPECT_GE(info["cpu"]["logical_cores"].get<int>(), 1);
+  EXPECT_FALSE(info["library"]["level"].get<std::string>().empty());
+  EXPECT_NE(info["library"]["path"].get<std::string>().find("libgru4rec"), std::string::npos);
+  EXPECT_FALSE(info["library"]["scorer_kernel"].get<std::string>().empty());
+  EXPECT_GT(info["fma_peak_gflops"]["one_core"].get<double>(), 0.5);
+  EXPECT_GE(info["fma_peak_gflops"]["all_cores"].get<double>(),
+            0.5 * info["fma_peak_gflops"]["one_core"].get<double>());
+  // FILE and --system exclude each other; neither is an error with a message.
+  EXPECT_NE(run_cli("info").exit_code, 0);
+  EXPECT_NE(run_cli("info some.g4r --system").exit_code, 0);
 }
 
 }  // namespace
