@@ -59,13 +59,21 @@ std::string mib(double bytes) {
 
 // ---- Machine -------------------------------------------------------------------------------
 
+// "AMD EPYC (CPUID: Oxide Virtual Turin-like Processor, family 26 model 2)": /proc/cpuinfo's
+// name and the processor's own brand string, which virtual machines often set differently.
 std::string cpu_model() {
+  std::string name = "unknown CPU";
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    if (line.rfind("model name", 0) == 0) {
+      name = line.substr(line.find(':') + 2);
+      break;
+    }
   }
-  return "unknown CPU";
+  const gru4rec::CpuInfo cpu = gru4rec::detect_cpu();
+  return fmt::format("{} (CPUID: {}, family {} model {})", name, cpu.model, cpu.family,
+                     cpu.model_number);
 }
 
 // ---- Memory --------------------------------------------------------------------------------
