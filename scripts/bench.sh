@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite: installs the dependencies, builds the benchmarks and runs them on the
 # data in ../shared/data (or GRU4REC_DATA_DIR). Prints Markdown tables (see docs/performance.md).
-#   scripts/bench.sh                 # training + evaluation speed, SGEMM peak, memory (~10 min)
+#   scripts/bench.sh                 # training + evaluation speed, FMA peak, memory (~10 min)
 #   scripts/bench.sh --accuracy      # 2 threads vs 1: Recall@20 / MRR@20 over 3 seeds (~40 min)
 #   scripts/bench.sh --kernels       # Google Benchmark micro-benchmarks of the kernels
 # Other arguments go to build/bench/gru4rec_bench (--runs N, --threads N, --train-only, ...).
