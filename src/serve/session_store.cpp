@@ -28,7 +28,7 @@ MemorySessionStore::MemorySessionStore(size_t max_sessions, double ttl_seconds, 
 MemorySessionStore::Shard& MemorySessionStore::shard_of(std::string_view id) {
   // The high bits pick the shard: the shard's hash table indexes its buckets with the low
   // bits, which would all be alike within a shard if they had picked it.
-  const uint64_t hash = std::hash<std::string_view>{}(id);
+  const uint64_t hash = shard_hash_(id);
   return *shards_[(hash >> 40) % shards_.size()];
 }
 

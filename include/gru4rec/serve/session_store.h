@@ -3,6 +3,8 @@
 // server processes); MemorySessionStore keeps them in this process.
 #pragma once
 
+#include <tsl/robin_map.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -13,17 +15,16 @@
 #include <string_view>
 #include <vector>
 
-#include <tsl/robin_map.h>
-
+#include "gru4rec/core/keyed_hash.h"
 #include "gru4rec/core/string_hash.h"
 
 namespace gru4rec {
 
 struct SessionState {
-  std::vector<float> state;     // the GRU state (Predictor::state_size() floats)
-  std::vector<int32_t> seen;    // the session's items (registry indices, see Recommender),
-                                // oldest first, at most kMaxSeen
-  uint64_t model_version = 0;   // the model that computed `state`
+  std::vector<float> state;    // the GRU state (Predictor::state_size() floats)
+  std::vector<int32_t> seen;   // the session's items (registry indices, see Recommender),
+                               // oldest first, at most kMaxSeen
+  uint64_t model_version = 0;  // the model that computed `state`
 
   static constexpr size_t kMaxSeen = 200;
 };
@@ -72,8 +73,8 @@ class MemorySessionStore : public SessionStore {
   struct Shard {
     mutable std::mutex mutex;
     std::list<Entry> lru;  // most recently used first
-    tsl::robin_map<std::string, std::list<Entry>::iterator, StringViewHash, StringViewEqual>
-        index;
+    // Keyed by a secret per store: clients cannot craft ids that collide in the table.
+    tsl::robin_map<std::string, std::list<Entry>::iterator, KeyedStringHash, StringViewEqual> index;
     uint64_t evictions = 0;
   };
 
@@ -81,6 +82,7 @@ class MemorySessionStore : public SessionStore {
   // Drops the shard's expired entries from the LRU end; the caller holds the lock.
   void expire_locked(Shard& shard, double now);
 
+  KeyedStringHash shard_hash_;  // its own secret, independent of the tables'
   size_t max_per_shard_;
   double ttl_;
   std::function<double()> now_;
