@@ -35,7 +35,8 @@ void run_serve(const ServeOptions& o) {
   HttpServer server(app);
   const int port = server.bind();
   const auto rec = app.recommender();
-  fmt::print(stderr, "Serving {} ({} items) on http://{}:{} (max {} sessions, idle timeout {} s{})\n",
+  fmt::print(stderr,
+             "Serving {} ({} items) on http://{}:{} (max {} sessions, idle timeout {} s{})\n",
              o.model_path, rec->model().num_items(), o.server.host, port, o.server.max_sessions,
              o.server.session_ttl_seconds, o.server.enable_admin ? ", admin enabled" : "");
   std::thread signal_thread([&] {
@@ -44,10 +45,14 @@ void run_serve(const ServeOptions& o) {
       if (sigwait(&signals, &signal) != 0) continue;
       if (signal == SIGHUP) {
         try {
-          app.reload();
-          fmt::print(stderr, "Reloaded {} (model version {})\n", o.model_path,
-                     app.recommender()->version());
-        } catch (const Error& e) {
+          if (app.reload()) {
+            fmt::print(stderr, "Reloaded {} (model version {})\n", o.model_path,
+                       app.recommender()->version());
+          } else {
+            fmt::print(stderr, "Reload: {} holds the model being served; nothing changed\n",
+                       o.model_path);
+          }
+        } catch (const std::exception& e) {  // any failure: the old model keeps serving
           fmt::print(stderr, "Reload failed, still serving the previous model: {}\n", e.what());
         }
         continue;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +84,20 @@ TEST_F(ModelFileTest, SavesAtomicallyToDisk) {
   EXPECT_EQ(files, 1);
   EXPECT_THROW(save_model(*model_, dir.file("missing-dir/model.g4r")), Error);
   EXPECT_FALSE(std::filesystem::exists(dir.file("missing-dir/model.g4r")));
+}
+
+TEST_F(ModelFileTest, ContentIdFollowsTheBytes) {
+  testing::TempDir dir;
+  const std::string a = dir.file("a.g4r"), b = dir.file("b.g4r");
+  save_model(*model_, a);
+  save_model(load_model(a), b);  // saved again: the same bytes, the same id
+  const Model first = load_model(a), second = load_model(b);
+  EXPECT_NE(first.content_id, 0u);
+  EXPECT_EQ(first.content_id, second.content_id);
+  Model changed = load_model(a);
+  changed.weights.By(0) = std::nextafter(changed.weights.By(0), 1.0f);  // one ulp of one bias
+  save_model(changed, b);
+  EXPECT_NE(load_model(b).content_id, first.content_id);
 }
 
 TEST_F(ModelFileTest, RejectsWrongMagicNewerVersionAndTruncation) {
@@ -218,8 +233,8 @@ TEST_F(ModelFileTest, StructuralChecksBehindTheChecksum) {
 }
 
 TEST_F(ModelFileTest, RefusesToWriteNonFiniteWeightsAndLeavesNoFile) {
-  for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
-                          std::numeric_limits<float>::infinity()}) {
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     Model broken = *model_;
     broken.weights.layers[0].Uh(1, 2) = bad;
     const testing::TempDir dir;

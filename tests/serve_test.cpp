@@ -1,8 +1,8 @@
 // The serving layer: session store, request handling (ServeApp) and the HTTP server on an
 // ephemeral loopback port.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,8 +13,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/random.h"
@@ -35,7 +33,8 @@ using Json = nlohmann::json;
 TEST(SessionStore, EvictsTheLeastRecentlyUsedAndExpiresIdleSessions) {
   double now = 0;
   MemorySessionStore store(3, 10.0, 1, [&] { return now; });
-  for (const char* id : {"a", "b", "c"}) store.update(id, [](SessionState&, bool created) { EXPECT_TRUE(created); });
+  for (const char* id : {"a", "b", "c"})
+    store.update(id, [](SessionState&, bool created) { EXPECT_TRUE(created); });
   SessionState out;
   EXPECT_TRUE(store.get("a", out));  // "a" is now the most recent: "b" is the LRU
   store.update("d", [](SessionState& s, bool) { s.seen.push_back(7); });
@@ -62,8 +61,9 @@ TEST(SessionStore, EvictsTheLeastRecentlyUsedAndExpiresIdleSessions) {
 class ServeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    model_path_ = new std::string(
-        (std::filesystem::temp_directory_path() / ("gru4rec_serve_test_" + std::to_string(::getpid()) + ".g4r")).string());
+    model_path_ = new std::string((std::filesystem::temp_directory_path() /
+                                   ("gru4rec_serve_test_" + std::to_string(::getpid()) + ".g4r"))
+                                      .string());
     const Model model = testing::train_small_model(
         "threads=1,n_epochs=2,layers=16,n_sample=16,batch_size=16,loss=cross-entropy", 400);
     save_model(model, *model_path_);
@@ -153,7 +153,8 @@ TEST_F(ServeTest, UnknownItemsPopularityExclusionsAndSessionsApart) {
   // The most popular item comes first for an empty session.
   int32_t most = 0;
   for (int32_t i = 0; i < model.num_items(); ++i)
-    if (model.supports[static_cast<size_t>(i)] > model.supports[static_cast<size_t>(most)]) most = i;
+    if (model.supports[static_cast<size_t>(i)] > model.supports[static_cast<size_t>(most)])
+      most = i;
   EXPECT_EQ(out["recommendations"][0]["item"], model.items.id(most));
   // exclude_seen removes the session's items; include restricts the candidates.
   const std::string a = model.items.id(1), b = model.items.id(2), c = model.items.id(4);
@@ -164,13 +165,16 @@ TEST_F(ServeTest, UnknownItemsPopularityExclusionsAndSessionsApart) {
     EXPECT_NE(r["item"], b);
   }
   out = call(app, "GET", "/v1/sessions/s/recommendations", "", "k=10");
-  out = call(app, "POST", "/v1/sessions/s/events",
-             fmt::format(R"({{"item": "{}", "include": ["{}", "{}"], "exclude": ["{}"]}})", a, b, c, c));
+  out = call(
+      app, "POST", "/v1/sessions/s/events",
+      fmt::format(R"({{"item": "{}", "include": ["{}", "{}"], "exclude": ["{}"]}})", a, b, c, c));
   ASSERT_EQ(out["recommendations"].size(), 1u);
   EXPECT_EQ(out["recommendations"][0]["item"], b);
   // Another session is not affected by this one.
-  const Json other = call(app, "POST", "/v1/sessions/t/events", fmt::format(R"({{"item": "{}", "k": 5}})", a));
-  const Json fresh = call(app, "POST", "/v1/recommend", fmt::format(R"({{"items": ["{}"], "k": 5}})", a));
+  const Json other =
+      call(app, "POST", "/v1/sessions/t/events", fmt::format(R"({{"item": "{}", "k": 5}})", a));
+  const Json fresh =
+      call(app, "POST", "/v1/recommend", fmt::format(R"({{"items": ["{}"], "k": 5}})", a));
   EXPECT_EQ(other["recommendations"], fresh["recommendations"]);
   int status = 0;
   call(app, "DELETE", "/v1/sessions/s", "", "", &status);
@@ -228,12 +232,35 @@ TEST_F(ServeTest, EveryBadInputGetsAJsonClientError) {
 TEST_F(ServeTest, RandomRequestsNeverBreakTheServer) {
   ServeApp app(ServerOptions{}, *model_path_);
   Rng rng(11);
-  const char* paths[] = {"/v1/sessions/x/events", "/v1/sessions/y/recommendations", "/v1/recommend",
-                         "/v1/sessions/x", "/health", "/metrics", "/v1/model", "/x"};
+  const char* paths[] = {"/v1/sessions/x/events",
+                         "/v1/sessions/y/recommendations",
+                         "/v1/recommend",
+                         "/v1/sessions/x",
+                         "/health",
+                         "/metrics",
+                         "/v1/model",
+                         "/x"};
   const char* methods[] = {"GET", "POST", "DELETE", "PUT"};
-  const std::string pieces[] = {"{", "}", "[", "]", "\"item\"", "\"items\"", ":", ",", "\"k\"",
-                                "5", "-1", "1e9", "null", "true", "\"1\"", "\"\xc3\"", "\"exclude\"",
-                                "\"include\"", "\"exclude_seen\"", " "};
+  const std::string pieces[] = {"{",
+                                "}",
+                                "[",
+                                "]",
+                                "\"item\"",
+                                "\"items\"",
+                                ":",
+                                ",",
+                                "\"k\"",
+                                "5",
+                                "-1",
+                                "1e9",
+                                "null",
+                                "true",
+                                "\"1\"",
+                                "\"\xc3\"",
+                                "\"exclude\"",
+                                "\"include\"",
+                                "\"exclude_seen\"",
+                                " "};
   for (int i = 0; i < 3000; ++i) {
     std::string body;
     const uint32_t length = rng.below(12);
@@ -247,23 +274,46 @@ TEST_F(ServeTest, RandomRequestsNeverBreakTheServer) {
   }
 }
 
-TEST_F(ServeTest, ReloadRebuildsSessionsOfTheOldModel) {
+TEST_F(ServeTest, ReloadKeepsTheSameModelAndRebuildsSessionsOfAnother) {
+  // The app serves a copy, so that the test can put another model in its place.
+  const std::string path = *model_path_ + ".reload";
+  std::filesystem::copy_file(*model_path_, path, std::filesystem::copy_options::overwrite_existing);
   ServerOptions options;
   options.enable_admin = true;
-  ServeApp app(options, *model_path_);
+  ServeApp app(options, path);
   const std::string item = app.recommender()->item_id(5);
-  const Json before = call(app, "POST", "/v1/sessions/r/events", fmt::format(R"({{"item": "{}"}})", item));
-  int status = 0;
-  const Json reloaded = call(app, "POST", "/admin/reload", "", "", &status);
-  EXPECT_EQ(status, 200);
-  EXPECT_EQ(reloaded["model_version"], 2);
-  const Json after = call(app, "POST", "/v1/sessions/r/events", fmt::format(R"({{"item": "{}"}})", item));
+  const std::string event = fmt::format(R"({{"item": "{}"}})", item);
+  call(app, "POST", "/v1/sessions/r/events", event);
+  const Json summary = call(app, "GET", "/v1/model");
+  EXPECT_EQ(summary["model_id"].get<std::string>().size(), 16u);
+  EXPECT_FALSE(summary.contains("source"));  // no file path in public answers
+  EXPECT_EQ(summary.dump().find(path), std::string::npos);
+  // POST /admin/reload, checked: whether it swapped a model in, and the version after it.
+  const auto reload = [&](bool swapped, int version) {
+    int status = 0;
+    const Json answer = call(app, "POST", "/admin/reload", "", "", &status);
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(answer["reloaded"].get<bool>(), swapped);
+    EXPECT_EQ(answer["model_version"], version);
+    return answer;
+  };
+  // The same file again: nothing changes, the session's state stays valid.
+  EXPECT_EQ(reload(false, 1)["model_id"], summary["model_id"]);
+  const Json kept = call(app, "POST", "/v1/sessions/r/events", event);
+  EXPECT_FALSE(kept["state_rebuilt"].get<bool>());
+  // Another model (one output bias changed) in the file: swapped in, the session rebuilt.
+  Model other = load_model(path);
+  other.weights.By(0) += 0.25f;
+  save_model(other, path);
+  EXPECT_NE(reload(true, 2)["model_id"], summary["model_id"]);
+  const Json after = call(app, "POST", "/v1/sessions/r/events", event);
   EXPECT_TRUE(after["state_rebuilt"].get<bool>());
-  EXPECT_EQ(after["session_events"], 2);
+  EXPECT_EQ(after["session_events"], 3);
   EXPECT_EQ(after["model_version"], 2);
   // A bad file is refused and the old model stays.
   EXPECT_THROW(app.reload("/nonexistent/model.g4r"), Error);
   EXPECT_EQ(app.recommender()->version(), 2u);
+  std::filesystem::remove(path);
 }
 
 TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
@@ -272,7 +322,11 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
   options.enable_admin = true;
   options.max_body_bytes = 4096;
   options.threads = 16;
-  ServeApp app(options, *model_path_);
+  // A copy is served, so that each reload below finds another model in the file.
+  const std::string path = *model_path_ + ".traffic";
+  std::filesystem::copy_file(*model_path_, path, std::filesystem::copy_options::overwrite_existing);
+  Model other = load_model(path);
+  ServeApp app(options, path);
   HttpServer server(app);
   const int port = server.bind();
   std::thread serving([&] { server.serve(); });
@@ -284,7 +338,8 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
       httplib::Client client("127.0.0.1", port);
       Rng rng(static_cast<uint64_t>(c) + 1);
       for (int i = 0; i < 60; ++i) {
-        const std::string item = app.recommender()->item_id(static_cast<int32_t>(rng.below(static_cast<uint32_t>(n_items))));
+        const std::string item = app.recommender()->item_id(
+            static_cast<int32_t>(rng.below(static_cast<uint32_t>(n_items))));
         auto r = client.Post(fmt::format("/v1/sessions/client-{}/events", c),
                              fmt::format(R"({{"item": "{}", "k": 10}})", item), "application/json");
         if (!r || r->status != 200) {
@@ -292,7 +347,8 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
           continue;
         }
         const Json json = Json::parse(r->body);
-        if (json["session_events"].get<int>() != i + 1 || json["recommendations"].size() != 10) ++failures;
+        if (json["session_events"].get<int>() != i + 1 || json["recommendations"].size() != 10)
+          ++failures;
         ++done;
       }
     });
@@ -300,9 +356,12 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
   // Reloads while the clients run: no request may fail.
   httplib::Client admin("127.0.0.1", port);
   for (int i = 0; i < 3; ++i) {
+    other.weights.By(0) += 0.125f;  // another model each time (saved atomically)
+    save_model(other, path);
     auto r = admin.Post("/admin/reload", "", "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_TRUE(Json::parse(r->body)["reloaded"].get<bool>()) << r->body;
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(failures.load(), 0);
@@ -319,6 +378,7 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
   EXPECT_EQ(Json::parse(openapi->body)["openapi"], "3.0.3");
   server.stop();
   serving.join();
+  std::filesystem::remove(path);
 }
 
 // A raw TCP connection to the server, for clients that misbehave.
@@ -358,7 +418,8 @@ TEST_F(ServeTest, SlowAndHalfClosedClientsTimeOutWhileOthersAreServed) {
   std::thread serving([&] { server.serve(); });
   // A client that sends half a request and then nothing.
   const int slow = connect_to(port);
-  const std::string partial = "POST /v1/sessions/a/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"item\"";
+  const std::string partial =
+      "POST /v1/sessions/a/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"item\"";
   ASSERT_GT(::send(slow, partial.data(), partial.size(), 0), 0);
   // A client that sends half a request and closes its side.
   const int half = connect_to(port);

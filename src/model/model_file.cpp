@@ -12,6 +12,7 @@
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/file_io.h"
+#include "gru4rec/core/keyed_hash.h"
 
 namespace gru4rec {
 namespace {
@@ -164,9 +165,10 @@ void write_model(const Model& model, std::ostream& out) {
 void require_finite_weights(const Model& model, std::string_view target) {
   model.weights.for_each_tensor([&](const std::string& name, const auto& tensor) {
     if (!tensor.allFinite()) {
-      throw Error(fmt::format("{}: not written: tensor {} of the model holds NaN or infinite "
-                              "weights (the training diverged)",
-                              target, name));
+      throw Error(
+          fmt::format("{}: not written: tensor {} of the model holds NaN or infinite "
+                      "weights (the training diverged)",
+                      target, name));
     }
   });
 }
@@ -235,6 +237,8 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
   const size_t data_start = align_up(kPrefixBytes + header_length);
 
   Model model;
+  // Identity, not security: the key is fixed so that every process agrees on a file's id.
+  model.content_id = siphash24(SipKey{0x6772753472656331ull, 0x6d6f64656c2d6964ull}, bytes);
   try {
     for (const auto& [name, value] : header.at("params").items()) {
       set_param(model.params, name, value.get<std::string>(), fmt::format("{}: parameter", source));

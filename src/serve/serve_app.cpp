@@ -1,8 +1,8 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/model/model_file.h"
@@ -37,11 +37,16 @@ bool valid_utf8(std::string_view text) {
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     size_t extra = 0;
-    if (c < 0x80) extra = 0;
-    else if ((c >> 5) == 0x6) extra = 1;
-    else if ((c >> 4) == 0xE) extra = 2;
-    else if ((c >> 3) == 0x1E) extra = 3;
-    else return false;
+    if (c < 0x80)
+      extra = 0;
+    else if ((c >> 5) == 0x6)
+      extra = 1;
+    else if ((c >> 4) == 0xE)
+      extra = 2;
+    else if ((c >> 3) == 0x1E)
+      extra = 3;
+    else
+      return false;
     if (i + extra >= text.size() && extra > 0) return false;
     for (size_t k = 1; k <= extra; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
@@ -81,7 +86,8 @@ std::vector<std::string> item_list(const Json& json, const char* field, size_t m
   std::vector<std::string> items;
   const auto found = json.find(field);
   if (found == json.end()) return items;
-  if (!found->is_array()) throw BadRequest{400, fmt::format("'{}' must be an array of item ids", field)};
+  if (!found->is_array())
+    throw BadRequest{400, fmt::format("'{}' must be an array of item ids", field)};
   if (found->size() > max_items)
     throw BadRequest{400, fmt::format("'{}' has {} items; at most {} are allowed", field,
                                       found->size(), max_items)};
@@ -146,7 +152,8 @@ std::vector<std::string> events_of(const Json& json, size_t max_items) {
 
 Json recommendations_json(const Recommender& rec, std::span<const ScoredItem> top) {
   Json list = Json::array();
-  for (const ScoredItem& s : top) list.push_back({{"item", rec.item_id(s.item)}, {"score", s.score}});
+  for (const ScoredItem& s : top)
+    list.push_back({{"item", rec.item_id(s.item)}, {"score", s.score}});
   return list;
 }
 
@@ -188,23 +195,31 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
 ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
     : options_(options),
       model_path_(std::move(model_path)),
-      sessions_(std::make_unique<MemorySessionStore>(options.max_sessions,
-                                                     options.session_ttl_seconds)) {
+      sessions_(
+          std::make_unique<MemorySessionStore>(options.max_sessions, options.session_ttl_seconds)) {
   reload();
 }
 
-void ServeApp::reload(const std::string& path) {
+bool ServeApp::reload(const std::string& path) {
   std::lock_guard lock(reload_mutex_);
   const std::string& source = path.empty() ? model_path_ : path;
   auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
+  const std::shared_ptr<const Recommender> current = recommender();
+  if (current != nullptr && current->model().content_id == model->content_id) {
+    model_path_ = source;
+    return false;  // the same model: sessions and version stay
+  }
   auto rec = std::make_shared<const Recommender>(model, next_version_++, source, registry_,
-                                                options_.item_weights);
+                                                 options_.item_weights);
   recommender_.store(std::move(rec));
   model_path_ = source;
   reloads_++;
+  return true;
 }
 
-std::shared_ptr<const Recommender> ServeApp::recommender() const { return recommender_.load(); }
+std::shared_ptr<const Recommender> ServeApp::recommender() const {
+  return recommender_.load();
+}
 
 Response ServeApp::handle(std::string_view method, std::string_view path, std::string_view query,
                           std::string_view body) {
@@ -216,14 +231,16 @@ Response ServeApp::handle(std::string_view method, std::string_view path, std::s
       const std::string_view suffix = slash == std::string_view::npos ? "" : rest.substr(slash);
       if (suffix == "/events") {
         if (method != "POST") return error_response(405, "use POST for events");
-        return session_events(checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), body);
+        return session_events(
+            checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), body);
       }
       if (suffix == "/recommendations") {
         if (method != "GET") return error_response(405, "use GET for recommendations");
         return session_recommendations(
             checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), query);
       }
-      if (method == "DELETE") return session_delete(checked_session_id(rest, options_.max_session_id_bytes));
+      if (method == "DELETE")
+        return session_delete(checked_session_id(rest, options_.max_session_id_bytes));
       return error_response(404, "unknown path; see /openapi.json");
     }
     if (path == "/v1/recommend") {
@@ -252,14 +269,21 @@ Response ServeApp::handle(std::string_view method, std::string_view path, std::s
       return Response{200, "application/json", std::string(openapi_document())};
     }
     if (path == "/admin/reload") {
-      if (!options_.enable_admin) return error_response(404, "admin endpoints are disabled (--enable-admin)");
+      if (!options_.enable_admin)
+        return error_response(404, "admin endpoints are disabled (--enable-admin)");
       if (method != "POST") return error_response(405, "use POST");
+      bool changed = false;
       try {
-        reload();
+        changed = reload();
       } catch (const Error& e) {
         return error_response(422, fmt::format("the model was not reloaded: {}", e.what()));
+      } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
+        return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
       }
-      return json_response(Json{{"reloaded", true}, {"model_version", recommender()->version()}});
+      return json_response(
+          Json{{"reloaded", changed},
+               {"model_version", recommender()->version()},
+               {"model_id", fmt::format("{:016x}", recommender()->model().content_id)}});
     }
     return error_response(404, "unknown path; see /openapi.json");
   } catch (const BadRequest& e) {
@@ -278,8 +302,10 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
   known.clear();
   for (const std::string& event : events) {
     const int32_t item = rec->find_item(event);
-    if (item >= 0) known.push_back(item);
-    else selection.unknown.push_back(event);
+    if (item >= 0)
+      known.push_back(item);
+    else
+      selection.unknown.push_back(event);
   }
   thread_local std::vector<float> state;
   thread_local std::vector<int32_t> seen;
@@ -392,24 +418,26 @@ Response ServeApp::model_summary() const {
   const Model& m = rec->model();
   Json layers = Json::array();
   for (int size : m.params.layers) layers.push_back(size);
-  return json_response(Json{{"source", rec->source()},
-                            {"model_version", rec->version()},
-                            {"items", m.num_items()},
-                            {"layers", layers},
-                            {"loss", std::string(loss_name(m.params.loss))},
-                            {"parameters", m.weights.parameter_count()},
-                            {"epochs", m.stats.epochs},
-                            {"training_events", m.stats.events},
-                            {"item_weights", options_.item_weights == WeightPrecision::kFloat16
-                                                 ? "float16"
-                                                 : "float32"},
-                            {"live_sessions", sessions_->size()}});
+  // No file path in public answers: the id says which model this is.
+  return json_response(Json{
+      {"model_id", fmt::format("{:016x}", m.content_id)},
+      {"model_version", rec->version()},
+      {"items", m.num_items()},
+      {"layers", layers},
+      {"loss", std::string(loss_name(m.params.loss))},
+      {"parameters", m.weights.parameter_count()},
+      {"epochs", m.stats.epochs},
+      {"training_events", m.stats.events},
+      {"item_weights", options_.item_weights == WeightPrecision::kFloat16 ? "float16" : "float32"},
+      {"live_sessions", sessions_->size()}});
 }
 
 void ServeApp::record(int status, double seconds) {
   requests_++;
-  if (status >= 500) server_errors_++;
-  else if (status >= 400) client_errors_++;
+  if (status >= 500)
+    server_errors_++;
+  else if (status >= 400)
+    client_errors_++;
   size_t bucket = 0;
   while (bucket < kBuckets && seconds > kLatencyBounds[bucket]) ++bucket;
   latency_buckets_[bucket]++;
@@ -418,7 +446,10 @@ void ServeApp::record(int status, double seconds) {
 
 std::string ServeApp::metrics_text() const {
   std::string text;
-  auto add = [&](std::string line) { text += line; text += '\n'; };
+  auto add = [&](std::string line) {
+    text += line;
+    text += '\n';
+  };
   add("# HELP gru4rec_requests_total HTTP requests handled.");
   add("# TYPE gru4rec_requests_total counter");
   add(fmt::format("gru4rec_requests_total {}", requests_.load()));
@@ -431,11 +462,13 @@ std::string ServeApp::metrics_text() const {
   uint64_t cumulative = 0;
   for (size_t b = 0; b < kBuckets; ++b) {
     cumulative += latency_buckets_[b].load();
-    add(fmt::format("gru4rec_request_seconds_bucket{{le=\"{}\"}} {}", kLatencyBounds[b], cumulative));
+    add(fmt::format("gru4rec_request_seconds_bucket{{le=\"{}\"}} {}", kLatencyBounds[b],
+                    cumulative));
   }
   cumulative += latency_buckets_[kBuckets].load();
   add(fmt::format("gru4rec_request_seconds_bucket{{le=\"+Inf\"}} {}", cumulative));
-  add(fmt::format("gru4rec_request_seconds_sum {}", static_cast<double>(latency_micros_sum_.load()) / 1e6));
+  add(fmt::format("gru4rec_request_seconds_sum {}",
+                  static_cast<double>(latency_micros_sum_.load()) / 1e6));
   add(fmt::format("gru4rec_request_seconds_count {}", cumulative));
   add("# HELP gru4rec_live_sessions Sessions held in memory.");
   add("# TYPE gru4rec_live_sessions gauge");

@@ -30,6 +30,9 @@ struct Model {
   std::vector<int64_t> supports;  // training events per item
   NetworkWeights<float> weights;
   TrainingStats stats;
+  // The model's identity: SipHash-2-4 (fixed public key) of the model file it was loaded from,
+  // so that the same content always has the same id; 0 for a model not loaded from a file.
+  uint64_t content_id = 0;
 
   int32_t num_items() const { return items.size(); }
 

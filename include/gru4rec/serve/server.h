@@ -51,12 +51,13 @@ class ServeApp {
   ServeApp(const ServerOptions& options, std::string model_path);
 
   // Routes one request (method, path without query, query string, body) to its handler.
-  Response handle(std::string_view method, std::string_view path,
-                  std::string_view query, std::string_view body);
+  Response handle(std::string_view method, std::string_view path, std::string_view query,
+                  std::string_view body);
 
   // Loads the model again from its path (or `path` when not empty), validates it and swaps it
-  // in. Throws Error and keeps the old model when the file is bad.
-  void reload(const std::string& path = "");
+  // in; returns false, changing nothing, when the file holds the model being served (same
+  // content id). Throws and keeps the old model serving on any failure (Error for a bad file).
+  bool reload(const std::string& path = "");
 
   std::shared_ptr<const Recommender> recommender() const;
   SessionStore& sessions() { return *sessions_; }
