@@ -221,6 +221,21 @@ TEST_F(ServeTest, EveryBadInputGetsAJsonClientError) {
   EXPECT_EQ(status, 400);
   call(app, "GET", "/v1/sessions/a/recommendations", "", "track=1&k=3", &status);
   EXPECT_EQ(status, 200);  // other keys ending in "k" are not k
+  // Booleans in the query: true or false only, as in bodies.
+  for (const char* flag :
+       {"exclude_seen=1", "exclude_seen=True", "exclude_seen=", "exclude_seen"}) {
+    call(app, "GET", "/v1/sessions/a/recommendations", "", flag, &status);
+    EXPECT_EQ(status, 400) << flag;
+  }
+  call(app, "GET", "/v1/sessions/a/recommendations", "", "exclude_seen=false", &status);
+  EXPECT_EQ(status, 200);
+  // A k beyond int64 is reported as sent, not wrapped to a negative number.
+  const Json huge = call(app, "POST", "/v1/sessions/a/events",
+                         R"({"item": "1", "k": 18446744073709551615})", "", &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(huge["error"]["message"].get<std::string>().find("18446744073709551615"),
+            std::string::npos)
+      << huge;
   call(app, "GET", "/nowhere", "", "", &status);
   EXPECT_EQ(status, 404);
   call(app, "PUT", "/v1/sessions/a/events", R"({"item": "1"})", "", &status);

@@ -105,6 +105,11 @@ size_t k_of(const Json& json, size_t max_k) {
   const auto found = json.find("k");
   if (found == json.end()) return std::min<size_t>(20, max_k);
   if (!found->is_number_integer()) throw BadRequest{400, "k must be an integer"};
+  // Above INT64_MAX the value is unsigned: reported as given, not wrapped to a negative.
+  if (found->is_number_unsigned() && found->get<uint64_t>() > max_k) {
+    throw BadRequest{400, fmt::format("k must be an integer from 1 to {}; got {}", max_k,
+                                      found->get<uint64_t>())};
+  }
   return checked_k(found->get<int64_t>(), max_k);
 }
 
@@ -355,11 +360,18 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
     const std::string_view k_text = *k_value;
     int64_t k = 0;
     const auto [end, error] = std::from_chars(k_text.data(), k_text.data() + k_text.size(), k);
-    if (error != std::errc() || end != k_text.data() + k_text.size())
+    if (error != std::errc() || end != k_text.data() + k_text.size()) {
       throw BadRequest{400, fmt::format("k must be an integer from 1 to {}", options_.max_k)};
+    }
     selection.k = checked_k(k, options_.max_k);
   }
-  selection.exclude_seen = query_value(query, "exclude_seen") == std::string_view("true");
+  // One rule for booleans, as in JSON bodies: `true` or `false`, nothing else ("1", "True" and
+  // "yes" are refused rather than read as false).
+  if (const auto flag = query_value(query, "exclude_seen")) {
+    if (*flag != "true" && *flag != "false")
+      throw BadRequest{400, "exclude_seen must be true or false"};
+    selection.exclude_seen = *flag == "true";
+  }
   SessionState session;
   const bool found = sessions_->get(id, session);
   bool usable = found && session.model_version == rec->version();
