@@ -90,9 +90,10 @@ LibraryBuild library_build() {
   LibraryBuild build;
   build.level = GRU4REC_CPU_LEVEL;
   Dl_info where{};
-  if (dladdr(reinterpret_cast<void*>(&library_build), &where) != 0 && where.dli_fname != nullptr)
+  if (dladdr(reinterpret_cast<void*>(&library_build), &where) != 0 && where.dli_fname != nullptr) {
     build.path = where.dli_fname;
-    // Eigen::SimdInstructionSetsInUse() says "AVX" for AVX2 builds: read Eigen's own switches.
+  }
+  // Eigen::SimdInstructionSetsInUse() says "AVX" for AVX2 builds: read Eigen's own switches.
 #if defined(EIGEN_VECTORIZE_AVX512)
   build.eigen_simd = "AVX-512";
 #elif defined(EIGEN_VECTORIZE_AVX2)

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <exception>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <numeric>
 
@@ -35,12 +35,11 @@ struct Recommender::Slot {
   bool busy = false;
 };
 
-Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source,
-                         ItemIndex& registry, WeightPrecision precision)
+Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
+                         WeightPrecision precision)
     : model_(std::move(model)),
       version_(version),
       instance_(next_instance()),
-      source_(std::move(source)),
       predictor_(*model_),
       scorer_(model_->weights.Wy,
               std::span<const float>(model_->weights.By.data(),

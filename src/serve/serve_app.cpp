@@ -28,6 +28,11 @@ Response json_response(const Json& body, int status = 200) {
                   body.dump(-1, ' ', false, Json::error_handler_t::replace)};
 }
 
+// A model's identity in answers: its content id in hex (a JSON number would lose bits).
+std::string model_id_text(const Model& model) {
+  return fmt::format("{:016x}", model.content_id);
+}
+
 Response error_response(int status, std::string_view message) {
   return json_response(Json{{"error", {{"status", status}, {"message", message}}}}, status);
 }
@@ -214,8 +219,8 @@ bool ServeApp::reload(const std::string& path) {
     model_path_ = source;
     return false;  // the same model: sessions and version stay
   }
-  auto rec = std::make_shared<const Recommender>(model, next_version_++, source, registry_,
-                                                 options_.item_weights);
+  auto rec =
+      std::make_shared<const Recommender>(model, next_version_++, registry_, options_.item_weights);
   recommender_.store(std::move(rec));
   model_path_ = source;
   reloads_++;
@@ -285,10 +290,10 @@ Response ServeApp::handle(std::string_view method, std::string_view path, std::s
       } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
         return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
       }
-      return json_response(
-          Json{{"reloaded", changed},
-               {"model_version", recommender()->version()},
-               {"model_id", fmt::format("{:016x}", recommender()->model().content_id)}});
+      const std::shared_ptr<const Recommender> rec = recommender();
+      return json_response(Json{{"reloaded", changed},
+                                {"model_version", rec->version()},
+                                {"model_id", model_id_text(rec->model())}});
     }
     return error_response(404, "unknown path; see /openapi.json");
   } catch (const BadRequest& e) {
@@ -432,7 +437,7 @@ Response ServeApp::model_summary() const {
   for (int size : m.params.layers) layers.push_back(size);
   // No file path in public answers: the id says which model this is.
   return json_response(Json{
-      {"model_id", fmt::format("{:016x}", m.content_id)},
+      {"model_id", model_id_text(m)},
       {"model_version", rec->version()},
       {"items", m.num_items()},
       {"layers", layers},

@@ -12,8 +12,8 @@
 // per-thread GRU scratch, allocated on first use, never per request.
 #pragma once
 
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -41,13 +41,12 @@ class Recommender {
   // sessions keep their items as registry indices, so that they survive a reload to a model
   // with another item dictionary. The constructor adds this model's ids to it; the caller
   // serializes constructions that share a registry.
-  Recommender(std::shared_ptr<const Model> model, uint64_t version, std::string source,
-              ItemIndex& registry, WeightPrecision precision = WeightPrecision::kFloat32);
+  Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
+              WeightPrecision precision = WeightPrecision::kFloat32);
   ~Recommender();
 
   const Model& model() const { return *model_; }
   uint64_t version() const { return version_; }
-  const std::string& source() const { return source_; }
   int state_size() const { return predictor_.state_size(); }
 
   // The dense index of an item id, or -1 when the model does not know it.
@@ -90,10 +89,9 @@ class Recommender {
   std::shared_ptr<const Model> model_;
   uint64_t version_;
   uint64_t instance_;  // unique in the process: keys the per-thread scratch
-  std::string source_;
   Predictor predictor_;
   std::vector<int32_t> by_popularity_;  // item indices, most supported first
-  ItemScorer scorer_;  // Wy and By packed for products with a few states
+  ItemScorer scorer_;                   // Wy and By packed for products with a few states
   std::vector<int32_t> to_global_, to_local_;
 
   // The queue of requests waiting to be scored, and the scoring slots (one per core); a slot is
