@@ -2,7 +2,8 @@
 -- a TSV file (SessionId, ItemId, Time; header first), one event per request, against
 -- POST /v1/sessions/{id}/events. Session ids get a per-thread prefix and a per-replay counter,
 -- so that concurrent connections never share a session.
---   wrk -t1 -c64 -d30s --latency -s bench/loadtest.lua http://127.0.0.1:PORT -- TEST.tsv
+--   wrk -t1 -c64 -d30s --latency -s bench/loadtest.lua http://127.0.0.1:PORT -- TEST.tsv \
+--       [RATE CONNECTIONS [PREFIX]]
 local events = {}   -- {session, item}, in file order (grouped by session)
 local position = 1
 local round = 0
@@ -16,13 +17,18 @@ function setup(thread)
 end
 
 local pause_ms = 0
+local prefix = ""
 
 function init(args)
   local path = args[1]
   -- args[2]: the offered rate in events/s over all connections (args[3] of them); each
   -- connection then pauses between its requests. Without it, every connection sends its next
   -- request as soon as it has the answer (a closed loop: the server's saturation rate).
-  if args[2] and args[3] then pause_ms = 1000 * tonumber(args[3]) / tonumber(args[2]) end
+  if args[2] and args[3] and tonumber(args[2]) > 0 then
+    pause_ms = 1000 * tonumber(args[3]) / tonumber(args[2])
+  end
+  -- args[4]: a prefix of every session id, so that successive runs make new sessions.
+  prefix = args[4] or ""
   local file = assert(io.open(path, "r"))
   local header = true
   for line in file:lines() do
@@ -50,7 +56,7 @@ function request()
     round = round + 1
   end
   counter = counter + 1
-  local path = "/v1/sessions/t" .. thread_id .. "r" .. round .. "s" .. event[1] .. "/events"
+  local path = "/v1/sessions/" .. prefix .. "t" .. thread_id .. "r" .. round .. "s" .. event[1] .. "/events"
   local body = '{"item":"' .. event[2] .. '","k":20}'
   return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
 end

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -19,7 +21,32 @@ struct ServeOptions {
   std::string model_path;
   ServerOptions server;
   std::string item_weights = "float32";
+  size_t max_session_memory_mib = 1024;
+  std::string admin_token_file;
 };
+
+// The admin token: from the file (first line, surrounding blanks dropped), else from the
+// environment; never from the command line, where other users of the machine can read it.
+std::string admin_token(const std::string& file) {
+  std::string token;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw Error(fmt::format("{}: cannot read the admin token file", file));
+    std::getline(in, token);
+  } else if (const char* env = std::getenv("GRU4REC_ADMIN_TOKEN")) {
+    token = env;
+  }
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!token.empty() && blank(token.back())) token.pop_back();
+  while (!token.empty() && blank(token.front())) token.erase(token.begin());
+  if (token.size() < 16) {
+    throw Error(fmt::format(
+        "{}: the admin token must have at least 16 characters (--admin-token-file FILE or "
+        "GRU4REC_ADMIN_TOKEN)",
+        file.empty() ? std::string("GRU4REC_ADMIN_TOKEN") : file));
+  }
+  return token;
+}
 
 void run_serve(const ServeOptions& o) {
   // Signals go to a thread of their own (sigwait), blocked everywhere else: SIGHUP reloads the
@@ -31,14 +58,22 @@ void run_serve(const ServeOptions& o) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  ServeApp app(o.server, o.model_path);
+  ServerOptions options = o.server;
+  options.max_session_memory = o.max_session_memory_mib << 20;
+  if (options.admin_port >= 0) options.admin_token = admin_token(o.admin_token_file);
+  ServeApp app(options, o.model_path);
   HttpServer server(app);
   const int port = server.bind();
   const auto rec = app.recommender();
   fmt::print(stderr,
-             "Serving {} ({} items) on http://{}:{} (max {} sessions, idle timeout {} s{})\n",
-             o.model_path, rec->model().num_items(), o.server.host, port, o.server.max_sessions,
-             o.server.session_ttl_seconds, o.server.enable_admin ? ", admin enabled" : "");
+             "Serving {} ({} items) on http://{}:{} (max {} sessions, {} MiB; session idle "
+             "timeout {} s; max {} connections)\n",
+             o.model_path, rec->model().num_items(), options.host, port, options.max_sessions,
+             o.max_session_memory_mib, options.session_ttl_seconds, options.max_connections);
+  if (server.admin_port() >= 0) {
+    fmt::print(stderr, "Admin (POST /admin/reload, with the token) on http://{}:{}\n",
+               options.admin_host, server.admin_port());
+  }
   std::thread signal_thread([&] {
     for (;;) {
       int signal = 0;
@@ -57,7 +92,7 @@ void run_serve(const ServeOptions& o) {
         }
         continue;
       }
-      fmt::print(stderr, "Stopping\n");
+      fmt::print(stderr, "Stopping: /ready answers 503, finishing the requests in flight\n");
       server.stop();
       return;
     }
@@ -86,9 +121,22 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--port", o->server.port, "port (0: any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  cmd->add_option("--io-threads", o->server.io_threads,
+                  "event loops that read and write the connections (0: one per core)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   cmd->add_option("--threads", o->server.threads,
-                  "connection threads (a kept-alive connection holds one)")
-      ->check(CLI::Range(1, 4096))
+                  "threads for the model work of requests (0: 32 per core; waiting ones are scored "
+                  "together)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  cmd->add_option("--max-connections", o->server.max_connections,
+                  "open connections; beyond, 503 with Retry-After")
+      ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
+  cmd->add_option("--max-queue", o->server.max_queued_requests,
+                  "requests waiting for a model thread; beyond, 503")
+      ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
   cmd->add_option("--max-sessions", o->server.max_sessions,
                   "live sessions kept; the least recently used are evicted")
@@ -104,19 +152,60 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-k", o->server.max_k, "largest k accepted")
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
-  cmd->add_option("--timeout", o->server.read_timeout_seconds,
-                  "seconds to wait for a request or a slow client")
+  cmd->add_option("--max-session-memory", o->max_session_memory_mib,
+                  "MiB the live sessions may take; the least recently used are evicted beyond")
+      ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
+  cmd->add_option("--max-header-bytes", o->server.max_header_bytes,
+                  "largest request head (request line and header fields)")
+      ->check(CLI::Range(256.0, 1e7))
+      ->capture_default_str();
+  cmd->add_option("--max-header-count", o->server.max_header_count, "most header fields")
+      ->check(CLI::Range(1.0, 1e5))
+      ->capture_default_str();
+  cmd->add_option("--head-timeout", o->server.head_timeout_seconds,
+                  "seconds from a request's first byte to the end of its head")
       ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", o->server.body_timeout_seconds,
+                  "seconds for a whole request body")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", o->server.idle_timeout_seconds,
+                  "seconds a kept-alive connection may wait for its next request")
+      ->check(CLI::Range(0.01, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--max-requests-per-connection", o->server.max_requests_per_connection,
+                  "requests on one kept-alive connection before it is closed")
+      ->check(CLI::Range(1.0, 1e12))
+      ->capture_default_str();
+  cmd->add_option("--request-deadline", o->server.request_deadline_seconds,
+                  "seconds a request may wait for a model thread; later, 503")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--drain", o->server.drain_seconds,
+                  "on SIGTERM: seconds /ready answers 503 while new connections are still served")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--shutdown-timeout", o->server.shutdown_timeout_seconds,
+                  "on SIGTERM: seconds after which the process stops, answered or not")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--item-weights", o->item_weights,
                   "precision of the item weights for scoring: float16 streams half the bytes "
                   "(scores differ by ~1e-3 relative)")
       ->check(CLI::IsMember({"float32", "float16"}))
       ->capture_default_str();
-  cmd->add_flag("--enable-admin", o->server.enable_admin,
-                "enable POST /admin/reload (SIGHUP always reloads)");
+  cmd->add_option("--admin-port", o->server.admin_port,
+                  "port of the admin listener (POST /admin/reload; -1: none, 0: any free port)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  cmd->add_option("--admin-host", o->server.admin_host, "address of the admin listener")
+      ->capture_default_str();
+  cmd->add_option("--admin-token-file", o->admin_token_file,
+                  "file holding the admin token (else GRU4REC_ADMIN_TOKEN); admin requests "
+                  "send it as Authorization: Bearer TOKEN");
   cmd->callback([o]() {
-    o->server.write_timeout_seconds = o->server.read_timeout_seconds;
     o->server.item_weights =
         o->item_weights == "float16" ? WeightPrecision::kFloat16 : WeightPrecision::kFloat32;
     run_serve(*o);

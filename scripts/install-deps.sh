@@ -16,7 +16,7 @@ packages=(
   libzstd-dev              # zstd inputs (gru4rec prepare)
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev         # kernel micro-benchmarks
-  libcpp-httplib-dev       # HTTP server (gru4rec serve)
+  libboost1.81-dev         # Boost.Beast/Asio: HTTP server (gru4rec serve)
   wrk curl                 # load test of the server
 )
 

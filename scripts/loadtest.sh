@@ -7,6 +7,8 @@
 # that load), then as fast as the connections go (the saturation throughput).
 #   scripts/loadtest.sh [seconds=30] [connections=64] [rate=3000] [serve flags...]
 # e.g. scripts/loadtest.sh 30 64 3000 --item-weights float16
+# SLOWLORIS=N: N more clients hold connections open all along, sending a request head one byte
+# per second (bench/hostile_clients.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
@@ -14,26 +16,24 @@ connections="${2:-64}"
 rate="${3:-3000}"
 shift $(( $# < 3 ? $# : 3 ))
 data="${GRU4REC_DATA_DIR:-../shared/data}/diginetica-cikm16/gcegnn-preprocessed"
-[ -d "$data" ] || { echo "error: no Diginetica data at $data" >&2; exit 1; }
-scripts/install-deps.sh
-mkdir -p build/loadtest
-scripts/build.sh gru4rec_cli > build/loadtest/build.log 2>&1 || { cat build/loadtest/build.log; exit 1; }
-model=build/loadtest/diginetica-100.g4r
-if [ ! -f "$model" ]; then
-  build/cli/gru4rec train "$data/train.tsv" -ps layers=100,n_epochs=1,loss=cross-entropy \
-    -s "$model" -q --progress none
-fi
+model=$(scripts/loadtest-model.sh)
 port=$((20000 + RANDOM % 20000))
-build/cli/gru4rec serve "$model" --port "$port" --threads 128 "$@" > build/loadtest/server.log 2>&1 &
+build/cli/gru4rec serve "$model" --port "$port" "$@" > build/loadtest/server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$port/ready" > /dev/null 2>&1 && break
   sleep 0.2
 done
+if [ "${SLOWLORIS:-0}" -gt 0 ]; then
+  bench/hostile_clients.py "$port" slowloris "$SLOWLORIS" $((2 * seconds + 8)) &
+  slow_clients=$!
+  sleep 2
+  echo "With $SLOWLORIS slowloris clients connected"
+fi
 echo "Model: $model ${*:-}; test sessions: $data/test.tsv; $connections connections, ${seconds}s"
-# Warm-up (not reported): the first burst of connections can lose SYNs on httplib's short
-# listen backlog, which costs 1 s retransmissions that say nothing about the steady state.
+# Warm-up (not reported): the first requests page in the model and grow the session store,
+# which says nothing about the steady state.
 wrk -t1 -c"$connections" -d5s -s bench/loadtest.lua "http://127.0.0.1:$port" -- "$data/test.tsv" \
   "$rate" "$connections" > /dev/null
 echo "Offered load: at most $rate events/s (each connection pauses $connections/$rate s between requests)"
@@ -43,4 +43,7 @@ echo "Saturation (closed loop)"
 wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/loadtest.lua \
   "http://127.0.0.1:$port" -- "$data/test.tsv" | sed -n '/------/,$p'
 grep -E "VmHWM|VmRSS" "/proc/$server/status" | sed 's/^/server /'
-curl -s "http://127.0.0.1:$port/metrics" | grep -E "^gru4rec_(live_sessions|errors_total|requests_total)"
+echo "GET /health now: $(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/health") s"
+curl -s "http://127.0.0.1:$port/metrics" |
+  grep -E "^gru4rec_(live_sessions|errors_total|requests_total|open_connections|shed_requests)"
+if [ -n "${slow_clients:-}" ]; then wait "$slow_clients"; fi

@@ -2,7 +2,9 @@
 // line and problem, a non-zero exit code, and no output file.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -11,11 +13,14 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/top_k.h"
+#include "http_test_client.h"
 #include "test_support.h"
 
 namespace gru4rec {
@@ -404,6 +409,76 @@ TEST(CliSystemInfo, NamesTheCpuTheLibraryCopyAndThePeak) {
   // FILE and --system exclude each other; neither is an error with a message.
   EXPECT_NE(run_cli("info").exit_code, 0);
   EXPECT_NE(run_cli("info some.g4r --system").exit_code, 0);
+}
+
+// `gru4rec serve` as a process: SIGHUP reloads another model, the admin listener wants the
+// token from its file, SIGTERM turns /ready to 503 and the process exits 0 within its bound.
+TEST_F(CliTest, ServeReloadsOnSighupAndStopsGracefullyOnSigterm) {
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + model_ + kFast + " -q --progress none").exit_code,
+            0);
+  const std::string token_file = dir_.file("admin-token");
+  write(token_file, "  secret-token-for-the-cli-test\n");
+  const std::string log = dir_.file("serve.log");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string redirect = "exec " + std::string(GRU4REC_CLI_PATH) + " serve " + model_ +
+                                 " --port 0 --admin-port 0 --admin-token-file " + token_file +
+                                 " --drain 1 --shutdown-timeout 3 > " + log + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", redirect.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // The ports, from the log.
+  int port = 0, admin = 0;
+  for (int attempt = 0; attempt < 200 && (port == 0 || admin == 0); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::smatch match;
+    if (std::regex_search(text, match, std::regex(R"(Serving .* on http://127\.0\.0\.1:(\d+))")))
+      port = std::stoi(match[1]);
+    if (std::regex_search(text, match, std::regex(R"(Admin .* on http://127\.0\.0\.1:(\d+))")))
+      admin = std::stoi(match[1]);
+  }
+  ASSERT_GT(port, 0);
+  ASSERT_GT(admin, 0);
+  testing::HttpClient client(port);
+  const auto model_id = [&] {
+    return nlohmann::json::parse(client.get("/v1/model").body)["model_id"].get<std::string>();
+  };
+  const std::string first = model_id();
+  // Another model in the file, then SIGHUP: served within a moment.
+  Model other = load_model(model_);
+  other.weights.By(0) += 0.5f;
+  save_model(other, model_);
+  ::kill(pid, SIGHUP);
+  std::string second = first;
+  for (int attempt = 0; attempt < 100 && second == first; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    second = model_id();
+  }
+  EXPECT_NE(second, first);
+  // The admin listener: the token from the file (blanks around it dropped).
+  testing::HttpClient admin_client(admin);
+  EXPECT_EQ(admin_client.post("/admin/reload", "").status, 401);
+  const auto reload = admin_client.post("/admin/reload", "",
+                                        "Authorization: Bearer secret-token-for-the-cli-test\r\n");
+  EXPECT_EQ(reload.status, 200) << reload.body;
+  // SIGTERM: /ready answers 503 while the server drains, then the process exits 0.
+  EXPECT_EQ(client.get("/ready").status, 200);
+  const auto stop = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  int ready = 200;
+  for (int attempt = 0; attempt < 50 && ready == 200; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    testing::HttpClient probe(port);
+    ready = probe.get("/ready").status;
+  }
+  EXPECT_EQ(ready, 503);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - stop).count(), 4.0);
 }
 
 }  // namespace

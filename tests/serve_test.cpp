@@ -20,10 +20,8 @@
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/serve/server.h"
 #include "gru4rec/serve/session_store.h"
+#include "http_test_client.h"
 #include "test_support.h"
-
-// After our headers (see src/serve/http_server.cpp).
-#include <httplib.h>
 
 namespace gru4rec {
 namespace {
@@ -58,6 +56,33 @@ TEST(SessionStore, EvictsTheLeastRecentlyUsedAndExpiresIdleSessions) {
   EXPECT_EQ(small.evictions(), 0u);
 }
 
+TEST(SessionStore, KeepsWithinItsMemoryBoundAndCountsEveryByte) {
+  SessionState typical;
+  typical.state.assign(100, 0.0f);
+  typical.seen.assign(5, 1);
+  const size_t each = MemorySessionStore::bytes_of("session-000", typical);
+  EXPECT_GT(each, 100 * sizeof(float) + 5 * sizeof(int32_t));
+  // Room for 50 such sessions, and a count bound far away: the byte bound decides.
+  MemorySessionStore store(1'000'000, 100.0, 1, {}, 50 * each);
+  for (int i = 0; i < 200; ++i) {
+    store.update(fmt::format("session-{:03}", i), [&](SessionState& s, bool) { s = typical; });
+    EXPECT_LE(store.bytes(), 50 * each);
+  }
+  EXPECT_EQ(store.size(), 50u);
+  EXPECT_EQ(store.evictions(), 150u);
+  EXPECT_EQ(store.created(), 200u);
+  SessionState out;
+  EXPECT_TRUE(store.get("session-199", out));  // the most recent stay
+  EXPECT_FALSE(store.get("session-149", out));
+  // A session that grows is accounted for as it grows.
+  store.update("session-199", [](SessionState& s, bool) { s.seen.assign(150, 2); });
+  EXPECT_LE(store.bytes(), 50 * each);
+  EXPECT_LT(store.size(), 50u);
+  for (int i = 0; i < 200; ++i) store.erase(fmt::format("session-{:03}", i));
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.bytes(), 0u);
+}
+
 class ServeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -74,8 +99,9 @@ class ServeTest : public ::testing::Test {
   }
 
   static Json call(ServeApp& app, std::string_view method, std::string_view path,
-                   std::string_view body = "", std::string_view query = "", int* status = nullptr) {
-    const Response r = app.handle(method, path, query, body);
+                   std::string_view body = "", std::string_view query = "", int* status = nullptr,
+                   Listener listener = Listener::kPublic) {
+    const Response r = app.handle(method, path, query, body, listener);
     if (status != nullptr) *status = r.status;
     const Json json = Json::parse(r.body, nullptr, false);
     EXPECT_FALSE(json.is_discarded()) << r.body;
@@ -115,6 +141,29 @@ TEST_F(ServeTest, RecommendsWhatTheOfflinePredictorScores) {
   const Json stateless = call(app, "POST", "/v1/recommend", R"({"k": 5, "items": )" + ids + "}");
   const Json stored = call(app, "GET", "/v1/sessions/visitor-1/recommendations", "", "k=5");
   EXPECT_EQ(stateless["recommendations"], stored["recommendations"]);
+}
+
+TEST_F(ServeTest, PopularItemsHonourIncludeAndExcludeInPopularityOrder) {
+  ServeApp app(ServerOptions{}, *model_path_);
+  const Model& model = app.recommender()->model();
+  // Candidates in an arbitrary order, one of them twice, one excluded.
+  const std::vector<int32_t> include = {7, 3, 20, 3, 11, 2};
+  const Json out =
+      call(app, "POST", "/v1/recommend",
+           fmt::format(R"({{"items": ["no-such-item"], "k": 10,
+                                        "include": ["{}","{}","{}","{}","{}","{}"],
+                                        "exclude": ["{}"]}})",
+                       model.items.id(7), model.items.id(3), model.items.id(20), model.items.id(3),
+                       model.items.id(11), model.items.id(2), model.items.id(20)));
+  ASSERT_TRUE(out["popular"].get<bool>()) << out;
+  // By support, ties by item index (the order of the full popularity list).
+  std::vector<int32_t> expected = {2, 3, 7, 11};
+  std::stable_sort(expected.begin(), expected.end(), [&](int32_t a, int32_t b) {
+    return model.supports[static_cast<size_t>(a)] > model.supports[static_cast<size_t>(b)];
+  });
+  ASSERT_EQ(out["recommendations"].size(), expected.size()) << out;
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(out["recommendations"][i]["item"], model.items.id(expected[i])) << out;
 }
 
 TEST_F(ServeTest, HalfPrecisionItemWeightsScoreCloseToTheOfflinePredictor) {
@@ -294,7 +343,6 @@ TEST_F(ServeTest, ReloadKeepsTheSameModelAndRebuildsSessionsOfAnother) {
   const std::string path = *model_path_ + ".reload";
   std::filesystem::copy_file(*model_path_, path, std::filesystem::copy_options::overwrite_existing);
   ServerOptions options;
-  options.enable_admin = true;
   ServeApp app(options, path);
   const std::string item = app.recommender()->item_id(5);
   const std::string event = fmt::format(R"({{"item": "{}"}})", item);
@@ -306,7 +354,7 @@ TEST_F(ServeTest, ReloadKeepsTheSameModelAndRebuildsSessionsOfAnother) {
   // POST /admin/reload, checked: whether it swapped a model in, and the version after it.
   const auto reload = [&](bool swapped, int version) {
     int status = 0;
-    const Json answer = call(app, "POST", "/admin/reload", "", "", &status);
+    const Json answer = call(app, "POST", "/admin/reload", "", "", &status, Listener::kAdmin);
     EXPECT_EQ(status, 200);
     EXPECT_EQ(answer["reloaded"].get<bool>(), swapped);
     EXPECT_EQ(answer["model_version"], version);
@@ -334,9 +382,11 @@ TEST_F(ServeTest, ReloadKeepsTheSameModelAndRebuildsSessionsOfAnother) {
 TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
   ServerOptions options;
   options.port = 0;
-  options.enable_admin = true;
+  options.admin_port = 0;
+  options.admin_token = "0123456789abcdef-test-token";
   options.max_body_bytes = 4096;
   options.threads = 16;
+  options.drain_seconds = 0;
   // A copy is served, so that each reload below finds another model in the file.
   const std::string path = *model_path_ + ".traffic";
   std::filesystem::copy_file(*model_path_, path, std::filesystem::copy_options::overwrite_existing);
@@ -350,18 +400,18 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
   std::vector<std::thread> clients;
   for (int c = 0; c < 8; ++c) {
     clients.emplace_back([&, c] {
-      httplib::Client client("127.0.0.1", port);
+      testing::HttpClient client(port);
       Rng rng(static_cast<uint64_t>(c) + 1);
       for (int i = 0; i < 60; ++i) {
         const std::string item = app.recommender()->item_id(
             static_cast<int32_t>(rng.below(static_cast<uint32_t>(n_items))));
-        auto r = client.Post(fmt::format("/v1/sessions/client-{}/events", c),
-                             fmt::format(R"({{"item": "{}", "k": 10}})", item), "application/json");
-        if (!r || r->status != 200) {
+        const auto r = client.post(fmt::format("/v1/sessions/client-{}/events", c),
+                                   fmt::format(R"({{"item": "{}", "k": 10}})", item));
+        if (r.status != 200) {
           ++failures;
           continue;
         }
-        const Json json = Json::parse(r->body);
+        const Json json = Json::parse(r.body);
         if (json["session_events"].get<int>() != i + 1 || json["recommendations"].size() != 10)
           ++failures;
         ++done;
@@ -369,97 +419,65 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndAReloadUnderTraffic) {
     });
   }
   // Reloads while the clients run: no request may fail.
-  httplib::Client admin("127.0.0.1", port);
+  testing::HttpClient admin(server.admin_port());
+  const std::string token = "Authorization: Bearer " + options.admin_token + "\r\n";
+  std::vector<std::string> reload_errors;
   for (int i = 0; i < 3; ++i) {
     other.weights.By(0) += 0.125f;  // another model each time (saved atomically)
     save_model(other, path);
-    auto r = admin.Post("/admin/reload", "", "application/json");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200) << r->body;
-    EXPECT_TRUE(Json::parse(r->body)["reloaded"].get<bool>()) << r->body;
+    const auto r = admin.post("/admin/reload", "", token);
+    if (r.status != 200 || !Json::parse(r.body)["reloaded"].get<bool>())
+      reload_errors.push_back(std::to_string(r.status) + " " + r.body);
   }
   for (auto& t : clients) t.join();
+  EXPECT_TRUE(reload_errors.empty()) << reload_errors.front();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(done.load(), 8 * 60);
+  testing::HttpClient public_client(port);
   // Limits of the HTTP layer.
-  auto big = admin.Post("/v1/sessions/z/events", std::string(10000, ' '), "application/json");
-  ASSERT_TRUE(big);
-  EXPECT_EQ(big->status, 413);
-  auto metrics = admin.Get("/metrics");
-  ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("gru4rec_live_sessions 8"), std::string::npos) << metrics->body;
-  auto openapi = admin.Get("/openapi.json");
-  ASSERT_TRUE(openapi);
-  EXPECT_EQ(Json::parse(openapi->body)["openapi"], "3.0.3");
+  EXPECT_EQ(public_client.post("/v1/sessions/z/events", std::string(10000, ' ')).status, 413);
+  const auto metrics = public_client.get("/metrics");
+  EXPECT_NE(metrics.body.find("gru4rec_live_sessions 8"), std::string::npos) << metrics.body;
+  EXPECT_EQ(Json::parse(public_client.get("/openapi.json").body)["openapi"], "3.0.3");
   server.stop();
   serving.join();
   std::filesystem::remove(path);
-}
-
-// A raw TCP connection to the server, for clients that misbehave.
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  return fd;
-}
-
-// Reads until the server closes the connection (or 10 s pass); returns what came.
-std::string read_until_closed(int fd) {
-  timeval limit{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  std::string data;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  return data;
 }
 
 TEST_F(ServeTest, SlowAndHalfClosedClientsTimeOutWhileOthersAreServed) {
   ServerOptions options;
   options.port = 0;
   options.threads = 8;
-  options.read_timeout_seconds = 0.5;
-  options.write_timeout_seconds = 0.5;
+  options.head_timeout_seconds = 0.5;
+  options.body_timeout_seconds = 0.5;
+  options.drain_seconds = 0;
   ServeApp app(options, *model_path_);
   HttpServer server(app);
   const int port = server.bind();
   std::thread serving([&] { server.serve(); });
   // A client that sends half a request and then nothing.
-  const int slow = connect_to(port);
+  const int slow = testing::connect_local(port);
   const std::string partial =
       "POST /v1/sessions/a/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"item\"";
   ASSERT_GT(::send(slow, partial.data(), partial.size(), 0), 0);
   // A client that sends half a request and closes its side.
-  const int half = connect_to(port);
+  const int half = testing::connect_local(port);
   ASSERT_GT(::send(half, partial.data(), partial.size(), 0), 0);
   ::shutdown(half, SHUT_WR);
   // Everyone else is served meanwhile.
-  httplib::Client client("127.0.0.1", port);
-  for (int i = 0; i < 5; ++i) {
-    auto r = client.Get("/health");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
-  }
+  testing::HttpClient client(port);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(client.get("/health").status, 200);
   // Both misbehaving connections are closed by the server (after the read timeout at most),
   // without a successful answer.
   const auto start = std::chrono::steady_clock::now();
-  const std::string slow_answer = read_until_closed(slow);
-  const std::string half_answer = read_until_closed(half);
+  const std::string slow_answer = testing::read_until_closed(slow);
+  const std::string half_answer = testing::read_until_closed(half);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
   EXPECT_EQ(slow_answer.find("200 OK"), std::string::npos) << slow_answer;
   EXPECT_EQ(half_answer.find("200 OK"), std::string::npos) << half_answer;
   ::close(slow);
   ::close(half);
-  auto r = client.Get("/health");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(client.get("/health").status, 200);
   server.stop();
   serving.join();
 }

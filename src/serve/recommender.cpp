@@ -65,6 +65,9 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, I
   std::stable_sort(by_popularity_.begin(), by_popularity_.end(), [&](int32_t a, int32_t b) {
     return model_->supports[static_cast<size_t>(a)] > model_->supports[static_cast<size_t>(b)];
   });
+  rank_.resize(by_popularity_.size());
+  for (size_t r = 0; r < by_popularity_.size(); ++r)
+    rank_[static_cast<size_t>(by_popularity_[r])] = static_cast<int32_t>(r);
 }
 
 Recommender::~Recommender() = default;
@@ -188,15 +191,33 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
 
 size_t Recommender::popular(const RecommendOptions& options, std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k);
+  // Sorted copies, searched by bisection: O((k + lists) log lists), not items x list length.
+  thread_local std::vector<int32_t> exclude, include;
+  exclude.assign(options.exclude.begin(), options.exclude.end());
+  std::sort(exclude.begin(), exclude.end());
+  const auto excluded = [&](int32_t item) {
+    return std::binary_search(exclude.begin(), exclude.end(), item);
+  };
+  const auto emit = [&](size_t n, int32_t item) {
+    out[n] = ScoredItem{item, static_cast<float>(model_->supports[static_cast<size_t>(item)])};
+  };
   size_t n = 0;
+  if (!options.include.empty()) {
+    // The candidates in popularity order (the same order as the full list: by rank).
+    include.assign(options.include.begin(), options.include.end());
+    std::sort(include.begin(), include.end(), [&](int32_t a, int32_t b) {
+      return rank_[static_cast<size_t>(a)] < rank_[static_cast<size_t>(b)];
+    });
+    include.erase(std::unique(include.begin(), include.end()), include.end());
+    for (int32_t item : include) {
+      if (n == options.k) break;
+      if (!excluded(item)) emit(n++, item);
+    }
+    return n;
+  }
   for (int32_t item : by_popularity_) {
     if (n == options.k) break;
-    if (std::find(options.exclude.begin(), options.exclude.end(), item) != options.exclude.end())
-      continue;
-    if (!options.include.empty() &&
-        std::find(options.include.begin(), options.include.end(), item) == options.include.end())
-      continue;
-    out[n++] = ScoredItem{item, static_cast<float>(model_->supports[static_cast<size_t>(item)])};
+    if (!excluded(item)) emit(n++, item);
   }
   return n;
 }

@@ -37,45 +37,104 @@ Response error_response(int status, std::string_view message) {
   return json_response(Json{{"error", {{"status", status}, {"message", message}}}}, status);
 }
 
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   size_t i = 0;
   while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
+    const unsigned char c = byte(i);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     size_t extra = 0;
-    if (c < 0x80)
-      extra = 0;
-    else if ((c >> 5) == 0x6)
+    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
       extra = 1;
-    else if ((c >> 4) == 0xE)
+    } else if (c >= 0xE0 && c <= 0xEF) {
       extra = 2;
-    else if ((c >> 3) == 0x1E)
+      if (c == 0xE0) low = 0xA0;   // overlong below U+0800
+      if (c == 0xED) high = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
       extra = 3;
-    else
-      return false;
-    if (i + extra >= text.size() && extra > 0) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+      if (c == 0xF0) low = 0x90;   // overlong below U+10000
+      if (c == 0xF4) high = 0x8F;  // above U+10FFFF
+    } else {
+      return false;  // a continuation byte, C0/C1 (overlong) or F5-FF
+    }
+    if (i + extra >= text.size()) return false;  // cut short
+    if (byte(i + 1) < low || byte(i + 1) > high) return false;
+    for (size_t k = 2; k <= extra; ++k) {
+      if ((byte(i + k) >> 6) != 0x2) return false;
     }
     i += extra + 1;
   }
   return true;
 }
 
-// The session id of /v1/sessions/{id}[/suffix].
-std::string_view checked_session_id(std::string_view id, size_t max_bytes) {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The session id from its raw path segment: percent-decoded (only %XX with two hex digits),
+// then checked: not empty, not too long, no '/', no control characters, strict UTF-8. So an id
+// has one spelling: what is stored is what is echoed and what DELETE can name.
+std::string checked_session_id(std::string_view raw, size_t max_bytes) {
+  std::string id;
+  id.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '%') {
+      id += raw[i];
+      continue;
+    }
+    const int high = i + 2 < raw.size() ? hex_value(raw[i + 1]) : -1;
+    const int low = high >= 0 ? hex_value(raw[i + 2]) : -1;
+    if (low < 0) throw BadRequest{400, "the session id has a '%' not followed by two hex digits"};
+    id += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
   if (id.empty()) throw BadRequest{400, "the session id is empty"};
   if (id.size() > max_bytes)
     throw BadRequest{400, fmt::format("the session id has {} bytes; at most {} are allowed",
                                       id.size(), max_bytes)};
+  for (const char c : id) {
+    if (c == '/') throw BadRequest{400, "the session id cannot contain '/'"};
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+      throw BadRequest{400, "the session id cannot contain control characters"};
+  }
   if (!valid_utf8(id)) throw BadRequest{400, "the session id is not valid UTF-8"};
   return id;
 }
 
+// A JSON object body. One rule for duplicate keys at any depth: refused (a 400), since parsers
+// disagree on which of them counts.
 Json parse_body(std::string_view body) {
   if (body.empty()) throw BadRequest{400, "the request body is empty; expected a JSON object"};
-  Json json = Json::parse(body, nullptr, false);
+  std::vector<std::vector<std::string>> keys;  // of each open object
+  std::string duplicate;
+  const auto check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == Json::parse_event_t::key) {
+      keys.back().push_back(parsed.get<std::string>());
+    } else if (event == Json::parse_event_t::object_end) {
+      // Sorted, not hashed: a body crafted to collide cannot make this quadratic.
+      std::vector<std::string>& names = keys.back();
+      std::sort(names.begin(), names.end());
+      const auto same = std::adjacent_find(names.begin(), names.end());
+      if (same != names.end() && duplicate.empty()) duplicate = *same;
+      keys.pop_back();
+    }
+    return true;
+  };
+  Json json = Json::parse(body, check_keys, false);
   if (json.is_discarded())
     throw BadRequest{400, "the request body is not valid JSON (or not UTF-8)"};
+  if (!duplicate.empty())
+    throw BadRequest{400, fmt::format("the key '{}' appears twice in an object", duplicate)};
   if (!json.is_object()) throw BadRequest{400, "the request body must be a JSON object"};
   return json;
 }
@@ -205,8 +264,9 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
 ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
     : options_(options),
       model_path_(std::move(model_path)),
-      sessions_(
-          std::make_unique<MemorySessionStore>(options.max_sessions, options.session_ttl_seconds)) {
+      sessions_(std::make_unique<MemorySessionStore>(options.max_sessions,
+                                                     options.session_ttl_seconds, 64, nullptr,
+                                                     options.max_session_memory)) {
   reload();
 }
 
@@ -232,75 +292,87 @@ std::shared_ptr<const Recommender> ServeApp::recommender() const {
 }
 
 Response ServeApp::handle(std::string_view method, std::string_view path, std::string_view query,
-                          std::string_view body) {
+                          std::string_view body, Listener listener) {
   try {
-    constexpr std::string_view kSessions = "/v1/sessions/";
-    if (path.substr(0, kSessions.size()) == kSessions) {
-      std::string_view rest = path.substr(kSessions.size());
-      const size_t slash = rest.rfind('/');
-      const std::string_view suffix = slash == std::string_view::npos ? "" : rest.substr(slash);
-      if (suffix == "/events") {
-        if (method != "POST") return error_response(405, "use POST for events");
-        return session_events(
-            checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), body);
-      }
-      if (suffix == "/recommendations") {
-        if (method != "GET") return error_response(405, "use GET for recommendations");
-        return session_recommendations(
-            checked_session_id(rest.substr(0, slash), options_.max_session_id_bytes), query);
-      }
-      if (method == "DELETE")
-        return session_delete(checked_session_id(rest, options_.max_session_id_bytes));
-      return error_response(404, "unknown path; see /openapi.json");
-    }
-    if (path == "/v1/recommend") {
-      if (method != "POST") return error_response(405, "use POST for /v1/recommend");
-      return stateless(body);
-    }
-    if (path == "/health") {
-      if (method != "GET") return error_response(405, "use GET");
-      return json_response(Json{{"status", "ok"}});
-    }
-    if (path == "/ready") {
-      if (method != "GET") return error_response(405, "use GET");
-      const bool ready = recommender() != nullptr;
-      return json_response(Json{{"ready", ready}}, ready ? 200 : 503);
-    }
-    if (path == "/metrics") {
-      if (method != "GET") return error_response(405, "use GET");
-      return Response{200, "text/plain; version=0.0.4", metrics_text()};
-    }
-    if (path == "/v1/model") {
-      if (method != "GET") return error_response(405, "use GET");
-      return model_summary();
-    }
-    if (path == "/openapi.json") {
-      if (method != "GET") return error_response(405, "use GET");
-      return Response{200, "application/json", std::string(openapi_document())};
-    }
-    if (path == "/admin/reload") {
-      if (!options_.enable_admin)
-        return error_response(404, "admin endpoints are disabled (--enable-admin)");
-      if (method != "POST") return error_response(405, "use POST");
-      bool changed = false;
-      try {
-        changed = reload();
-      } catch (const Error& e) {
-        return error_response(422, fmt::format("the model was not reloaded: {}", e.what()));
-      } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
-        return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
-      }
-      const std::shared_ptr<const Recommender> rec = recommender();
-      return json_response(Json{{"reloaded", changed},
-                                {"model_version", rec->version()},
-                                {"model_id", model_id_text(rec->model())}});
-    }
-    return error_response(404, "unknown path; see /openapi.json");
+    return route(method, path, query, body, listener);
   } catch (const BadRequest& e) {
     return error_response(e.status, e.message);
   } catch (const std::exception& e) {
     return error_response(500, fmt::format("internal error: {}", e.what()));
   }
+}
+
+Response ServeApp::route(std::string_view method, std::string_view path, std::string_view query,
+                         std::string_view body, Listener listener) {
+  constexpr std::string_view kSessions = "/v1/sessions/";
+  if (path.substr(0, kSessions.size()) == kSessions) {
+    // Split the raw path first, then decode the id: an encoded '/' stays inside the id (and
+    // is refused there) instead of making another route.
+    const std::string_view rest = path.substr(kSessions.size());
+    const size_t slash = rest.find('/');
+    const std::string_view raw_id = rest.substr(0, slash);
+    const std::string_view suffix = slash == std::string_view::npos ? "" : rest.substr(slash);
+    if (suffix == "/events") {
+      if (method != "POST") return error_response(405, "use POST for events");
+      return session_events(checked_session_id(raw_id, options_.max_session_id_bytes), body);
+    }
+    if (suffix == "/recommendations") {
+      if (method != "GET") return error_response(405, "use GET for recommendations");
+      return session_recommendations(checked_session_id(raw_id, options_.max_session_id_bytes),
+                                     query);
+    }
+    if (suffix.empty()) {
+      if (method != "DELETE") return error_response(405, "use DELETE to end a session");
+      return session_delete(checked_session_id(raw_id, options_.max_session_id_bytes));
+    }
+    return error_response(404, "unknown path; see /openapi.json");
+  }
+  if (listener == Listener::kAdmin && path == "/admin/reload") {
+    if (method != "POST") return error_response(405, "use POST");
+    return admin_reload();
+  }
+  if (path == "/v1/recommend") {
+    if (method != "POST") return error_response(405, "use POST for /v1/recommend");
+    return stateless(body);
+  }
+  if (path == "/health") {
+    if (method != "GET") return error_response(405, "use GET");
+    return json_response(Json{{"status", "ok"}});
+  }
+  if (path == "/ready") {
+    if (method != "GET") return error_response(405, "use GET");
+    if (draining()) return json_response(Json{{"ready", false}, {"reason", "shutting down"}}, 503);
+    const bool ready = recommender() != nullptr;
+    return json_response(Json{{"ready", ready}}, ready ? 200 : 503);
+  }
+  if (path == "/metrics") {
+    if (method != "GET") return error_response(405, "use GET");
+    return Response{200, "text/plain; version=0.0.4", metrics_text()};
+  }
+  if (path == "/v1/model") {
+    if (method != "GET") return error_response(405, "use GET");
+    return model_summary();
+  }
+  if (path == "/openapi.json") {
+    if (method != "GET") return error_response(405, "use GET");
+    return Response{200, "application/json", std::string(openapi_document())};
+  }
+  return error_response(404, "unknown path; see /openapi.json");
+}
+
+Response ServeApp::admin_reload() {
+  bool changed = false;
+  try {
+    changed = reload();
+  } catch (const Error& e) {
+    return error_response(422, fmt::format("the model was not reloaded: {}", e.what()));
+  } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
+    return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
+  }
+  const std::shared_ptr<const Recommender> rec = recommender();
+  return json_response(Json{{"reloaded", changed},
+                            {"model_version", rec->version()},
+                            {"model_id", model_id_text(rec->model())}});
 }
 
 Response ServeApp::session_events(std::string_view id, std::string_view body) {
@@ -490,9 +562,24 @@ std::string ServeApp::metrics_text() const {
   add("# HELP gru4rec_live_sessions Sessions held in memory.");
   add("# TYPE gru4rec_live_sessions gauge");
   add(fmt::format("gru4rec_live_sessions {}", sessions_->size()));
+  add("# HELP gru4rec_sessions_created_total Sessions created.");
+  add("# TYPE gru4rec_sessions_created_total counter");
+  add(fmt::format("gru4rec_sessions_created_total {}", sessions_->created()));
   add("# HELP gru4rec_session_evictions_total Sessions evicted to respect --max-sessions.");
   add("# TYPE gru4rec_session_evictions_total counter");
   add(fmt::format("gru4rec_session_evictions_total {}", sessions_->evictions()));
+  add("# HELP gru4rec_session_bytes Memory the session store estimates it takes.");
+  add("# TYPE gru4rec_session_bytes gauge");
+  add(fmt::format("gru4rec_session_bytes {}", sessions_->bytes()));
+  add("# HELP gru4rec_open_connections HTTP connections open now.");
+  add("# TYPE gru4rec_open_connections gauge");
+  add(fmt::format("gru4rec_open_connections {}", open_connections_.load()));
+  add("# HELP gru4rec_refused_connections_total Connections refused by --max-connections.");
+  add("# TYPE gru4rec_refused_connections_total counter");
+  add(fmt::format("gru4rec_refused_connections_total {}", refused_connections_.load()));
+  add("# HELP gru4rec_shed_requests_total Requests answered 503 (queue full or deadline).");
+  add("# TYPE gru4rec_shed_requests_total counter");
+  add(fmt::format("gru4rec_shed_requests_total {}", shed_requests_.load()));
   add("# HELP gru4rec_model_info The model being served.");
   add("# TYPE gru4rec_model_info gauge");
   const auto rec = recommender();

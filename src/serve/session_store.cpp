@@ -8,7 +8,7 @@
 namespace gru4rec {
 
 MemorySessionStore::MemorySessionStore(size_t max_sessions, double ttl_seconds, size_t shards,
-                                       std::function<double()> now)
+                                       std::function<double()> now, size_t max_bytes)
     : ttl_(ttl_seconds), now_(std::move(now)) {
   GRU4REC_CHECK(max_sessions > 0 && shards > 0 && ttl_seconds > 0);
   // Small bounds get few shards: the bound is kept per shard, and uneven shards of a few
@@ -16,6 +16,7 @@ MemorySessionStore::MemorySessionStore(size_t max_sessions, double ttl_seconds, 
   shards = std::clamp<size_t>(max_sessions / 1024, 1, shards);
   // The bound is kept per shard: ids spread evenly, so the total stays within max_sessions.
   max_per_shard_ = max_sessions / shards;
+  max_bytes_per_shard_ = max_bytes == 0 ? SIZE_MAX : std::max<size_t>(max_bytes / shards, 1);
   for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
   if (!now_) {
     now_ = [] {
@@ -32,11 +33,26 @@ MemorySessionStore::Shard& MemorySessionStore::shard_of(std::string_view id) {
   return *shards_[(hash >> 40) % shards_.size()];
 }
 
+size_t MemorySessionStore::bytes_of(std::string_view id, const SessionState& session) {
+  // A list node (Entry and two links), the id's heap block when it does not fit in the string
+  // itself, the vectors' blocks, and an index slot (key, iterator, hash; the table is kept at
+  // most half full).
+  constexpr size_t kNode = sizeof(Entry) + 2 * sizeof(void*);
+  constexpr size_t kSlot = 2 * (sizeof(std::string_view) + sizeof(void*) + sizeof(uint64_t));
+  const size_t id_bytes = id.size() >= sizeof(std::string) ? id.size() + 1 : 0;
+  return kNode + kSlot + id_bytes + session.state.capacity() * sizeof(float) +
+         session.seen.capacity() * sizeof(int32_t);
+}
+
+void MemorySessionStore::pop_lru(Shard& shard) {
+  const Entry& last = shard.lru.back();
+  shard.bytes -= bytes_of(last.id, last.session);
+  shard.index.erase(std::string_view(last.id));
+  shard.lru.pop_back();
+}
+
 void MemorySessionStore::expire_locked(Shard& shard, double now) {
-  while (!shard.lru.empty() && now - shard.lru.back().last_used > ttl_) {
-    shard.index.erase(std::string_view(shard.lru.back().id));
-    shard.lru.pop_back();
-  }
+  while (!shard.lru.empty() && now - shard.lru.back().last_used > ttl_) pop_lru(shard);
 }
 
 void MemorySessionStore::update(std::string_view id,
@@ -49,18 +65,27 @@ void MemorySessionStore::update(std::string_view id,
   bool created = false;
   if (found == shard.index.end()) {
     if (shard.lru.size() >= max_per_shard_) {
-      shard.index.erase(std::string_view(shard.lru.back().id));
-      shard.lru.pop_back();
+      pop_lru(shard);
       ++shard.evictions;
     }
     shard.lru.push_front(Entry{std::string(id), SessionState{}, now});
-    shard.index.emplace(std::string(id), shard.lru.begin());
+    shard.index.emplace(std::string_view(shard.lru.front().id), shard.lru.begin());
+    shard.bytes += bytes_of(id, shard.lru.front().session);
+    ++shard.created;
     created = true;
   } else {
     shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
     shard.lru.front().last_used = now;
   }
-  fn(shard.lru.front().session, created);
+  Entry& entry = shard.lru.front();
+  const size_t before = bytes_of(entry.id, entry.session);
+  fn(entry.session, created);
+  shard.bytes = shard.bytes - before + bytes_of(entry.id, entry.session);
+  // Over the byte bound: the least recently used go (never the session just updated).
+  while (shard.bytes > max_bytes_per_shard_ && shard.lru.size() > 1) {
+    pop_lru(shard);
+    ++shard.evictions;
+  }
 }
 
 bool MemorySessionStore::get(std::string_view id, SessionState& out) {
@@ -81,8 +106,10 @@ bool MemorySessionStore::erase(std::string_view id) {
   std::lock_guard lock(shard.mutex);
   const auto found = shard.index.find(id);
   if (found == shard.index.end()) return false;
-  shard.lru.erase(found->second);
+  const auto entry = found->second;
+  shard.bytes -= bytes_of(entry->id, entry->session);
   shard.index.erase(found);
+  shard.lru.erase(entry);
   return true;
 }
 
@@ -103,6 +130,24 @@ size_t MemorySessionStore::size() const {
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     total += shard->lru.size();
+  }
+  return total;
+}
+
+size_t MemorySessionStore::bytes() const {
+  size_t total = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    total += shard->bytes;
+  }
+  return total;
+}
+
+uint64_t MemorySessionStore::created() const {
+  uint64_t total = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    total += shard->created;
   }
   return total;
 }

@@ -91,6 +91,7 @@ class Recommender {
   uint64_t instance_;  // unique in the process: keys the per-thread scratch
   Predictor predictor_;
   std::vector<int32_t> by_popularity_;  // item indices, most supported first
+  std::vector<int32_t> rank_;           // an item's position in by_popularity_
   ItemScorer scorer_;                   // Wy and By packed for products with a few states
   std::vector<int32_t> to_global_, to_local_;
 

@@ -21,18 +21,41 @@ namespace gru4rec {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port
-  // Connection threads: httplib serves a kept-alive connection on one thread for its whole
-  // life, so this bounds the concurrent connections (the model work per request is short).
-  int threads = 128;
+  // Event loops (threads that read and write sockets); 0: one per core.
+  int io_threads = 0;
+  // Threads that run the model work of requests (GRU steps, scoring): requests that wait
+  // together for a scoring slot are scored with one product (see Recommender), so there are
+  // many (a waiting thread costs no CPU). 0: 32 per core.
+  int threads = 0;
+  size_t max_connections = 10'000;    // beyond: 503 with Retry-After, connection closed
+  size_t max_queued_requests = 1024;  // waiting for a model thread; beyond: 503
   size_t max_sessions = 1'000'000;
+  // Bytes the session store may take (its estimate of states, items, ids and index); the least
+  // recently used sessions are evicted beyond it. 0: no bound but max_sessions.
+  size_t max_session_memory = 1024ull << 20;
   double session_ttl_seconds = 1800;
   size_t max_body_bytes = 64 * 1024;
+  size_t max_header_bytes = 16 * 1024;  // request line and header fields together
+  size_t max_header_count = 64;
   size_t max_session_id_bytes = 256;
   size_t max_k = 1000;
-  size_t max_request_items = 1000;  // items, exclude and include lists
-  double read_timeout_seconds = 5;
-  double write_timeout_seconds = 5;
-  bool enable_admin = false;  // POST /admin/reload
+  size_t max_request_items = 1000;    // items, exclude and include lists
+  double head_timeout_seconds = 10;   // from a request's first byte to the end of its head
+  double body_timeout_seconds = 10;   // for the whole body
+  double write_timeout_seconds = 10;  // for a whole answer
+  double idle_timeout_seconds = 60;   // a kept-alive connection without a request
+  size_t max_requests_per_connection = 100'000;
+  double request_deadline_seconds = 2;  // a request waiting longer for a model thread: 503
+  // Graceful stop: /ready answers 503 and new connections are still served for drain_seconds
+  // (time for a load balancer to notice), then the listeners close; the process stops at most
+  // shutdown_timeout_seconds after stop() began, answered or not.
+  double drain_seconds = 1;
+  double shutdown_timeout_seconds = 10;
+  // Admin endpoints (POST /admin/reload) on their own listener; admin_port < 0: none. Every
+  // admin request needs `Authorization: Bearer <admin_token>` (admin_token must not be empty).
+  std::string admin_host = "127.0.0.1";
+  int admin_port = -1;
+  std::string admin_token;
   // Storage of the item weights for scoring: float16 halves the bytes streamed per product
   // (scores then differ by about 1e-3 relative from the offline evaluator's).
   WeightPrecision item_weights = WeightPrecision::kFloat32;
@@ -45,19 +68,28 @@ struct Response {
   std::string body;
 };
 
+// Where a request came in: the public listener, or the admin one (loopback, with a token).
+enum class Listener { kPublic, kAdmin };
+
 class ServeApp {
  public:
   // Loads the model (throws Error on a bad file).
   ServeApp(const ServerOptions& options, std::string model_path);
 
-  // Routes one request (method, path without query, query string, body) to its handler.
+  // Routes one request to its handler: method, raw path (not percent-decoded: the session id
+  // segment is split off first, then decoded), raw query string and body. Admin endpoints
+  // exist only on the admin listener (the HTTP layer checks the token first).
   Response handle(std::string_view method, std::string_view path, std::string_view query,
-                  std::string_view body);
+                  std::string_view body, Listener listener = Listener::kPublic);
 
   // Loads the model again from its path (or `path` when not empty), validates it and swaps it
   // in; returns false, changing nothing, when the file holds the model being served (same
   // content id). Throws and keeps the old model serving on any failure (Error for a bad file).
   bool reload(const std::string& path = "");
+
+  // Shutting down: /ready answers 503 from now on (requests are still answered).
+  void set_draining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
 
   std::shared_ptr<const Recommender> recommender() const;
   SessionStore& sessions() { return *sessions_; }
@@ -66,13 +98,21 @@ class ServeApp {
   std::string metrics_text() const;
   // Records a finished request (for /metrics).
   void record(int status, double seconds);
+  // Records a connection refused by the connection limit, a request refused by the queue
+  // limit or its deadline, and the open connections (for /metrics; set by the HTTP layer).
+  void record_refused_connection() { refused_connections_++; }
+  void record_shed_request() { shed_requests_++; }
+  void set_open_connections(int64_t n) { open_connections_.store(n); }
 
  private:
+  Response route(std::string_view method, std::string_view path, std::string_view query,
+                 std::string_view body, Listener listener);
   Response session_events(std::string_view id, std::string_view body);
   Response session_recommendations(std::string_view id, std::string_view query);
   Response session_delete(std::string_view id);
   Response stateless(std::string_view body);
   Response model_summary() const;
+  Response admin_reload();
   // Recomputes a session that another model computed, from its items (those this model knows).
   void rebuild(SessionState& session, const Recommender& rec) const;
 
@@ -83,27 +123,41 @@ class ServeApp {
   ItemIndex registry_;  // item ids of every model loaded (guarded by reload_mutex_)
   std::atomic<uint64_t> next_version_{1};
   std::unique_ptr<MemorySessionStore> sessions_;
+  std::atomic<bool> draining_{false};
 
   static constexpr size_t kBuckets = 12;
   std::atomic<uint64_t> requests_{0}, client_errors_{0}, server_errors_{0};
   std::atomic<uint64_t> latency_buckets_[kBuckets + 1] = {};
   std::atomic<uint64_t> latency_micros_sum_{0};
   std::atomic<uint64_t> reloads_{0};
+  std::atomic<uint64_t> refused_connections_{0}, shed_requests_{0};
+  std::atomic<int64_t> open_connections_{0};
 };
 
 // The OpenAPI 3 description of the API (docs/openapi.json, compiled in).
 std::string_view openapi_document();
 
-// Serves `app` over HTTP on options.host:options.port until stop() (from another thread or a
-// signal handler's thread); SIGHUP handling is the caller's (call app.reload()).
+// Serves `app` over HTTP/1.1 on options.host:options.port (and the admin listener when
+// options.admin_port >= 0): a few event loops (Boost.Asio) read and write every connection;
+// the model work runs on a pool of options.threads, so a slow or idle client holds no thread.
+// Limits (each answered with its status and a JSON error): head bytes and field count (431),
+// head and body timeouts (408), body size in every transfer mode (413), a length for bodies
+// (411), compressed bodies (415), connections (503 + Retry-After), queue and deadline (503).
+// SIGHUP and SIGTERM handling are the caller's (call app.reload() and stop()).
 class HttpServer {
  public:
   explicit HttpServer(ServeApp& app);
-  ~HttpServer();
-  // Binds the socket; returns the port (useful with port 0). Throws Error when it cannot bind.
+  ~HttpServer();  // stop()s when still serving
+  // Binds the listeners; returns the public port (useful with port 0). Throws Error when it
+  // cannot bind, or when an admin port is set without a token.
   int bind();
-  // Serves until stop(); returns after the listening socket is closed.
+  // The admin listener's port after bind(); -1 without one.
+  int admin_port() const;
+  // Runs the event loops on this thread and io_threads - 1 others until stop() has finished.
   void serve();
+  // Graceful stop (from any thread but the event loops'): /ready turns 503, listeners close
+  // after drain_seconds, requests in flight and queued are answered, idle connections closed;
+  // returns when every connection is gone or shutdown_timeout_seconds have passed.
   void stop();
 
  private:

@@ -47,13 +47,14 @@ class SessionStore {
 };
 
 // Sessions in memory, in shards with a lock each; thread-safe. At most max_sessions live
-// sessions (the least recently used of a full shard is evicted) and sessions idle for more
-// than ttl_seconds are gone (on access, and by expire()). `now` gives the time in seconds
-// (steady clock by default; tests pass their own).
+// sessions and at most max_bytes of estimated memory (states, seen items, ids, list nodes and
+// index slots; 0: no byte bound): beyond either, the least recently used sessions of the
+// shard are evicted. Sessions idle for more than ttl_seconds are gone (on access, and by
+// expire()). `now` gives the time in seconds (steady clock by default; tests pass their own).
 class MemorySessionStore : public SessionStore {
  public:
   MemorySessionStore(size_t max_sessions, double ttl_seconds, size_t shards = 64,
-                     std::function<double()> now = {});
+                     std::function<double()> now = {}, size_t max_bytes = 0);
 
   void update(std::string_view id,
               const std::function<void(SessionState&, bool created)>& fn) override;
@@ -61,8 +62,14 @@ class MemorySessionStore : public SessionStore {
   bool erase(std::string_view id) override;
   size_t expire() override;
   size_t size() const override;
-  // Sessions evicted to respect max_sessions since construction.
+  // Sessions evicted to respect max_sessions or max_bytes since construction.
   uint64_t evictions() const;
+  // Sessions created since construction.
+  uint64_t created() const;
+  // The estimated memory of the sessions held now, in bytes.
+  size_t bytes() const;
+  // The estimate for one session (what bytes() adds up).
+  static size_t bytes_of(std::string_view id, const SessionState& session);
 
  private:
   struct Entry {
@@ -73,17 +80,23 @@ class MemorySessionStore : public SessionStore {
   struct Shard {
     mutable std::mutex mutex;
     std::list<Entry> lru;  // most recently used first
-    // Keyed by a secret per store: clients cannot craft ids that collide in the table.
-    tsl::robin_map<std::string, std::list<Entry>::iterator, KeyedStringHash, StringViewEqual> index;
-    uint64_t evictions = 0;
+    // Keyed by a secret per store: clients cannot craft ids that collide in the table. The
+    // keys view the ids held by the entries (list nodes do not move): each id is stored once.
+    tsl::robin_map<std::string_view, std::list<Entry>::iterator, KeyedStringHash, StringViewEqual>
+        index;
+    uint64_t evictions = 0, created = 0;
+    size_t bytes = 0;  // bytes_of() of every entry
   };
 
   Shard& shard_of(std::string_view id);
   // Drops the shard's expired entries from the LRU end; the caller holds the lock.
   void expire_locked(Shard& shard, double now);
+  // Drops the shard's least recently used entry; the caller holds the lock.
+  void pop_lru(Shard& shard);
 
   KeyedStringHash shard_hash_;  // its own secret, independent of the tables'
   size_t max_per_shard_;
+  size_t max_bytes_per_shard_;  // SIZE_MAX: no byte bound
   double ttl_;
   std::function<double()> now_;
   std::vector<std::unique_ptr<Shard>> shards_;
