@@ -162,7 +162,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Shared& server, Loop& loop, tcp::socket socket, bool admin)
       : server_(server), loop_(loop), stream_(std::move(socket)), admin_(admin) {
-    server_.app.set_open_connections(++server_.connections);
+    ++server_.connections;
+    server_.app.add_open_connections(1);
     std::lock_guard lock(loop_.mutex);
     loop_.connections.insert(this);
   }
@@ -171,7 +172,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::lock_guard lock(loop_.mutex);
       loop_.connections.erase(this);
     }
-    server_.app.set_open_connections(--server_.connections);
+    --server_.connections;
+    server_.app.add_open_connections(-1);
   }
 
   void start() { wait_for_request(); }
@@ -205,7 +207,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.socket().async_wait(tcp::socket::wait_read,
                                 [self = shared_from_this()](beast::error_code ec) {
                                   self->idle_ = false;
-                                  self->timer_.cancel();
+                                  self->disarm_timer();
                                   if (ec) return self->close();  // idle timeout, stop, reset
                                   self->read_head();
                                 });
@@ -214,15 +216,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The time limit of the reads that follow: when it passes, they end with operation_aborted
   // and timed_out_ set (the socket stays open, for the 408). tcp_stream's own timeout closes
   // the socket, so it serves the writes only.
+  // A timer that expired just as its reads finished may still run its handler: the generation
+  // tells it that it no longer applies.
   void arm_timer(double limit) {
     timed_out_ = false;
+    const uint64_t generation = ++timer_generation_;
     timer_.expires_after(seconds(limit));
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;  // cancelled: the reads finished in time
+    timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->timer_generation_) return;  // disarmed in time
       self->timed_out_ = true;
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
+  }
+  void disarm_timer() {
+    ++timer_generation_;
+    timer_.cancel();
   }
 
   void read_head() {
@@ -233,7 +242,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     arm_timer(options().head_timeout_seconds);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->timer_.cancel();
+                              self->disarm_timer();
                               self->on_head(ec);
                             });
   }
@@ -277,7 +286,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     arm_timer(options().body_timeout_seconds);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->timer_.cancel();
+                       self->disarm_timer();
                        if (ec == http::error::body_limit)
                          return self->answer_error(413, self->body_limit_message());
                        if (self->timed_out_)
@@ -405,7 +414,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void close() {
     idle_ = false;
-    timer_.cancel();
+    disarm_timer();
     beast::error_code ignored;
     stream_.socket().close(ignored);
   }
@@ -419,6 +428,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   http::response<http::string_body> response_;
   Clock::time_point started_;
   size_t requests_ = 0, drained_ = 0;
+  uint64_t timer_generation_ = 0;
   const bool admin_;
   bool idle_ = false, timed_out_ = false, keep_alive_ = false, head_only_ = false;
 };

@@ -39,7 +39,8 @@ size_t MemorySessionStore::bytes_of(std::string_view id, const SessionState& ses
   // most half full).
   constexpr size_t kNode = sizeof(Entry) + 2 * sizeof(void*);
   constexpr size_t kSlot = 2 * (sizeof(std::string_view) + sizeof(void*) + sizeof(uint64_t));
-  const size_t id_bytes = id.size() >= sizeof(std::string) ? id.size() + 1 : 0;
+  static const size_t kInline = std::string().capacity();  // short ids live in the string
+  const size_t id_bytes = id.size() > kInline ? id.size() + 1 : 0;
   return kNode + kSlot + id_bytes + session.state.capacity() * sizeof(float) +
          session.seen.capacity() * sizeof(int32_t);
 }

@@ -102,7 +102,7 @@ class ServeApp {
   // limit or its deadline, and the open connections (for /metrics; set by the HTTP layer).
   void record_refused_connection() { refused_connections_++; }
   void record_shed_request() { shed_requests_++; }
-  void set_open_connections(int64_t n) { open_connections_.store(n); }
+  void add_open_connections(int64_t delta) { open_connections_ += delta; }
 
  private:
   Response route(std::string_view method, std::string_view path, std::string_view query,
