@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-15}"
+scripts/install-deps.sh --bench
 model=$(scripts/loadtest-model.sh)
 mkdir -p build/bench
 gcc -O2 -o build/bench/h2o_health_server bench/h2o_health_server.c \

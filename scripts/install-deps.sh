@@ -20,9 +20,10 @@ packages=(
   wrk curl                 # load test of the server
 )
 
-# --bench: also the GEMM engines that bench/gemm_engines_bench compares Eigen with.
+# --bench: also the GEMM engines that bench/gemm_engines_bench compares Eigen with, and the h2o
+# library that bench/http_frontends.sh compares the server's front end with.
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(libopenblas-dev libxsmm-dev libdnnl-dev)
+  packages+=(libopenblas-dev libxsmm-dev libdnnl-dev libh2o-evloop-dev)
 fi
 
 missing=()

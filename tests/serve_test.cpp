@@ -56,6 +56,39 @@ TEST(SessionStore, EvictsTheLeastRecentlyUsedAndExpiresIdleSessions) {
   EXPECT_EQ(small.evictions(), 0u);
 }
 
+TEST(SessionStore, AFloodOfOneRequestSessionsLeavesReturningSessionsAlone) {
+  MemorySessionStore store(100, 1000.0, 1);
+  // 50 real sessions, each with two events.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 50; ++i)
+      store.update(fmt::format("real-{}", i), [](SessionState& s, bool) { s.seen.push_back(1); });
+  }
+  // 10,000 random ids, one request each.
+  for (int i = 0; i < 10'000; ++i)
+    store.update(fmt::format("random-{}", i), [](SessionState&, bool) {});
+  EXPECT_EQ(store.size(), 100u);
+  SessionState out;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store.get(fmt::format("real-{}", i), out)) << i;
+    EXPECT_EQ(out.seen.size(), 2u);
+  }
+  EXPECT_FALSE(store.get("random-0", out));
+  EXPECT_TRUE(store.get("random-9999", out));
+  // The protected segment is bounded (80% of 100): 40 more returning sessions push the 11
+  // least recently used back on probation (real-0 to real-10), where the next new sessions
+  // evict them after the remaining one-request ones.
+  for (int i = 0; i < 40; ++i) {
+    for (int event = 0; event < 2; ++event)
+      store.update(fmt::format("later-{}", i), [](SessionState&, bool) {});
+  }
+  EXPECT_EQ(store.size(), 100u);
+  for (int i = 0; i < 30; ++i) store.update(fmt::format("new-{}", i), [](SessionState&, bool) {});
+  EXPECT_EQ(store.size(), 100u);
+  for (int i = 0; i < 40; ++i) EXPECT_TRUE(store.get(fmt::format("later-{}", i), out)) << i;
+  for (int i = 0; i <= 10; ++i) EXPECT_FALSE(store.get(fmt::format("real-{}", i), out)) << i;
+  for (int i = 11; i < 50; ++i) EXPECT_TRUE(store.get(fmt::format("real-{}", i), out)) << i;
+}
+
 TEST(SessionStore, KeepsWithinItsMemoryBoundAndCountsEveryByte) {
   SessionState typical;
   typical.state.assign(100, 0.0f);

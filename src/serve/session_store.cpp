@@ -16,6 +16,7 @@ MemorySessionStore::MemorySessionStore(size_t max_sessions, double ttl_seconds, 
   shards = std::clamp<size_t>(max_sessions / 1024, 1, shards);
   // The bound is kept per shard: ids spread evenly, so the total stays within max_sessions.
   max_per_shard_ = max_sessions / shards;
+  max_protected_per_shard_ = std::max<size_t>(max_per_shard_ * 4 / 5, 1);
   max_bytes_per_shard_ = max_bytes == 0 ? SIZE_MAX : std::max<size_t>(max_bytes / shards, 1);
   for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
   if (!now_) {
@@ -45,15 +46,42 @@ size_t MemorySessionStore::bytes_of(std::string_view id, const SessionState& ses
          session.seen.capacity() * sizeof(int32_t);
 }
 
-void MemorySessionStore::pop_lru(Shard& shard) {
-  const Entry& last = shard.lru.back();
-  shard.bytes -= bytes_of(last.id, last.session);
-  shard.index.erase(std::string_view(last.id));
-  shard.lru.pop_back();
+void MemorySessionStore::remove(Shard& shard, std::list<Entry>::iterator entry) {
+  shard.bytes -= bytes_of(entry->id, entry->session);
+  shard.index.erase(std::string_view(entry->id));
+  (entry->is_protected ? shard.protected_ : shard.probation).erase(entry);
+}
+
+void MemorySessionStore::evict_one(Shard& shard) {
+  std::list<Entry>& victims = shard.probation.empty() ? shard.protected_ : shard.probation;
+  remove(shard, std::prev(victims.end()));
+  ++shard.evictions;
 }
 
 void MemorySessionStore::expire_locked(Shard& shard, double now) {
-  while (!shard.lru.empty() && now - shard.lru.back().last_used > ttl_) pop_lru(shard);
+  for (std::list<Entry>* segment : {&shard.probation, &shard.protected_}) {
+    while (!segment->empty() && now - segment->back().last_used > ttl_)
+      remove(shard, std::prev(segment->end()));
+  }
+}
+
+void MemorySessionStore::touch(Shard& shard, std::list<Entry>::iterator entry, double now) {
+  entry->last_used = now;
+  if (entry->is_protected) {
+    shard.protected_.splice(shard.protected_.begin(), shard.protected_, entry);
+    return;
+  }
+  entry->is_protected = true;
+  shard.protected_.splice(shard.protected_.begin(), shard.probation, entry);
+  if (shard.protected_.size() > max_protected_per_shard_) {
+    // The protected segment's least recently used goes back on probation, at its front: it
+    // is evicted after the one-request sessions already there. (Probation is then not in
+    // last-use order everywhere; an expired session in its middle is dropped when accessed,
+    // evicted, or reached by expire() later.)
+    const auto demoted = std::prev(shard.protected_.end());
+    demoted->is_protected = false;
+    shard.probation.splice(shard.probation.begin(), shard.protected_, demoted);
+  }
 }
 
 void MemorySessionStore::update(std::string_view id,
@@ -63,28 +91,38 @@ void MemorySessionStore::update(std::string_view id,
   std::lock_guard lock(shard.mutex);
   expire_locked(shard, now);
   auto found = shard.index.find(id);
+  // Expired, but not at a segment's end yet (demotions can reorder probation): gone.
+  if (found != shard.index.end() && now - found->second->last_used > ttl_) {
+    remove(shard, found->second);
+    found = shard.index.end();
+  }
   bool created = false;
+  std::list<Entry>::iterator entry;
   if (found == shard.index.end()) {
-    if (shard.lru.size() >= max_per_shard_) {
-      pop_lru(shard);
-      ++shard.evictions;
-    }
-    shard.lru.push_front(Entry{std::string(id), SessionState{}, now});
-    shard.index.emplace(std::string_view(shard.lru.front().id), shard.lru.begin());
-    shard.bytes += bytes_of(id, shard.lru.front().session);
+    if (live(shard) >= max_per_shard_) evict_one(shard);
+    shard.probation.push_front(Entry{std::string(id), SessionState{}, now});
+    entry = shard.probation.begin();
+    shard.index.emplace(std::string_view(entry->id), entry);
+    shard.bytes += bytes_of(id, entry->session);
     ++shard.created;
     created = true;
   } else {
-    shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
-    shard.lru.front().last_used = now;
+    entry = found->second;
+    touch(shard, entry, now);
   }
-  Entry& entry = shard.lru.front();
-  const size_t before = bytes_of(entry.id, entry.session);
-  fn(entry.session, created);
-  shard.bytes = shard.bytes - before + bytes_of(entry.id, entry.session);
-  // Over the byte bound: the least recently used go (never the session just updated).
-  while (shard.bytes > max_bytes_per_shard_ && shard.lru.size() > 1) {
-    pop_lru(shard);
+  const size_t before = bytes_of(entry->id, entry->session);
+  fn(entry->session, created);
+  shard.bytes = shard.bytes - before + bytes_of(entry->id, entry->session);
+  // Over the byte bound: evicted by the same policy, never the session just updated.
+  while (shard.bytes > max_bytes_per_shard_) {
+    std::list<Entry>::iterator victim;
+    if (!shard.probation.empty() && std::prev(shard.probation.end()) != entry)
+      victim = std::prev(shard.probation.end());
+    else if (!shard.protected_.empty() && std::prev(shard.protected_.end()) != entry)
+      victim = std::prev(shard.protected_.end());
+    else
+      break;
+    remove(shard, victim);
     ++shard.evictions;
   }
 }
@@ -96,9 +134,13 @@ bool MemorySessionStore::get(std::string_view id, SessionState& out) {
   expire_locked(shard, now);
   const auto found = shard.index.find(id);
   if (found == shard.index.end()) return false;
-  shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
-  shard.lru.front().last_used = now;
-  out = shard.lru.front().session;
+  const auto entry = found->second;
+  if (now - entry->last_used > ttl_) {
+    remove(shard, entry);
+    return false;
+  }
+  touch(shard, entry, now);
+  out = entry->session;
   return true;
 }
 
@@ -107,10 +149,7 @@ bool MemorySessionStore::erase(std::string_view id) {
   std::lock_guard lock(shard.mutex);
   const auto found = shard.index.find(id);
   if (found == shard.index.end()) return false;
-  const auto entry = found->second;
-  shard.bytes -= bytes_of(entry->id, entry->session);
-  shard.index.erase(found);
-  shard.lru.erase(entry);
+  remove(shard, found->second);
   return true;
 }
 
@@ -119,9 +158,9 @@ size_t MemorySessionStore::expire() {
   size_t removed = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    const size_t before = shard->lru.size();
+    const size_t before = live(*shard);
     expire_locked(*shard, now);
-    removed += before - shard->lru.size();
+    removed += before - live(*shard);
   }
   return removed;
 }
@@ -130,7 +169,7 @@ size_t MemorySessionStore::size() const {
   size_t total = 0;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    total += shard->lru.size();
+    total += live(*shard);
   }
   return total;
 }

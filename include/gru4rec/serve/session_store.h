@@ -48,9 +48,13 @@ class SessionStore {
 
 // Sessions in memory, in shards with a lock each; thread-safe. At most max_sessions live
 // sessions and at most max_bytes of estimated memory (states, seen items, ids, list nodes and
-// index slots; 0: no byte bound): beyond either, the least recently used sessions of the
-// shard are evicted. Sessions idle for more than ttl_seconds are gone (on access, and by
-// expire()). `now` gives the time in seconds (steady clock by default; tests pass their own).
+// index slots; 0: no byte bound). Eviction is a segmented LRU: a new session is on probation
+// until it is used a second time, and sessions on probation are evicted first (least
+// recently used first), so a flood of one-request session ids (random ids from a crawler or
+// an attacker) churns the probation segment and leaves the sessions that came back alone.
+// The protected segment holds at most 80% of the bound; its least recently used session goes
+// back on probation when it is full. Sessions idle for more than ttl_seconds are gone (on
+// access, and by expire()). `now` gives the time in seconds (steady clock by default).
 class MemorySessionStore : public SessionStore {
  public:
   MemorySessionStore(size_t max_sessions, double ttl_seconds, size_t shards = 64,
@@ -76,10 +80,12 @@ class MemorySessionStore : public SessionStore {
     std::string id;
     SessionState session;
     double last_used = 0;
+    bool is_protected = false;  // used more than once (see the class comment)
   };
   struct Shard {
     mutable std::mutex mutex;
-    std::list<Entry> lru;  // most recently used first
+    // Most recently used first; entries move between the two by splicing (iterators stay).
+    std::list<Entry> probation, protected_;
     // Keyed by a secret per store: clients cannot craft ids that collide in the table. The
     // keys view the ids held by the entries (list nodes do not move): each id is stored once.
     tsl::robin_map<std::string_view, std::list<Entry>::iterator, KeyedStringHash, StringViewEqual>
@@ -89,13 +95,21 @@ class MemorySessionStore : public SessionStore {
   };
 
   Shard& shard_of(std::string_view id);
-  // Drops the shard's expired entries from the LRU end; the caller holds the lock.
+  // The caller holds the shard's lock for all of these.
+  // Drops the shard's expired entries from the least recently used ends.
   void expire_locked(Shard& shard, double now);
-  // Drops the shard's least recently used entry; the caller holds the lock.
-  void pop_lru(Shard& shard);
+  // Drops the entry the eviction policy picks: probation's oldest, else protected's.
+  void evict_one(Shard& shard);
+  void remove(Shard& shard, std::list<Entry>::iterator entry);
+  // Marks a use of `entry`: to the front of the protected segment (promoted from probation).
+  void touch(Shard& shard, std::list<Entry>::iterator entry, double now);
+  static size_t live(const Shard& shard) {
+    return shard.probation.size() + shard.protected_.size();
+  }
 
   KeyedStringHash shard_hash_;  // its own secret, independent of the tables'
   size_t max_per_shard_;
+  size_t max_protected_per_shard_;
   size_t max_bytes_per_shard_;  // SIZE_MAX: no byte bound
   double ttl_;
   std::function<double()> now_;
