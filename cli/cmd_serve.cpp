@@ -138,8 +138,10 @@ void add_serve_command(CLI::App& app) {
                   "requests waiting for a model thread; beyond, 503")
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
-  cmd->add_option("--max-sessions", o->server.max_sessions,
-                  "live sessions kept; the least recently used are evicted")
+  cmd->add_option(
+         "--max-sessions", o->server.max_sessions,
+         "live sessions kept; beyond, sessions used once are evicted first, then the least "
+         "recently used")
       ->check(CLI::Range(1.0, 1e9))
       ->capture_default_str();
   cmd->add_option("--session-ttl", o->server.session_ttl_seconds,
@@ -153,7 +155,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
   cmd->add_option("--max-session-memory", o->max_session_memory_mib,
-                  "MiB the live sessions may take; the least recently used are evicted beyond")
+                  "MiB the live sessions may take; evicted beyond as for --max-sessions")
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
   cmd->add_option("--max-header-bytes", o->server.max_header_bytes,
