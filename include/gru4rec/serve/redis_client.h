@@ -1,0 +1,63 @@
+// A small synchronous Redis client (hiredis) for the shared session store: one connection,
+// commands with a timeout, and a backoff after failures so that a Redis that is down or slow
+// costs each caller one quick "unavailable" instead of a wait per request.
+//
+// Not thread-safe: one client per thread (the server keeps one per model thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisContext;
+
+namespace gru4rec {
+
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  int database = 0;
+};
+
+// "redis://HOST[:PORT][/DB]"; throws Error with what is wrong and what is expected.
+RedisAddress parse_redis_url(std::string_view url);
+
+struct RedisReply {
+  enum class Kind { kNil, kString, kInteger, kStatus, kArray, kError };
+  Kind kind = Kind::kNil;
+  std::string text;  // kString, kStatus, kError
+  long long integer = 0;
+  std::vector<RedisReply> elements;  // kArray
+};
+
+class RedisClient {
+ public:
+  RedisClient(RedisAddress address, double timeout_seconds);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // The reply, or nullopt when Redis cannot be reached now (refused, timed out, connection
+  // broken, or still within the backoff after such a failure). A reply of kind kError is
+  // Redis's own error for the command (the connection is fine).
+  std::optional<RedisReply> command(std::initializer_list<std::string_view> args);
+  // Failures since construction (for metrics).
+  uint64_t failures() const { return failures_; }
+
+ private:
+  bool connect();
+  void fail();
+
+  RedisAddress address_;
+  double timeout_seconds_;
+  redisContext* context_ = nullptr;
+  std::chrono::steady_clock::time_point retry_at_{};
+  double backoff_seconds_ = 0;
+  uint64_t failures_ = 0;
+};
+
+}  // namespace gru4rec

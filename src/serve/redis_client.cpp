@@ -1,0 +1,148 @@
+#include "gru4rec/serve/redis_client.h"
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+namespace {
+
+constexpr double kFirstBackoff = 0.05, kMaxBackoff = 5.0;
+
+timeval to_timeval(double seconds) {
+  timeval t{};
+  t.tv_sec = static_cast<time_t>(seconds);
+  t.tv_usec = static_cast<suseconds_t>((seconds - std::floor(seconds)) * 1e6);
+  return t;
+}
+
+bool parse_int(std::string_view text, int& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+RedisReply convert(const redisReply& r) {
+  RedisReply out;
+  switch (r.type) {
+    case REDIS_REPLY_STRING:
+      out.kind = RedisReply::Kind::kString;
+      out.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.kind = RedisReply::Kind::kStatus;
+      out.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.kind = RedisReply::Kind::kError;
+      out.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.kind = RedisReply::Kind::kInteger;
+      out.integer = r.integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.kind = RedisReply::Kind::kArray;
+      for (size_t i = 0; i < r.elements; ++i) out.elements.push_back(convert(*r.element[i]));
+      break;
+    default: out.kind = RedisReply::Kind::kNil;
+  }
+  return out;
+}
+
+}  // namespace
+
+RedisAddress parse_redis_url(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  const auto bad = [&](std::string_view what) {
+    return Error(
+        fmt::format("session store '{}': {}; expected redis://HOST[:PORT][/DB]", url, what));
+  };
+  if (url.substr(0, kScheme.size()) != kScheme) throw bad("not a redis:// URL");
+  std::string_view rest = url.substr(kScheme.size());
+  RedisAddress address;
+  const size_t slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    if (!parse_int(rest.substr(slash + 1), address.database) || address.database < 0)
+      throw bad("the database is not a number");
+    rest = rest.substr(0, slash);
+  }
+  const size_t colon = rest.rfind(':');
+  if (colon != std::string_view::npos) {
+    if (!parse_int(rest.substr(colon + 1), address.port) || address.port < 1 ||
+        address.port > 65535)
+      throw bad("the port is not a number from 1 to 65535");
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) throw bad("no host");
+  address.host = std::string(rest);
+  return address;
+}
+
+RedisClient::RedisClient(RedisAddress address, double timeout_seconds)
+    : address_(std::move(address)), timeout_seconds_(timeout_seconds) {}
+
+RedisClient::~RedisClient() {
+  if (context_ != nullptr) redisFree(context_);
+}
+
+void RedisClient::fail() {
+  ++failures_;
+  if (context_ != nullptr) {
+    redisFree(context_);
+    context_ = nullptr;
+  }
+  backoff_seconds_ = std::clamp(backoff_seconds_ * 2, kFirstBackoff, kMaxBackoff);
+  retry_at_ = std::chrono::steady_clock::now() +
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                  std::chrono::duration<double>(backoff_seconds_));
+}
+
+bool RedisClient::connect() {
+  if (context_ != nullptr) return true;
+  if (std::chrono::steady_clock::now() < retry_at_) return false;  // backing off
+  context_ =
+      redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(timeout_seconds_));
+  if (context_ == nullptr || context_->err != 0 ||
+      redisSetTimeout(context_, to_timeval(timeout_seconds_)) != REDIS_OK) {
+    fail();
+    return false;
+  }
+  if (address_.database != 0) {
+    const std::string db = std::to_string(address_.database);
+    auto* reply = static_cast<redisReply*>(redisCommand(context_, "SELECT %s", db.c_str()));
+    const bool ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
+    if (reply != nullptr) freeReplyObject(reply);
+    if (!ok) {
+      fail();
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<RedisReply> RedisClient::command(std::initializer_list<std::string_view> args) {
+  if (!connect()) return std::nullopt;
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (std::string_view a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  if (reply == nullptr) {  // I/O error or timeout: the context cannot be used again
+    fail();
+    return std::nullopt;
+  }
+  RedisReply out = convert(*reply);
+  freeReplyObject(reply);
+  backoff_seconds_ = 0;
+  return out;
+}
+
+}  // namespace gru4rec

@@ -1,0 +1,198 @@
+// The shared session store's building blocks: the portable session record (hostile bytes
+// decode to nothing) and the Redis client against a redis-server started by the test (skipped
+// with a message when redis-server is absent, unless CI is set).
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <thread>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/serve/redis_client.h"
+#include "gru4rec/serve/session_record.h"
+
+namespace gru4rec {
+namespace {
+
+SessionRecord sample_record() {
+  SessionRecord r;
+  r.model_id = 0x0123456789abcdefULL;
+  for (int i = 0; i < 100; ++i) r.state.push_back(std::sin(0.1f * static_cast<float>(i)));
+  r.items = {"214829", "item-with-ütf8", "", std::string(1024, 'x')};
+  return r;
+}
+
+TEST(SessionRecord, RoundTripsExactly) {
+  const SessionRecord r = sample_record();
+  const auto back = decode_session(encode_session(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->model_id, r.model_id);
+  EXPECT_EQ(back->state, r.state);  // bit for bit
+  EXPECT_EQ(back->items, r.items);
+  const auto empty = decode_session(encode_session(SessionRecord{}));
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->state.empty() && empty->items.empty());
+}
+
+TEST(SessionRecord, HostileBytesDecodeToNothing) {
+  const std::string good = encode_session(sample_record());
+  // Every truncation, and every single flipped byte.
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(decode_session(std::string_view(good).substr(0, n)).has_value()) << n;
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+    EXPECT_FALSE(decode_session(bad).has_value()) << i;
+  }
+  EXPECT_FALSE(decode_session(good + "x").has_value());
+  EXPECT_FALSE(decode_session("").has_value());
+  EXPECT_FALSE(decode_session(std::string(4096, '\0')).has_value());
+  // Well-formed checksums around contents that are not ours: another version, a NaN state.
+  SessionRecord nan = sample_record();
+  nan.state[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(decode_session(encode_session(nan)).has_value());
+  // Limits are refused when encoding too.
+  SessionRecord huge;
+  huge.items.assign(SessionRecord::kMaxItems + 1, "a");
+  EXPECT_THROW(encode_session(huge), Error);
+  SessionRecord long_id;
+  long_id.items = {std::string(SessionRecord::kMaxItemIdBytes + 1, 'a')};
+  EXPECT_THROW(encode_session(long_id), Error);
+}
+
+TEST(RedisUrl, ParsesAndRefusesWithAReason) {
+  const RedisAddress a = parse_redis_url("redis://cache.internal:6380/2");
+  EXPECT_EQ(a.host, "cache.internal");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.database, 2);
+  const RedisAddress b = parse_redis_url("redis://localhost");
+  EXPECT_EQ(b.port, 6379);
+  EXPECT_EQ(b.database, 0);
+  for (const char* bad : {"http://x:1", "redis://", "redis://:6379", "redis://x:0",
+                          "redis://x:70000", "redis://x:port", "redis://x:1/db", "redis://x/-1"}) {
+    try {
+      parse_redis_url(bad);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("expected redis://HOST[:PORT][/DB]"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// A redis-server of the test's own on a free loopback port, without persistence.
+class RedisServer {
+ public:
+  static bool available() { return std::filesystem::exists("/usr/bin/redis-server"); }
+  RedisServer() : port_(free_port()) { start(); }
+  ~RedisServer() { stop(); }
+  int port() const { return port_; }
+  void start() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+      const std::string port = std::to_string(port_);
+      ::execl("/usr/bin/redis-server", "redis-server", "--port", port.c_str(), "--bind",
+              "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    RedisClient probe({"127.0.0.1", port_, 0}, 0.2);
+    for (int i = 0; i < 100; ++i) {
+      const auto pong = probe.command({"PING"});
+      if (pong && pong->text == "PONG") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "redis-server did not start on port " << port_;
+  }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+ private:
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+  int port_;
+  pid_t pid_ = -1;
+};
+
+bool skip_without_redis() {
+  if (RedisServer::available()) return false;
+  if (std::getenv("CI") != nullptr) {
+    ADD_FAILURE() << "redis-server is missing (scripts/install-deps.sh installs it)";
+  }
+  return true;
+}
+
+TEST(RedisClient, StoresRecordsWithExpiryAndSurvivesARestart) {
+  if (skip_without_redis()) GTEST_SKIP() << "redis-server is not installed";
+  RedisServer server;
+  RedisClient client({"127.0.0.1", server.port(), 1}, 0.5);
+  const std::string record = encode_session(sample_record());
+  auto set = client.command({"SET", "s:visitor", record, "PX", "300"});
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->text, "OK");
+  auto got = client.command({"GET", "s:visitor"});
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->kind, RedisReply::Kind::kString);
+  const auto decoded = decode_session(got->text);  // binary-safe both ways
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->items, sample_record().items);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  got = client.command({"GET", "s:visitor"});
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->kind, RedisReply::Kind::kNil);  // expired
+  // Redis's own errors are replies, not failures.
+  auto error = client.command({"INCR", "s:visitor-text"});
+  ASSERT_TRUE(client.command({"SET", "s:visitor-text", "abc"}).has_value());
+  error = client.command({"INCR", "s:visitor-text"});
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind, RedisReply::Kind::kError);
+  // Redis gone: quick failures (the backoff spares it a storm), then back when it is.
+  server.stop();
+  const auto start = std::chrono::steady_clock::now();
+  int failed = 0;
+  for (int i = 0; i < 1000; ++i) failed += client.command({"GET", "s:x"}).has_value() ? 0 : 1;
+  EXPECT_EQ(failed, 1000);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_LE(client.failures(), 3u);  // attempts, not one per call
+  server.start();
+  bool back = false;
+  for (int i = 0; i < 200 && !back; ++i) {
+    back = client.command({"PING"}).has_value();
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(back);
+  // The database of the URL is the one used.
+  ASSERT_TRUE(client.command({"SET", "s:db", "1"}).has_value());
+  RedisClient other({"127.0.0.1", server.port(), 0}, 0.5);
+  EXPECT_EQ(other.command({"GET", "s:db"})->kind, RedisReply::Kind::kNil);
+}
+
+}  // namespace
+}  // namespace gru4rec
