@@ -138,6 +138,14 @@ void add_serve_command(CLI::App& app) {
                   "requests waiting for a model thread; beyond, 503")
       ->check(CLI::Range(1.0, 1e7))
       ->capture_default_str();
+  cmd->add_option("--session-store", o->server.session_store,
+                  "where sessions live: memory, or redis://HOST[:PORT][/DB] (shared by replicas)")
+      ->capture_default_str();
+  cmd->add_option("--session-store-timeout", o->server.session_store_timeout_seconds,
+                  "seconds per Redis command; beyond, answers come from the request alone "
+                  "(\"degraded\": true)")
+      ->check(CLI::Range(0.001, 60.0))
+      ->capture_default_str();
   cmd->add_option(
          "--max-sessions", o->server.max_sessions,
          "live sessions kept; beyond, sessions used once are evicted first, then the least "

@@ -10,16 +10,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/model/model_file.h"
 #include "gru4rec/serve/redis_client.h"
+#include "gru4rec/serve/redis_session_store.h"
+#include "gru4rec/serve/server.h"
 #include "gru4rec/serve/session_record.h"
+#include "test_support.h"
 
 namespace gru4rec {
 namespace {
@@ -192,6 +198,133 @@ TEST(RedisClient, StoresRecordsWithExpiryAndSurvivesARestart) {
   ASSERT_TRUE(client.command({"SET", "s:db", "1"}).has_value());
   RedisClient other({"127.0.0.1", server.port(), 0}, 0.5);
   EXPECT_EQ(other.command({"GET", "s:db"})->kind, RedisReply::Kind::kNil);
+}
+
+using Json = nlohmann::json;
+
+// Replicas of the server on one Redis, against one process with sessions in memory.
+class SharedSessions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (skip_without_redis()) GTEST_SKIP() << "redis-server is not installed";
+    redis_ = std::make_unique<RedisServer>();
+    model_path_ = dir_.file("model.g4r");
+    save_model(
+        testing::train_small_model(
+            "threads=1,n_epochs=1,layers=16,n_sample=16,batch_size=16,loss=cross-entropy", 300),
+        model_path_);
+  }
+  std::unique_ptr<ServeApp> replica() const {
+    ServerOptions o;
+    o.session_store = fmt::format("redis://127.0.0.1:{}", redis_->port());
+    o.session_store_timeout_seconds = 0.2;
+    return std::make_unique<ServeApp>(o, model_path_);
+  }
+  static Json event(ServeApp& app, const std::string& session, const std::string& item,
+                    int* status = nullptr) {
+    const Response r = app.handle("POST", "/v1/sessions/" + session + "/events", "",
+                                  fmt::format(R"({{"item":"{}","k":10}})", item));
+    if (status != nullptr) *status = r.status;
+    return Json::parse(r.body);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<RedisServer> redis_;
+  std::string model_path_;
+};
+
+TEST_F(SharedSessions, EventsAlternatingBetweenReplicasGiveOneProcesssAnswers) {
+  ServeApp alone(ServerOptions{}, model_path_);
+  auto first = replica(), second = replica();
+  const Recommender& rec = *alone.recommender();
+  for (int i = 0; i < 12; ++i) {
+    const std::string item = rec.item_id((i * 7) % rec.model().num_items());
+    const Json expected = event(alone, "visitor", item);
+    const Json got = event(i % 2 ? *second : *first, "visitor", item);
+    ASSERT_EQ(got["recommendations"], expected["recommendations"]) << i;
+    EXPECT_EQ(got["session_events"], i + 1);
+    EXPECT_FALSE(got["degraded"].get<bool>());
+    EXPECT_FALSE(got["state_rebuilt"].get<bool>()) << i;  // the same model: state reused
+  }
+  // A replica that goes away mid-session: another one (new process) continues it.
+  first.reset();
+  auto third = replica();
+  const std::string item = rec.item_id(3);
+  EXPECT_EQ(event(*third, "visitor", item)["recommendations"],
+            event(alone, "visitor", item)["recommendations"]);
+  const Response stored = third->handle("GET", "/v1/sessions/visitor/recommendations", "k=10", "");
+  EXPECT_EQ(Json::parse(stored.body)["session_found"], true);
+  EXPECT_EQ(third->handle("DELETE", "/v1/sessions/visitor", "", "").status, 200);
+  EXPECT_EQ(second->handle("DELETE", "/v1/sessions/visitor", "", "").status, 404);
+}
+
+TEST_F(SharedSessions, ConcurrentEventsOnTwoReplicasAreNeverLost) {
+  auto first = replica(), second = replica();
+  const std::string item = first->recommender()->item_id(1);
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (ServeApp* app : {first.get(), second.get()}) {
+    threads.emplace_back([&, app] {
+      for (int i = 0; i < 50; ++i) {
+        int status = 0;
+        const Json r = event(*app, "busy", item, &status);
+        if (status != 200 || r["degraded"].get<bool>()) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(event(*first, "busy", item)["session_events"], 101);
+}
+
+TEST_F(SharedSessions, RedisDownGivesDegradedAnswersThenNormalOnes) {
+  auto app = replica();
+  const std::string item = app->recommender()->item_id(2);
+  EXPECT_FALSE(event(*app, "s", item)["degraded"].get<bool>());
+  redis_->stop();
+  for (int i = 0; i < 20; ++i) {
+    int status = 0;
+    const Json r = event(*app, "s", item, &status);
+    EXPECT_EQ(status, 200);
+    EXPECT_TRUE(r["degraded"].get<bool>());
+    EXPECT_EQ(r["session_events"], 1);  // this request's events only
+    EXPECT_EQ(r["recommendations"].size(), 10u);
+  }
+  const Response get = app->handle("GET", "/v1/sessions/s/recommendations", "", "");
+  EXPECT_EQ(get.status, 200);
+  EXPECT_TRUE(Json::parse(get.body)["degraded"].get<bool>());
+  EXPECT_NE(app->metrics_text().find("gru4rec_degraded_total 21"), std::string::npos);
+  redis_->start();
+  bool normal = false;
+  for (int i = 0; i < 100 && !normal; ++i) {
+    normal = !event(*app, "s", item)["degraded"].get<bool>();
+    if (!normal) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(normal);
+}
+
+TEST_F(SharedSessions, ForeignOrBrokenRecordsAreTreatedAsMissing) {
+  auto app = replica();
+  RedisClient raw({"127.0.0.1", redis_->port(), 0}, 0.5);
+  const std::string good = encode_session(SessionRecord{0, {}, {"x"}});
+  for (const std::string& value :
+       {std::string("garbage"), good.substr(0, good.size() - 1), std::string(100000, '\xff')}) {
+    ASSERT_TRUE(raw.command({"SET", "gru4rec:session:h", value}).has_value());
+    const Json r = event(*app, "h", app->recommender()->item_id(4));
+    EXPECT_TRUE(r["created"].get<bool>());
+    EXPECT_EQ(r["session_events"], 1);
+    ASSERT_TRUE(raw.command({"DEL", "gru4rec:session:h"}).has_value());
+  }
+  // A record of another model (or a state of the wrong size) is rebuilt from its items.
+  SessionRecord foreign;
+  foreign.model_id = 42;
+  foreign.state.assign(3, 1.0f);
+  foreign.items = {app->recommender()->item_id(5), "no-such-item"};
+  ASSERT_TRUE(raw.command({"SET", "gru4rec:session:f", encode_session(foreign)}).has_value());
+  const Json r = event(*app, "f", app->recommender()->item_id(6));
+  EXPECT_FALSE(r["created"].get<bool>());
+  EXPECT_TRUE(r["state_rebuilt"].get<bool>());
+  EXPECT_EQ(r["session_events"], 2);
 }
 
 }  // namespace

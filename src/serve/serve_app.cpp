@@ -264,10 +264,46 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
 ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
     : options_(options),
       model_path_(std::move(model_path)),
-      sessions_(std::make_unique<MemorySessionStore>(options.max_sessions,
+      sessions_(
+          options.session_store.rfind("redis://", 0) == 0
+              ? std::unique_ptr<SessionStore>(std::make_unique<RedisSessionStore>(
+                    parse_redis_url(options.session_store), options.session_ttl_seconds,
+                    options.session_store_timeout_seconds, static_cast<const SessionCodec&>(*this)))
+              : std::make_unique<MemorySessionStore>(options.max_sessions,
                                                      options.session_ttl_seconds, 64, nullptr,
                                                      options.max_session_memory)) {
+  if (options.session_store != "memory" && options.session_store.rfind("redis://", 0) != 0)
+    throw Error(fmt::format("--session-store '{}': expected memory or redis://HOST[:PORT][/DB]",
+                            options.session_store));
   reload();
+}
+
+SessionRecord ServeApp::to_record(const SessionState& state) const {
+  SessionRecord record;
+  const std::shared_ptr<const Recommender> rec = recommender();
+  record.model_id = state.model_version == rec->version() ? rec->model().content_id : 0;
+  record.state = state.state;
+  std::shared_lock lock(registry_mutex_);
+  for (int32_t global : state.seen) record.items.push_back(registry_.id(global));
+  return record;
+}
+
+SessionState ServeApp::from_record(const SessionRecord& record) const {
+  SessionState state;
+  const std::shared_ptr<const Recommender> rec = recommender();
+  // A state computed by another model (another replica's, or before a reload) is rebuilt from
+  // the items by the caller: version 0 matches no model.
+  const bool ours = record.model_id == rec->model().content_id &&
+                    record.state.size() == static_cast<size_t>(rec->state_size());
+  state.model_version = ours ? rec->version() : 0;
+  if (ours) state.state = record.state;
+  std::shared_lock lock(registry_mutex_);
+  // Items no model of this process knows cannot be replayed here and are dropped.
+  for (const std::string& id : record.items) {
+    const int32_t global = registry_.find(id);
+    if (global >= 0 && state.seen.size() < SessionState::kMaxSeen) state.seen.push_back(global);
+  }
+  return state;
 }
 
 bool ServeApp::reload(const std::string& path) {
@@ -279,8 +315,12 @@ bool ServeApp::reload(const std::string& path) {
     model_path_ = source;
     return false;  // the same model: sessions and version stay
   }
-  auto rec =
-      std::make_shared<const Recommender>(model, next_version_++, registry_, options_.item_weights);
+  std::shared_ptr<const Recommender> rec;
+  {
+    std::unique_lock registry_lock(registry_mutex_);
+    rec = std::make_shared<const Recommender>(model, next_version_++, registry_,
+                                              options_.item_weights);
+  }
   recommender_.store(std::move(rec));
   model_path_ = source;
   reloads_++;
@@ -297,6 +337,8 @@ Response ServeApp::handle(std::string_view method, std::string_view path, std::s
     return route(method, path, query, body, listener);
   } catch (const BadRequest& e) {
     return error_response(e.status, e.message);
+  } catch (const SessionStoreUnavailable& e) {  // e.g. DELETE while Redis is down
+    return error_response(503, e.what());
   } catch (const std::exception& e) {
     return error_response(500, fmt::format("internal error: {}", e.what()));
   }
@@ -392,40 +434,54 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
   thread_local std::vector<float> state;
   thread_local std::vector<int32_t> seen;
   bool rebuilt = false, created = false, stale = false;
-  sessions_->update(id, [&](SessionState& session, bool is_new) {
-    created = is_new;
-    if (!is_new && session.model_version > rec->version()) {
-      // A reload happened after this request read the model, and another request has moved
-      // the session to the new one: redo this request with the new model.
-      stale = true;
-      return;
-    }
-    if (is_new || session.model_version != rec->version()) {
-      // A new session, or one whose state another model computed: start from zeros and replay
-      // the items it has seen (those this model knows).
-      rebuilt = !is_new;
-      if (rebuilt) {
-        rebuild(session, *rec);
-      } else {
-        session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
-        session.model_version = rec->version();
+  try {
+    sessions_->update(id, [&](SessionState& session, bool is_new) {
+      created = is_new;
+      if (!is_new && session.model_version > rec->version()) {
+        // A reload happened after this request read the model, and another request has moved
+        // the session to the new one: redo this request with the new model.
+        stale = true;
+        return;
       }
-    }
-    for (int32_t item : known) {
-      rec->advance(session.state, item);
-      if (session.seen.size() == SessionState::kMaxSeen) session.seen.erase(session.seen.begin());
-      session.seen.push_back(rec->to_global(item));
-    }
-    state.assign(session.state.begin(), session.state.end());
-    seen.clear();
-    for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
-  });
+      if (is_new || session.model_version != rec->version()) {
+        // A new session, or one whose state another model computed: start from zeros and replay
+        // the items it has seen (those this model knows).
+        rebuilt = !is_new;
+        if (rebuilt) {
+          rebuild(session, *rec);
+        } else {
+          session.state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
+          session.model_version = rec->version();
+        }
+      }
+      for (int32_t item : known) {
+        rec->advance(session.state, item);
+        if (session.seen.size() == SessionState::kMaxSeen) session.seen.erase(session.seen.begin());
+        session.seen.push_back(rec->to_global(item));
+      }
+      state.assign(session.state.begin(), session.state.end());
+      seen.clear();
+      for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
+    });
+  } catch (const SessionStoreUnavailable&) {
+    // The shared store is down or slow: answer from this request's events alone.
+    degraded_++;
+    state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
+    for (int32_t item : known) rec->advance(state, item);
+    seen.assign(known.begin(), known.end());
+    Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
+    out["session"] = id;
+    out["degraded"] = true;
+    out["session_events"] = seen.size();
+    return json_response(out);
+  }
   if (stale) return session_events(id, body);
   Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
   out["session"] = id;
   out["created"] = created;
   out["state_rebuilt"] = rebuilt;
   out["session_events"] = seen.size();
+  out["degraded"] = false;
   return json_response(out);
 }
 
@@ -450,7 +506,13 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
     selection.exclude_seen = *flag == "true";
   }
   SessionState session;
-  const bool found = sessions_->get(id, session);
+  bool found = false, degraded = false;
+  try {
+    found = sessions_->get(id, session);
+  } catch (const SessionStoreUnavailable&) {
+    degraded = true;  // the popular items, marked degraded
+    degraded_++;
+  }
   bool usable = found && session.model_version == rec->version();
   if (found && !usable) {
     // Computed by an older model: rebuild it (on a copy; the stored one is rebuilt by its
@@ -463,6 +525,7 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
   Json out = recommend_json(*rec, session.state, usable && !seen.empty(), selection, seen);
   out["session"] = id;
   out["session_found"] = found;
+  out["degraded"] = degraded;
   return json_response(out);
 }
 
@@ -577,6 +640,9 @@ std::string ServeApp::metrics_text() const {
   add("# HELP gru4rec_refused_connections_total Connections refused by --max-connections.");
   add("# TYPE gru4rec_refused_connections_total counter");
   add(fmt::format("gru4rec_refused_connections_total {}", refused_connections_.load()));
+  add("# HELP gru4rec_degraded_total Answers from the request alone (session store unreachable).");
+  add("# TYPE gru4rec_degraded_total counter");
+  add(fmt::format("gru4rec_degraded_total {}", degraded_.load()));
   add("# HELP gru4rec_shed_requests_total Requests answered 503 (queue full or deadline).");
   add("# TYPE gru4rec_shed_requests_total counter");
   add(fmt::format("gru4rec_shed_requests_total {}", shed_requests_.load()));

@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "gru4rec/core/parallel.h"
 #include "gru4rec/serve/recommender.h"
+#include "gru4rec/serve/redis_session_store.h"
 #include "gru4rec/serve/session_store.h"
 
 namespace gru4rec {
@@ -29,6 +31,10 @@ struct ServerOptions {
   int threads = 0;
   size_t max_connections = 10'000;    // beyond: 503 with Retry-After, connection closed
   size_t max_queued_requests = 1024;  // waiting for a model thread; beyond: 503
+  // Where sessions live: "memory" (this process), or "redis://HOST[:PORT][/DB]" (shared by
+  // every replica naming it; the bounds below are then Redis's, only the TTL applies).
+  std::string session_store = "memory";
+  double session_store_timeout_seconds = 0.1;  // per Redis command; beyond: degraded answers
   size_t max_sessions = 1'000'000;
   // Bytes the session store may take (its estimate of states, items, ids and index); the least
   // recently used sessions are evicted beyond it. 0: no bound but max_sessions.
@@ -71,7 +77,7 @@ struct Response {
 // Where a request came in: the public listener, or the admin one (loopback, with a token).
 enum class Listener { kPublic, kAdmin };
 
-class ServeApp {
+class ServeApp : private SessionCodec {
  public:
   // Loads the model (throws Error on a bad file).
   ServeApp(const ServerOptions& options, std::string model_path);
@@ -115,14 +121,18 @@ class ServeApp {
   Response admin_reload();
   // Recomputes a session that another model computed, from its items (those this model knows).
   void rebuild(SessionState& session, const Recommender& rec) const;
+  // SessionCodec: between SessionState and the portable record of a shared store.
+  SessionRecord to_record(const SessionState& state) const override;
+  SessionState from_record(const SessionRecord& record) const override;
 
   ServerOptions options_;
   std::string model_path_;
   std::mutex reload_mutex_;
   std::atomic<std::shared_ptr<const Recommender>> recommender_;
-  ItemIndex registry_;  // item ids of every model loaded (guarded by reload_mutex_)
+  ItemIndex registry_;  // item ids of every model loaded (written under both mutexes)
+  mutable std::shared_mutex registry_mutex_;
   std::atomic<uint64_t> next_version_{1};
-  std::unique_ptr<MemorySessionStore> sessions_;
+  std::unique_ptr<SessionStore> sessions_;
   std::atomic<bool> draining_{false};
 
   static constexpr size_t kBuckets = 12;
@@ -130,7 +140,7 @@ class ServeApp {
   std::atomic<uint64_t> latency_buckets_[kBuckets + 1] = {};
   std::atomic<uint64_t> latency_micros_sum_{0};
   std::atomic<uint64_t> reloads_{0};
-  std::atomic<uint64_t> refused_connections_{0}, shed_requests_{0};
+  std::atomic<uint64_t> refused_connections_{0}, shed_requests_{0}, degraded_{0};
   std::atomic<int64_t> open_connections_{0};
 };
 

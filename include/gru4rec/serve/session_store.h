@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,12 @@ struct SessionState {
   static constexpr size_t kMaxSeen = 200;
 };
 
+// Thrown by a shared store that cannot be reached (down, slow, or backing off after such a
+// failure): the server then answers from the request alone, marked degraded.
+struct SessionStoreUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
@@ -44,6 +51,10 @@ class SessionStore {
   // Removes the sessions idle for longer than the time-to-live; returns how many.
   virtual size_t expire() = 0;
   virtual size_t size() const = 0;
+  // For /metrics; 0 where a store does not count them.
+  virtual uint64_t evictions() const { return 0; }
+  virtual uint64_t created() const { return 0; }
+  virtual size_t bytes() const { return 0; }
 };
 
 // Sessions in memory, in shards with a lock each; thread-safe. At most max_sessions live
@@ -67,11 +78,11 @@ class MemorySessionStore : public SessionStore {
   size_t expire() override;
   size_t size() const override;
   // Sessions evicted to respect max_sessions or max_bytes since construction.
-  uint64_t evictions() const;
+  uint64_t evictions() const override;
   // Sessions created since construction.
-  uint64_t created() const;
+  uint64_t created() const override;
   // The estimated memory of the sessions held now, in bytes.
-  size_t bytes() const;
+  size_t bytes() const override;
   // The estimate for one session (what bytes() adds up).
   static size_t bytes_of(std::string_view id, const SessionState& session);
 

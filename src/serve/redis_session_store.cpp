@@ -1,0 +1,120 @@
+#include "gru4rec/serve/redis_session_store.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+
+namespace {
+std::atomic<uint64_t> next_instance{1};
+}  // namespace
+
+RedisSessionStore::RedisSessionStore(RedisAddress address, double ttl_seconds,
+                                     double timeout_seconds, const SessionCodec& codec,
+                                     std::string key_prefix)
+    : address_(std::move(address)),
+      ttl_milliseconds_(std::to_string(std::max<long long>(1, std::llround(ttl_seconds * 1e3)))),
+      timeout_seconds_(timeout_seconds),
+      codec_(codec),
+      prefix_(std::move(key_prefix)),
+      instance_(next_instance++) {}
+
+RedisClient& RedisSessionStore::client() const {
+  struct Local {
+    uint64_t owner = 0;
+    std::unique_ptr<RedisClient> client;
+  };
+  thread_local Local local;
+  if (local.owner != instance_) {
+    local.client = std::make_unique<RedisClient>(address_, timeout_seconds_);
+    local.owner = instance_;
+  }
+  return *local.client;
+}
+
+RedisReply RedisSessionStore::call(std::initializer_list<std::string_view> args) const {
+  auto reply = client().command(args);
+  if (!reply) throw SessionStoreUnavailable("the session store (Redis) cannot be reached");
+  if (reply->kind == RedisReply::Kind::kError)
+    throw SessionStoreUnavailable(fmt::format("the session store (Redis) failed: {}", reply->text));
+  return std::move(*reply);
+}
+
+std::optional<SessionState> RedisSessionStore::decode(const RedisReply& reply) const {
+  if (reply.kind != RedisReply::Kind::kString) return std::nullopt;
+  const auto record = decode_session(reply.text);
+  if (!record) return std::nullopt;  // truncated, foreign or corrupt: as if missing
+  return codec_.from_record(*record);
+}
+
+void RedisSessionStore::update(std::string_view id,
+                               const std::function<void(SessionState&, bool created)>& fn) {
+  const std::string key = prefix_ + std::string(id);
+  for (int attempt = 0; attempt < kMaxTries; ++attempt) {
+    try {
+      if (try_update(key, fn)) return;
+    } catch (...) {
+      // Leave the connection out of any transaction and watch (a broken one is dropped anyway).
+      client().command({"DISCARD"});
+      client().command({"UNWATCH"});
+      throw;
+    }
+    conflicts_++;
+    // A random pause before trying again, growing with the attempts: two replicas that keep
+    // colliding on a busy session fall out of step instead of one starving the other.
+    thread_local std::minstd_rand random(std::random_device{}());
+    const int limit_us = std::min(100 << attempt, 5000);
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % (limit_us + 1)));
+  }
+  throw SessionStoreUnavailable(
+      fmt::format("the session changed {} times while this event was applied", kMaxTries));
+}
+
+bool RedisSessionStore::try_update(const std::string& key,
+                                   const std::function<void(SessionState&, bool created)>& fn) {
+  {
+    call({"WATCH", key});
+    std::optional<SessionState> stored = decode(call({"GET", key}));
+    const bool is_new = !stored.has_value();
+    SessionState session = is_new ? SessionState{} : std::move(*stored);
+    fn(session, is_new);
+    const std::string value = encode_session(codec_.to_record(session));
+    call({"MULTI"});
+    call({"SET", key, value, "PX", ttl_milliseconds_});
+    const RedisReply done = call({"EXEC"});
+    if (done.kind != RedisReply::Kind::kArray) return false;  // nil: changed since WATCH
+    if (is_new) created_++;
+    return true;
+  }
+}
+
+bool RedisSessionStore::get(std::string_view id, SessionState& out) {
+  const std::string key = prefix_ + std::string(id);
+  std::optional<SessionState> stored = decode(call({"GETEX", key, "PX", ttl_milliseconds_}));
+  if (!stored) return false;
+  out = std::move(*stored);
+  return true;
+}
+
+bool RedisSessionStore::erase(std::string_view id) {
+  const RedisReply r = call({"DEL", prefix_ + std::string(id)});
+  return r.kind == RedisReply::Kind::kInteger && r.integer > 0;
+}
+
+size_t RedisSessionStore::size() const {
+  try {
+    const RedisReply r = call({"DBSIZE"});
+    return r.kind == RedisReply::Kind::kInteger ? static_cast<size_t>(r.integer) : 0;
+  } catch (const SessionStoreUnavailable&) {
+    return 0;
+  }
+}
+
+}  // namespace gru4rec
