@@ -145,4 +145,37 @@ std::optional<RedisReply> RedisClient::command(std::initializer_list<std::string
   return out;
 }
 
+std::optional<std::vector<RedisReply>> RedisClient::pipeline(
+    std::initializer_list<std::initializer_list<std::string_view>> commands) {
+  if (!connect()) return std::nullopt;
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& args : commands) {
+    argv.clear();
+    lengths.clear();
+    for (std::string_view a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                               lengths.data()) != REDIS_OK) {
+      fail();
+      return std::nullopt;
+    }
+  }
+  std::vector<RedisReply> replies;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      fail();
+      return std::nullopt;
+    }
+    auto* reply = static_cast<redisReply*>(raw);
+    replies.push_back(convert(*reply));
+    freeReplyObject(reply);
+  }
+  backoff_seconds_ = 0;
+  return replies;
+}
+
 }  // namespace gru4rec

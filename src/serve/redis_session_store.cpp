@@ -47,6 +47,17 @@ RedisReply RedisSessionStore::call(std::initializer_list<std::string_view> args)
   return std::move(*reply);
 }
 
+std::vector<RedisReply> RedisSessionStore::call_all(
+    std::initializer_list<std::initializer_list<std::string_view>> commands) const {
+  auto replies = client().pipeline(commands);
+  if (!replies) throw SessionStoreUnavailable("the session store (Redis) cannot be reached");
+  for (const RedisReply& r : *replies) {
+    if (r.kind == RedisReply::Kind::kError)
+      throw SessionStoreUnavailable(fmt::format("the session store (Redis) failed: {}", r.text));
+  }
+  return std::move(*replies);
+}
+
 std::optional<SessionState> RedisSessionStore::decode(const RedisReply& reply) const {
   if (reply.kind != RedisReply::Kind::kString) return std::nullopt;
   const auto record = decode_session(reply.text);
@@ -79,20 +90,18 @@ void RedisSessionStore::update(std::string_view id,
 
 bool RedisSessionStore::try_update(const std::string& key,
                                    const std::function<void(SessionState&, bool created)>& fn) {
-  {
-    call({"WATCH", key});
-    std::optional<SessionState> stored = decode(call({"GET", key}));
-    const bool is_new = !stored.has_value();
-    SessionState session = is_new ? SessionState{} : std::move(*stored);
-    fn(session, is_new);
-    const std::string value = encode_session(codec_.to_record(session));
-    call({"MULTI"});
-    call({"SET", key, value, "PX", ttl_milliseconds_});
-    const RedisReply done = call({"EXEC"});
-    if (done.kind != RedisReply::Kind::kArray) return false;  // nil: changed since WATCH
-    if (is_new) created_++;
-    return true;
-  }
+  // Two round trips: WATCH and GET together, then MULTI, SET and EXEC together.
+  const std::vector<RedisReply> read = call_all({{"WATCH", key}, {"GET", key}});
+  std::optional<SessionState> stored = decode(read[1]);
+  const bool is_new = !stored.has_value();
+  SessionState session = is_new ? SessionState{} : std::move(*stored);
+  fn(session, is_new);
+  const std::string value = encode_session(codec_.to_record(session));
+  const std::vector<RedisReply> write =
+      call_all({{"MULTI"}, {"SET", key, value, "PX", ttl_milliseconds_}, {"EXEC"}});
+  if (write[2].kind != RedisReply::Kind::kArray) return false;  // nil: changed since WATCH
+  if (is_new) created_++;
+  return true;
 }
 
 bool RedisSessionStore::get(std::string_view id, SessionState& out) {

@@ -45,6 +45,10 @@ class RedisClient {
   // broken, or still within the backoff after such a failure). A reply of kind kError is
   // Redis's own error for the command (the connection is fine).
   std::optional<RedisReply> command(std::initializer_list<std::string_view> args);
+  // Several commands in one round trip (sent together, replies read in order): all the
+  // replies, or nullopt as for command().
+  std::optional<std::vector<RedisReply>> pipeline(
+      std::initializer_list<std::initializer_list<std::string_view>> commands);
   // Failures since construction (for metrics).
   uint64_t failures() const { return failures_; }
 

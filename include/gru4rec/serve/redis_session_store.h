@@ -56,6 +56,9 @@ class RedisSessionStore : public SessionStore {
                   const std::function<void(SessionState&, bool created)>& fn);
   // The reply, or SessionStoreUnavailable.
   RedisReply call(std::initializer_list<std::string_view> args) const;
+  // Several commands in one round trip; SessionStoreUnavailable as for call().
+  std::vector<RedisReply> call_all(
+      std::initializer_list<std::initializer_list<std::string_view>> commands) const;
   // The session's record in `reply` (a GET's), or nullopt (missing, or not a record of ours).
   std::optional<SessionState> decode(const RedisReply& reply) const;
 
