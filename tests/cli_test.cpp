@@ -21,6 +21,7 @@
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/top_k.h"
 #include "http_test_client.h"
+#include "redis_test_server.h"
 #include "test_support.h"
 
 namespace gru4rec {
@@ -411,6 +412,42 @@ TEST(CliSystemInfo, NamesTheCpuTheLibraryCopyAndThePeak) {
   EXPECT_NE(run_cli("info some.g4r --system").exit_code, 0);
 }
 
+// `gru4rec serve` as a child process: started with `arguments` (after the model), its stderr
+// in `log`; the ports are read from the log. Killed at the end unless it has exited.
+struct ServeProcess {
+  ServeProcess(const std::string& model, const std::string& arguments, const std::string& log) {
+    pid = ::fork();
+    if (pid == 0) {
+      const std::string command = "exec " + std::string(GRU4REC_CLI_PATH) + " serve " + model +
+                                  " --port 0 " + arguments + " > " + log + " 2>&1";
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    const bool wants_admin = arguments.find("--admin-port") != std::string::npos;
+    for (int attempt = 0; attempt < 200 && (port == 0 || (wants_admin && admin == 0)); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(log);
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      std::smatch match;
+      if (std::regex_search(text, match, std::regex(R"(Serving .* on http://127\.0\.0\.1:(\d+))")))
+        port = std::stoi(match[1]);
+      if (std::regex_search(text, match, std::regex(R"(Admin .* on http://127\.0\.0\.1:(\d+))")))
+        admin = std::stoi(match[1]);
+    }
+  }
+  ~ServeProcess() { kill(); }
+  void kill() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  }
+  pid_t pid = -1;
+  int port = 0, admin = 0;
+};
+
 // `gru4rec serve` as a process: SIGHUP reloads another model, the admin listener wants the
 // token from its file, SIGTERM turns /ready to 503 and the process exits 0 within its bound.
 TEST_F(CliTest, ServeReloadsOnSighupAndStopsGracefullyOnSigterm) {
@@ -418,28 +455,11 @@ TEST_F(CliTest, ServeReloadsOnSighupAndStopsGracefullyOnSigterm) {
             0);
   const std::string token_file = dir_.file("admin-token");
   write(token_file, "  secret-token-for-the-cli-test\n");
-  const std::string log = dir_.file("serve.log");
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string redirect = "exec " + std::string(GRU4REC_CLI_PATH) + " serve " + model_ +
-                                 " --port 0 --admin-port 0 --admin-token-file " + token_file +
-                                 " --drain 1 --shutdown-timeout 3 > " + log + " 2>&1";
-    ::execl("/bin/sh", "sh", "-c", redirect.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  // The ports, from the log.
-  int port = 0, admin = 0;
-  for (int attempt = 0; attempt < 200 && (port == 0 || admin == 0); ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::ifstream in(log);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::smatch match;
-    if (std::regex_search(text, match, std::regex(R"(Serving .* on http://127\.0\.0\.1:(\d+))")))
-      port = std::stoi(match[1]);
-    if (std::regex_search(text, match, std::regex(R"(Admin .* on http://127\.0\.0\.1:(\d+))")))
-      admin = std::stoi(match[1]);
-  }
+  ServeProcess server(
+      model_, "--admin-port 0 --admin-token-file " + token_file + " --drain 1 --shutdown-timeout 3",
+      dir_.file("serve.log"));
+  const pid_t pid = server.pid;
+  const int port = server.port, admin = server.admin;
   ASSERT_GT(port, 0);
   ASSERT_GT(admin, 0);
   testing::HttpClient client(port);
@@ -477,8 +497,41 @@ TEST_F(CliTest, ServeReloadsOnSighupAndStopsGracefullyOnSigterm) {
   EXPECT_EQ(ready, 503);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  server.pid = -1;  // reaped
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - stop).count(), 4.0);
+}
+
+// Replicas as processes on one Redis: the events of a session sent alternately to two give
+// the answers of one process with sessions in memory; a replica killed mid-session, the other
+// continues the session.
+TEST_F(CliTest, ServeReplicasShareSessionsThroughRedis) {
+  if (testing::skip_without_redis()) GTEST_SKIP() << "redis-server is not installed";
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + model_ + kFast + " -q --progress none").exit_code,
+            0);
+  testing::RedisServer redis;
+  const std::string store = fmt::format("--session-store redis://127.0.0.1:{}", redis.port());
+  ServeProcess alone(model_, "", dir_.file("alone.log"));
+  ServeProcess first(model_, store, dir_.file("first.log"));
+  ServeProcess second(model_, store, dir_.file("second.log"));
+  ASSERT_GT(alone.port, 0);
+  ASSERT_GT(first.port, 0);
+  ASSERT_GT(second.port, 0);
+  testing::HttpClient reference(alone.port), a(first.port), b(second.port);
+  const Model model = load_model(model_);
+  for (int i = 0; i < 10; ++i) {
+    if (i == 6) first.kill();  // mid-session: the rest goes to the other replica
+    const std::string body =
+        fmt::format(R"({{"item":"{}","k":10}})", model.items.id((i * 5) % model.num_items()));
+    const auto expected = nlohmann::json::parse(reference.post("/v1/sessions/v/events", body).body);
+    testing::HttpClient& replica = (i % 2 == 0 && i < 6) ? a : b;
+    const auto got = replica.post("/v1/sessions/v/events", body);
+    ASSERT_EQ(got.status, 200) << got.body;
+    const auto json = nlohmann::json::parse(got.body);
+    EXPECT_EQ(json["recommendations"], expected["recommendations"]) << i;
+    EXPECT_EQ(json["session_events"], i + 1);
+    EXPECT_FALSE(json["degraded"].get<bool>());
+  }
 }
 
 }  // namespace
