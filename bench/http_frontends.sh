@@ -9,14 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-15}"
 scripts/install-deps.sh --bench
-model=$(scripts/loadtest-model.sh)
+source scripts/loadtest-common.sh
 mkdir -p build/bench
 gcc -O2 -o build/bench/h2o_health_server bench/h2o_health_server.c \
   $(pkg-config --cflags --libs libh2o-evloop)
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 measure() {  # name pid port
   local name=$1 pid=$2 port=$3
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1 && break; sleep 0.2; done
+  wait_ready "$port" /health
   wrk -t1 -c64 -d3s "http://127.0.0.1:$port/health" > /dev/null
   local out
   out=$(wrk -t1 -c64 -d"${seconds}s" --latency "http://127.0.0.1:$port/health")

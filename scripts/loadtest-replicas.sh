@@ -13,8 +13,7 @@ replicas="${2:-2}"
 connections="${3:-64}"
 rate="${4:-2000}"
 shift $(( $# < 4 ? $# : 4 ))
-data="${GRU4REC_DATA_DIR:-../shared/data}/diginetica-cikm16/gcegnn-preprocessed"
-model=$(scripts/loadtest-model.sh)
+source scripts/loadtest-common.sh
 redis_port=$((20000 + RANDOM % 20000))
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
   --loglevel warning > build/loadtest/redis.log 2>&1 &
@@ -28,12 +27,7 @@ for r in $(seq "$replicas"); do
   pids+=($!)
   ports+=("$port")
 done
-for port in "${ports[@]}"; do
-  for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$port/ready" > /dev/null 2>&1 && break
-    sleep 0.2
-  done
-done
+for port in "${ports[@]}"; do wait_ready "$port"; done
 per_connections=$((connections / replicas))
 per_rate=$((rate / replicas))
 run() {  # label rate prefix

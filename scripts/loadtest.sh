@@ -15,16 +15,12 @@ seconds="${1:-30}"
 connections="${2:-64}"
 rate="${3:-3000}"
 shift $(( $# < 3 ? $# : 3 ))
-data="${GRU4REC_DATA_DIR:-../shared/data}/diginetica-cikm16/gcegnn-preprocessed"
-model=$(scripts/loadtest-model.sh)
+source scripts/loadtest-common.sh
 port=$((20000 + RANDOM % 20000))
 build/cli/gru4rec serve "$model" --port "$port" "$@" > build/loadtest/server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$port/ready" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_ready "$port"
 if [ "${SLOWLORIS:-0}" -gt 0 ]; then
   bench/hostile_clients.py "$port" slowloris "$SLOWLORIS" $((2 * seconds + 8)) &
   slow_clients=$!

@@ -9,16 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-1000000}"
 shift $(( $# < 1 ? $# : 1 ))
-data="${GRU4REC_DATA_DIR:-../shared/data}/diginetica-cikm16/gcegnn-preprocessed"
-model=$(scripts/loadtest-model.sh)
+source scripts/loadtest-common.sh
 port=$((20000 + RANDOM % 20000))
 build/cli/gru4rec serve "$model" --port "$port" "$@" > build/loadtest/soak-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$port/ready" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_ready "$port"
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
 echo "Model: $model ${*:-}; until $target events; 64 connections"
 printf "%8s %10s %10s %12s %14s %10s %8s %8s\n" round events "events/s" "RSS MB" "sessions" \

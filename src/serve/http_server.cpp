@@ -46,13 +46,6 @@ std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
-std::string error_body(int status, std::string_view message) {
-  std::string body = R"({"error":{"status":)" + std::to_string(status) + R"(,"message":")";
-  body += message;  // our own texts: no quotes or control characters to escape
-  body += "\"}}";
-  return body;
-}
-
 // Time-constant comparison, so that the admin token cannot be guessed byte by byte from timing.
 bool same_secret(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -323,10 +316,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (admin_) {
       const std::string expected = "Bearer " + options().admin_token;
       if (!same_secret(request[http::field::authorization], expected)) {
-        return answer(Response{401, "application/json",
-                               error_body(401,
-                                          "admin requests need the admin token "
-                                          "(Authorization: Bearer ...)")});
+        return answer(
+            error_response(401, "admin requests need the admin token (Authorization: Bearer ...)"));
       }
     }
     // Answered on the event loop: cheap, and they must stay fast when the model threads are not.
@@ -339,8 +330,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           Response response;
           if (Clock::now() - queued > seconds(self->options().request_deadline_seconds)) {
             self->server_.app.record_shed_request();
-            response = Response{503, "application/json",
-                                error_body(503, "the server is overloaded; retry later")};
+            response = error_response(503, "the server is overloaded; retry later");
           } else {
             response = self->server_.app.handle(method, path, query, body, listener);
           }
@@ -351,8 +341,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         });
     if (!accepted) {
       server_.app.record_shed_request();
-      answer(Response{503, "application/json",
-                      error_body(503, "the server is overloaded; retry later")});
+      answer(error_response(503, "the server is overloaded; retry later"));
     }
   }
 
@@ -363,7 +352,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_ = false;
     head_only_ = false;
     started_ = Clock::now();
-    answer(Response{status, "application/json", error_body(status, message)});
+    answer(error_response(status, message));
   }
 
   void answer(Response r) {

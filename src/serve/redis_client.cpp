@@ -30,15 +30,11 @@ RedisReply convert(const redisReply& r) {
   RedisReply out;
   switch (r.type) {
     case REDIS_REPLY_STRING:
-      out.kind = RedisReply::Kind::kString;
-      out.text.assign(r.str, r.len);
-      break;
     case REDIS_REPLY_STATUS:
-      out.kind = RedisReply::Kind::kStatus;
-      out.text.assign(r.str, r.len);
-      break;
     case REDIS_REPLY_ERROR:
-      out.kind = RedisReply::Kind::kError;
+      out.kind = r.type == REDIS_REPLY_STRING   ? RedisReply::Kind::kString
+                 : r.type == REDIS_REPLY_STATUS ? RedisReply::Kind::kStatus
+                                                : RedisReply::Kind::kError;
       out.text.assign(r.str, r.len);
       break;
     case REDIS_REPLY_INTEGER:
@@ -126,23 +122,9 @@ bool RedisClient::connect() {
 }
 
 std::optional<RedisReply> RedisClient::command(std::initializer_list<std::string_view> args) {
-  if (!connect()) return std::nullopt;
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (std::string_view a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  auto* reply = static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-  if (reply == nullptr) {  // I/O error or timeout: the context cannot be used again
-    fail();
-    return std::nullopt;
-  }
-  RedisReply out = convert(*reply);
-  freeReplyObject(reply);
-  backoff_seconds_ = 0;
-  return out;
+  auto replies = pipeline({args});
+  if (!replies) return std::nullopt;
+  return std::move(replies->front());
 }
 
 std::optional<std::vector<RedisReply>> RedisClient::pipeline(

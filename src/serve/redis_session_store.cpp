@@ -40,11 +40,7 @@ RedisClient& RedisSessionStore::client() const {
 }
 
 RedisReply RedisSessionStore::call(std::initializer_list<std::string_view> args) const {
-  auto reply = client().command(args);
-  if (!reply) throw SessionStoreUnavailable("the session store (Redis) cannot be reached");
-  if (reply->kind == RedisReply::Kind::kError)
-    throw SessionStoreUnavailable(fmt::format("the session store (Redis) failed: {}", reply->text));
-  return std::move(*reply);
+  return std::move(call_all({args}).front());
 }
 
 std::vector<RedisReply> RedisSessionStore::call_all(

@@ -33,10 +33,6 @@ std::string model_id_text(const Model& model) {
   return fmt::format("{:016x}", model.content_id);
 }
 
-Response error_response(int status, std::string_view message) {
-  return json_response(Json{{"error", {{"status", status}, {"message", message}}}}, status);
-}
-
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view text) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
@@ -260,6 +256,10 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
 }
 
 }  // namespace
+
+Response error_response(int status, std::string_view message) {
+  return json_response(Json{{"error", {{"status", status}, {"message", message}}}}, status);
+}
 
 ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
     : options_(options),
@@ -602,9 +602,14 @@ std::string ServeApp::metrics_text() const {
     text += line;
     text += '\n';
   };
-  add("# HELP gru4rec_requests_total HTTP requests handled.");
-  add("# TYPE gru4rec_requests_total counter");
-  add(fmt::format("gru4rec_requests_total {}", requests_.load()));
+  // A metric without labels: its help, its type and its value.
+  const auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    add(fmt::format("# HELP {} {}", name, help));
+    add(fmt::format("# TYPE {} {}", name, type));
+    add(fmt::format("{} {}", name, value));
+  };
+  metric("gru4rec_requests_total", "counter", "HTTP requests handled.", requests_.load());
   add("# HELP gru4rec_errors_total Requests answered with an error status.");
   add("# TYPE gru4rec_errors_total counter");
   add(fmt::format("gru4rec_errors_total{{class=\"4xx\"}} {}", client_errors_.load()));
@@ -622,38 +627,27 @@ std::string ServeApp::metrics_text() const {
   add(fmt::format("gru4rec_request_seconds_sum {}",
                   static_cast<double>(latency_micros_sum_.load()) / 1e6));
   add(fmt::format("gru4rec_request_seconds_count {}", cumulative));
-  add("# HELP gru4rec_live_sessions Sessions held in memory.");
-  add("# TYPE gru4rec_live_sessions gauge");
-  add(fmt::format("gru4rec_live_sessions {}", sessions_->size()));
-  add("# HELP gru4rec_sessions_created_total Sessions created.");
-  add("# TYPE gru4rec_sessions_created_total counter");
-  add(fmt::format("gru4rec_sessions_created_total {}", sessions_->created()));
-  add("# HELP gru4rec_session_evictions_total Sessions evicted to respect --max-sessions.");
-  add("# TYPE gru4rec_session_evictions_total counter");
-  add(fmt::format("gru4rec_session_evictions_total {}", sessions_->evictions()));
-  add("# HELP gru4rec_session_bytes Memory the session store estimates it takes.");
-  add("# TYPE gru4rec_session_bytes gauge");
-  add(fmt::format("gru4rec_session_bytes {}", sessions_->bytes()));
-  add("# HELP gru4rec_open_connections HTTP connections open now.");
-  add("# TYPE gru4rec_open_connections gauge");
-  add(fmt::format("gru4rec_open_connections {}", open_connections_.load()));
-  add("# HELP gru4rec_refused_connections_total Connections refused by --max-connections.");
-  add("# TYPE gru4rec_refused_connections_total counter");
-  add(fmt::format("gru4rec_refused_connections_total {}", refused_connections_.load()));
-  add("# HELP gru4rec_degraded_total Answers from the request alone (session store unreachable).");
-  add("# TYPE gru4rec_degraded_total counter");
-  add(fmt::format("gru4rec_degraded_total {}", degraded_.load()));
-  add("# HELP gru4rec_shed_requests_total Requests answered 503 (queue full or deadline).");
-  add("# TYPE gru4rec_shed_requests_total counter");
-  add(fmt::format("gru4rec_shed_requests_total {}", shed_requests_.load()));
+  metric("gru4rec_live_sessions", "gauge", "Sessions held in memory.", sessions_->size());
+  metric("gru4rec_sessions_created_total", "counter", "Sessions created.", sessions_->created());
+  metric("gru4rec_session_evictions_total", "counter",
+         "Sessions evicted to respect --max-sessions.", sessions_->evictions());
+  metric("gru4rec_session_bytes", "gauge", "Memory the session store estimates it takes.",
+         sessions_->bytes());
+  metric("gru4rec_open_connections", "gauge", "HTTP connections open now.",
+         open_connections_.load());
+  metric("gru4rec_refused_connections_total", "counter",
+         "Connections refused by --max-connections.", refused_connections_.load());
+  metric("gru4rec_degraded_total", "counter",
+         "Answers from the request alone (session store unreachable).", degraded_.load());
+  metric("gru4rec_shed_requests_total", "counter",
+         "Requests answered 503 (queue full or deadline).", shed_requests_.load());
   add("# HELP gru4rec_model_info The model being served.");
   add("# TYPE gru4rec_model_info gauge");
   const auto rec = recommender();
   add(fmt::format("gru4rec_model_info{{version=\"{}\",items=\"{}\"}} 1", rec->version(),
                   rec->model().num_items()));
-  add("# HELP gru4rec_model_reloads_total Models loaded (the first one included).");
-  add("# TYPE gru4rec_model_reloads_total counter");
-  add(fmt::format("gru4rec_model_reloads_total {}", reloads_.load()));
+  metric("gru4rec_model_reloads_total", "counter", "Models loaded (the first one included).",
+         reloads_.load());
   return text;
 }
 

@@ -52,10 +52,15 @@ void MemorySessionStore::remove(Shard& shard, std::list<Entry>::iterator entry) 
   (entry->is_protected ? shard.protected_ : shard.probation).erase(entry);
 }
 
-void MemorySessionStore::evict_one(Shard& shard) {
-  std::list<Entry>& victims = shard.probation.empty() ? shard.protected_ : shard.probation;
-  remove(shard, std::prev(victims.end()));
-  ++shard.evictions;
+bool MemorySessionStore::evict_one(Shard& shard, const Entry* keep) {
+  for (std::list<Entry>* segment : {&shard.probation, &shard.protected_}) {
+    if (!segment->empty() && &segment->back() != keep) {
+      remove(shard, std::prev(segment->end()));
+      ++shard.evictions;
+      return true;
+    }
+  }
+  return false;
 }
 
 void MemorySessionStore::expire_locked(Shard& shard, double now) {
@@ -114,16 +119,7 @@ void MemorySessionStore::update(std::string_view id,
   fn(entry->session, created);
   shard.bytes = shard.bytes - before + bytes_of(entry->id, entry->session);
   // Over the byte bound: evicted by the same policy, never the session just updated.
-  while (shard.bytes > max_bytes_per_shard_) {
-    std::list<Entry>::iterator victim;
-    if (!shard.probation.empty() && std::prev(shard.probation.end()) != entry)
-      victim = std::prev(shard.probation.end());
-    else if (!shard.protected_.empty() && std::prev(shard.protected_.end()) != entry)
-      victim = std::prev(shard.protected_.end());
-    else
-      break;
-    remove(shard, victim);
-    ++shard.evictions;
+  while (shard.bytes > max_bytes_per_shard_ && evict_one(shard, &*entry)) {
   }
 }
 
@@ -165,40 +161,30 @@ size_t MemorySessionStore::expire() {
   return removed;
 }
 
-size_t MemorySessionStore::size() const {
-  size_t total = 0;
+template <typename Count>
+uint64_t MemorySessionStore::sum_over_shards(Count count) const {
+  uint64_t total = 0;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    total += live(*shard);
+    total += count(*shard);
   }
   return total;
+}
+
+size_t MemorySessionStore::size() const {
+  return sum_over_shards([](const Shard& shard) { return live(shard); });
 }
 
 size_t MemorySessionStore::bytes() const {
-  size_t total = 0;
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    total += shard->bytes;
-  }
-  return total;
+  return sum_over_shards([](const Shard& shard) { return shard.bytes; });
 }
 
 uint64_t MemorySessionStore::created() const {
-  uint64_t total = 0;
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    total += shard->created;
-  }
-  return total;
+  return sum_over_shards([](const Shard& shard) { return shard.created; });
 }
 
 uint64_t MemorySessionStore::evictions() const {
-  uint64_t total = 0;
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    total += shard->evictions;
-  }
-  return total;
+  return sum_over_shards([](const Shard& shard) { return shard.evictions; });
 }
 
 }  // namespace gru4rec

@@ -77,6 +77,9 @@ struct Response {
 // Where a request came in: the public listener, or the admin one (loopback, with a token).
 enum class Listener { kPublic, kAdmin };
 
+// The JSON error answer of every failed request: {"error": {"status": N, "message": "..."}}.
+Response error_response(int status, std::string_view message);
+
 class ServeApp : private SessionCodec {
  public:
   // Loads the model (throws Error on a bad file).

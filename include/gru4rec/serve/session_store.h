@@ -109,11 +109,15 @@ class MemorySessionStore : public SessionStore {
   // The caller holds the shard's lock for all of these.
   // Drops the shard's expired entries from the least recently used ends.
   void expire_locked(Shard& shard, double now);
-  // Drops the entry the eviction policy picks: probation's oldest, else protected's.
-  void evict_one(Shard& shard);
+  // Drops the entry the eviction policy picks, probation's oldest, else protected's, other than
+  // `keep`; false when there is none.
+  bool evict_one(Shard& shard, const Entry* keep = nullptr);
   void remove(Shard& shard, std::list<Entry>::iterator entry);
   // Marks a use of `entry`: to the front of the protected segment (promoted from probation).
   void touch(Shard& shard, std::list<Entry>::iterator entry, double now);
+  // The sum of count(shard) over the shards, each read under its lock.
+  template <typename Count>
+  uint64_t sum_over_shards(Count count) const;
   static size_t live(const Shard& shard) {
     return shard.probation.size() + shard.protected_.size();
   }
