@@ -23,6 +23,7 @@ struct ServeOptions {
   std::string item_weights = "float32";
   size_t max_session_memory_mib = 1024;
   std::string admin_token_file;
+  std::vector<std::string> variants;
 };
 
 // The admin token: from the file (first line, surrounding blanks dropped), else from the
@@ -59,17 +60,26 @@ void run_serve(const ServeOptions& o) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ServerOptions options = o.server;
+  for (const std::string& text : o.variants) options.variants.push_back(parse_variant(text));
   options.max_session_memory = o.max_session_memory_mib << 20;
   if (options.admin_port >= 0) options.admin_token = admin_token(o.admin_token_file);
   ServeApp app(options, o.model_path);
   HttpServer server(app);
   const int port = server.bind();
-  const auto rec = app.recommender();
+  for (size_t v = 0; v < app.variant_count(); ++v) {
+    const auto model = app.model_of(v);
+    fmt::print(stderr, "Variant {} (weight {}): {} ({}, {} items)\n", app.variant(v).name,
+               app.variant(v).weight, app.variant(v).source, model->description(),
+               model->num_items());
+  }
   fmt::print(stderr,
-             "Serving {} ({} items) on http://{}:{} (max {} sessions, {} MiB; session idle "
-             "timeout {} s; max {} connections)\n",
-             o.model_path, rec->model().num_items(), options.host, port, options.max_sessions,
-             o.max_session_memory_mib, options.session_ttl_seconds, options.max_connections);
+             "Serving {} on http://{}:{} (sessions: {}, max {} sessions, {} MiB; session idle "
+             "timeout {} s; max {} connections; experiment {})\n",
+             app.variant_count() == 1 ? std::string("1 model")
+                                      : fmt::format("{} variants", app.variant_count()),
+             options.host, port, options.session_store, options.max_sessions,
+             o.max_session_memory_mib, options.session_ttl_seconds, options.max_connections,
+             options.experiment);
   if (server.admin_port() >= 0) {
     fmt::print(stderr, "Admin (POST /admin/reload, with the token) on http://{}:{}\n",
                options.admin_host, server.admin_port());
@@ -81,11 +91,9 @@ void run_serve(const ServeOptions& o) {
       if (signal == SIGHUP) {
         try {
           if (app.reload()) {
-            fmt::print(stderr, "Reloaded {} (model version {})\n", o.model_path,
-                       app.recommender()->version());
+            fmt::print(stderr, "Reloaded (model version {})\n", app.model_of(0)->version());
           } else {
-            fmt::print(stderr, "Reload: {} holds the model being served; nothing changed\n",
-                       o.model_path);
+            fmt::print(stderr, "Reload: the files hold the models being served; nothing changed\n");
           }
         } catch (const std::exception& e) {  // any failure: the old model keeps serving
           fmt::print(stderr, "Reload failed, still serving the previous model: {}\n", e.what());
@@ -103,12 +111,14 @@ void run_serve(const ServeOptions& o) {
     for (int tick = 1; running.load(); ++tick) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (tick % 50 == 0) app.sessions().expire();
+      if (tick % 10 == 0) app.experiment().flush();  // to Redis, when shared
     }
   });
   server.serve();
   signal_thread.join();
   running.store(false);
   sweeper.join();
+  app.experiment().flush();  // the last counts, for the replicas still serving
 }
 
 }  // namespace
@@ -116,7 +126,16 @@ void run_serve(const ServeOptions& o) {
 void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "serve recommendations for live sessions over HTTP");
-  cmd->add_option("MODEL", o->model_path, "model file written by gru4rec train -s")->required();
+  cmd->add_option("MODEL", o->model_path,
+                  "model file written by gru4rec train -s (or give --variant)");
+  cmd->add_option("--variant", o->variants,
+                  "A/B test: NAME=MODEL[:WEIGHT] or NAME=ALGO[,key=value...]@TRAIN[:WEIGHT] "
+                  "(ALGO: pop, spop, itemknn, vsknn), repeatable; sessions are assigned by a hash "
+                  "of their id; results at GET /v1/experiments");
+  cmd->add_option("--experiment", o->server.experiment,
+                  "name of the A/B test: seeds the assignment and keys the counters shared in "
+                  "Redis")
+      ->capture_default_str();
   cmd->add_option("--host", o->server.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->server.port, "port (0: any free port)")
       ->check(CLI::Range(0, 65535))

@@ -244,24 +244,71 @@ TEST_F(SharedSessions, ForeignOrBrokenRecordsAreTreatedAsMissing) {
   auto app = replica();
   RedisClient raw({"127.0.0.1", redis_->port(), 0}, 0.5);
   const std::string good = encode_session(SessionRecord{0, {}, {"x"}});
+  // A session is a hash (record in field "r"); a key of another type or a bad field: missing.
   for (const std::string& value :
        {std::string("garbage"), good.substr(0, good.size() - 1), std::string(100000, '\xff')}) {
-    ASSERT_TRUE(raw.command({"SET", "gru4rec:session:h", value}).has_value());
-    const Json r = event(*app, "h", app->recommender()->item_id(4));
-    EXPECT_TRUE(r["created"].get<bool>());
-    EXPECT_EQ(r["session_events"], 1);
-    ASSERT_TRUE(raw.command({"DEL", "gru4rec:session:h"}).has_value());
+    for (const bool as_hash : {false, true}) {
+      ASSERT_TRUE((as_hash ? raw.command({"HSET", "gru4rec:session:h", "r", value})
+                           : raw.command({"SET", "gru4rec:session:h", value}))
+                      .has_value());
+      const Json r = event(*app, "h", app->recommender()->item_id(4));
+      EXPECT_TRUE(r["created"].get<bool>()) << as_hash;
+      EXPECT_EQ(r["session_events"], 1);
+      // A hostile answer field is ignored: the next event is counted, not measured.
+      ASSERT_TRUE(raw.command({"HSET", "gru4rec:session:h", "a", value}).has_value());
+      const uint64_t measured = app->experiment().local(0)[VariantCounts::kMeasured];
+      const Json next = event(*app, "h", app->recommender()->item_id(5));
+      EXPECT_FALSE(next["created"].get<bool>());
+      EXPECT_EQ(next["session_events"], 2);
+      EXPECT_EQ(app->experiment().local(0)[VariantCounts::kMeasured], measured);
+      ASSERT_TRUE(raw.command({"DEL", "gru4rec:session:h"}).has_value());
+    }
   }
   // A record of another model (or a state of the wrong size) is rebuilt from its items.
   SessionRecord foreign;
   foreign.model_id = 42;
   foreign.state.assign(3, 1.0f);
   foreign.items = {app->recommender()->item_id(5), "no-such-item"};
-  ASSERT_TRUE(raw.command({"SET", "gru4rec:session:f", encode_session(foreign)}).has_value());
+  ASSERT_TRUE(raw.command({"HSET", "gru4rec:session:f", "r", encode_session(foreign)}).has_value());
   const Json r = event(*app, "f", app->recommender()->item_id(6));
   EXPECT_FALSE(r["created"].get<bool>());
   EXPECT_TRUE(r["state_rebuilt"].get<bool>());
   EXPECT_EQ(r["session_events"], 2);
+}
+
+TEST_F(SharedSessions, ReplicasMeasureOneSessionAndAddToTheSameCounters) {
+  // Each replica's experiment counters start from the counts Redis holds (none here).
+  auto first = replica(), second = replica();
+  // Each event is the first item of the answer to the previous one, which the other replica
+  // gave: measured as a hit at rank 1 all the same.
+  Json answer = event(*first, "walker", first->recommender()->item_id(2));
+  for (int i = 1; i < 9; ++i) {
+    ServeApp& app = i % 2 ? *second : *first;
+    answer = event(app, "walker", answer["recommendations"][0]["item"]);
+    ASSERT_FALSE(answer["degraded"].get<bool>());
+  }
+  EXPECT_EQ(first->experiment().local(0)[VariantCounts::kEvents], 5u);
+  EXPECT_EQ(second->experiment().local(0)[VariantCounts::kMeasured], 4u);
+  // Replicas send their counts every second (the serve command's sweeper); here at once.
+  EXPECT_TRUE(second->experiment().flush());
+  for (ServeApp* app : {first.get(), second.get()}) {
+    const Json e = Json::parse(app->handle("GET", "/v1/experiments", "", "").body);
+    EXPECT_EQ(e["counted_by"], "every replica");
+    const Json& v = e["variants"][0];
+    EXPECT_EQ(v["events"], 9);
+    EXPECT_EQ(v["sessions"], 1);
+    EXPECT_EQ(v["measured"], 8);
+    EXPECT_EQ(v["hits"], 8);
+    EXPECT_DOUBLE_EQ(v["mrr"]["value"].get<double>(), 1.0);
+  }
+  // A replica that restarts finds the counts in Redis; Redis gone: 503, never wrong numbers.
+  first.reset();
+  auto third = replica();
+  EXPECT_EQ(
+      Json::parse(third->handle("GET", "/v1/experiments", "", "").body)["variants"][0]["events"],
+      9);
+  redis_->stop();
+  EXPECT_EQ(third->handle("GET", "/v1/experiments", "", "").status, 503);
 }
 
 }  // namespace

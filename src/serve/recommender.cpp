@@ -41,15 +41,11 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, I
       version_(version),
       instance_(next_instance()),
       predictor_(*model_),
+      catalog_(model_->items, model_->supports, registry),
       scorer_(model_->weights.Wy,
               std::span<const float>(model_->weights.By.data(),
                                      static_cast<size_t>(model_->weights.By.size())),
               precision) {
-  for (int32_t i = 0; i < model_->num_items(); ++i)
-    to_global_.push_back(registry.insert(model_->items.id(i)));
-  to_local_.assign(static_cast<size_t>(registry.size()), -1);
-  for (int32_t i = 0; i < model_->num_items(); ++i)
-    to_local_[static_cast<size_t>(to_global_[static_cast<size_t>(i)])] = i;
   pending_.reserve(4096);
   const int n_items = model_->num_items();
   free_slots_ = available_cores();
@@ -60,14 +56,6 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, I
     slot->candidates.assign(static_cast<size_t>(n_items), std::numeric_limits<float>::quiet_NaN());
     slots_.push_back(std::move(slot));
   }
-  by_popularity_.resize(static_cast<size_t>(model_->num_items()));
-  std::iota(by_popularity_.begin(), by_popularity_.end(), 0);
-  std::stable_sort(by_popularity_.begin(), by_popularity_.end(), [&](int32_t a, int32_t b) {
-    return model_->supports[static_cast<size_t>(a)] > model_->supports[static_cast<size_t>(b)];
-  });
-  rank_.resize(by_popularity_.size());
-  for (size_t r = 0; r < by_popularity_.size(); ++r)
-    rank_[static_cast<size_t>(by_popularity_[r])] = static_cast<int32_t>(r);
 }
 
 Recommender::~Recommender() = default;
@@ -187,39 +175,6 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
     job.count = top_k(slot.candidates, options.k, job.out);
     for (int32_t item : options.include) slot.candidates[static_cast<size_t>(item)] = kExcluded;
   }
-}
-
-size_t Recommender::popular(const RecommendOptions& options, std::span<ScoredItem> out) const {
-  GRU4REC_CHECK(out.size() >= options.k);
-  // Sorted copies, searched by bisection: O((k + lists) log lists), not items x list length.
-  thread_local std::vector<int32_t> exclude, include;
-  exclude.assign(options.exclude.begin(), options.exclude.end());
-  std::sort(exclude.begin(), exclude.end());
-  const auto excluded = [&](int32_t item) {
-    return std::binary_search(exclude.begin(), exclude.end(), item);
-  };
-  const auto emit = [&](size_t n, int32_t item) {
-    out[n] = ScoredItem{item, static_cast<float>(model_->supports[static_cast<size_t>(item)])};
-  };
-  size_t n = 0;
-  if (!options.include.empty()) {
-    // The candidates in popularity order (the same order as the full list: by rank).
-    include.assign(options.include.begin(), options.include.end());
-    std::sort(include.begin(), include.end(), [&](int32_t a, int32_t b) {
-      return rank_[static_cast<size_t>(a)] < rank_[static_cast<size_t>(b)];
-    });
-    include.erase(std::unique(include.begin(), include.end()), include.end());
-    for (int32_t item : include) {
-      if (n == options.k) break;
-      if (!excluded(item)) emit(n++, item);
-    }
-    return n;
-  }
-  for (int32_t item : by_popularity_) {
-    if (n == options.k) break;
-    if (!excluded(item)) emit(n++, item);
-  }
-  return n;
 }
 
 }  // namespace gru4rec

@@ -127,26 +127,25 @@ std::optional<RedisReply> RedisClient::command(std::initializer_list<std::string
   return std::move(replies->front());
 }
 
-std::optional<std::vector<RedisReply>> RedisClient::pipeline(
-    std::initializer_list<std::initializer_list<std::string_view>> commands) {
-  if (!connect()) return std::nullopt;
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (const auto& args : commands) {
-    argv.clear();
-    lengths.clear();
-    for (std::string_view a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK) {
-      fail();
-      return std::nullopt;
-    }
+bool RedisClient::append(std::span<const std::string_view> args) {
+  thread_local std::vector<const char*> argv;
+  thread_local std::vector<size_t> lengths;
+  argv.clear();
+  lengths.clear();
+  for (std::string_view a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
   }
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                             lengths.data()) == REDIS_OK)
+    return true;
+  fail();
+  return false;
+}
+
+std::optional<std::vector<RedisReply>> RedisClient::read_replies(size_t count) {
   std::vector<RedisReply> replies;
-  for (size_t i = 0; i < commands.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
       fail();
@@ -158,6 +157,26 @@ std::optional<std::vector<RedisReply>> RedisClient::pipeline(
   }
   backoff_seconds_ = 0;
   return replies;
+}
+
+std::optional<std::vector<RedisReply>> RedisClient::pipeline(
+    std::initializer_list<std::initializer_list<std::string_view>> commands) {
+  if (!connect()) return std::nullopt;
+  for (const auto& args : commands) {
+    if (!append(std::span<const std::string_view>(args.begin(), args.size()))) return std::nullopt;
+  }
+  return read_replies(commands.size());
+}
+
+std::optional<std::vector<RedisReply>> RedisClient::pipeline(
+    std::span<const std::vector<std::string>> commands) {
+  if (!connect()) return std::nullopt;
+  std::vector<std::string_view> views;
+  for (const auto& args : commands) {
+    views.assign(args.begin(), args.end());
+    if (!append(views)) return std::nullopt;
+  }
+  return read_replies(commands.size());
 }
 
 }  // namespace gru4rec

@@ -14,6 +14,9 @@ namespace gru4rec {
 
 namespace {
 std::atomic<uint64_t> next_instance{1};
+// A session is a Redis hash: its record, and the answer to its last event (kept apart so that
+// it can be written after the answer is scored, without a transaction).
+constexpr std::string_view kRecordField = "r", kAnswerField = "a";
 }  // namespace
 
 RedisSessionStore::RedisSessionStore(RedisAddress address, double ttl_seconds,
@@ -24,6 +27,7 @@ RedisSessionStore::RedisSessionStore(RedisAddress address, double ttl_seconds,
       timeout_seconds_(timeout_seconds),
       codec_(codec),
       prefix_(std::move(key_prefix)),
+
       instance_(next_instance++) {}
 
 RedisClient& RedisSessionStore::client() const {
@@ -54,10 +58,14 @@ std::vector<RedisReply> RedisSessionStore::call_all(
   return std::move(*replies);
 }
 
-std::optional<SessionState> RedisSessionStore::decode(const RedisReply& reply) const {
+std::optional<SessionState> RedisSessionStore::decode(const RedisReply& reply,
+                                                      const RedisReply* answer) const {
   if (reply.kind != RedisReply::Kind::kString) return std::nullopt;
-  const auto record = decode_session(reply.text);
+  auto record = decode_session(reply.text);
   if (!record) return std::nullopt;  // truncated, foreign or corrupt: as if missing
+  // An answer that is not one of ours is ignored: the next event is then not measured.
+  if (answer != nullptr && answer->kind == RedisReply::Kind::kString)
+    decode_answer(answer->text, *record);
   return codec_.from_record(*record);
 }
 
@@ -86,23 +94,38 @@ void RedisSessionStore::update(std::string_view id,
 
 bool RedisSessionStore::try_update(const std::string& key,
                                    const std::function<void(SessionState&, bool created)>& fn) {
-  // Two round trips: WATCH and GET together, then MULTI, SET and EXEC together.
-  const std::vector<RedisReply> read = call_all({{"WATCH", key}, {"GET", key}});
-  std::optional<SessionState> stored = decode(read[1]);
+  // Two round trips: WATCH and HMGET together, then MULTI, the write and EXEC together.
+  auto read = client().pipeline({{"WATCH", key}, {"HMGET", key, kRecordField, kAnswerField}});
+  if (!read || (*read)[0].kind == RedisReply::Kind::kError)
+    throw SessionStoreUnavailable("the session store (Redis) cannot be reached");
+  // An error here is a key of another type: not ours, read as missing and replaced below.
+  const RedisReply& fields = (*read)[1];
+  std::optional<SessionState> stored;
+  if (fields.kind == RedisReply::Kind::kArray && fields.elements.size() == 2)
+    stored = decode(fields.elements[0], &fields.elements[1]);
   const bool is_new = !stored.has_value();
   SessionState session = is_new ? SessionState{} : std::move(*stored);
   fn(session, is_new);
-  const std::string value = encode_session(codec_.to_record(session));
+  const SessionRecord record = codec_.to_record(session);
+  const std::string value = encode_session(record), answer = encode_answer(record);
+  // DEL first: whatever held the key (another type, stray fields) is replaced as a whole.
   const std::vector<RedisReply> write =
-      call_all({{"MULTI"}, {"SET", key, value, "PX", ttl_milliseconds_}, {"EXEC"}});
-  if (write[2].kind != RedisReply::Kind::kArray) return false;  // nil: changed since WATCH
+      call_all({{"MULTI"},
+                {"DEL", key},
+                {"HSET", key, kRecordField, value, kAnswerField, answer},
+                {"PEXPIRE", key, ttl_milliseconds_},
+                {"EXEC"}});
+  if (write[4].kind != RedisReply::Kind::kArray) return false;  // nil: changed since WATCH
   if (is_new) created_++;
   return true;
 }
 
 bool RedisSessionStore::get(std::string_view id, SessionState& out) {
   const std::string key = prefix_ + std::string(id);
-  std::optional<SessionState> stored = decode(call({"GETEX", key, "PX", ttl_milliseconds_}));
+  auto replies =
+      client().pipeline({{"HGET", key, kRecordField}, {"PEXPIRE", key, ttl_milliseconds_}});
+  if (!replies) throw SessionStoreUnavailable("the session store (Redis) cannot be reached");
+  std::optional<SessionState> stored = decode((*replies)[0]);  // an error: not ours, missing
   if (!stored) return false;
   out = std::move(*stored);
   return true;
@@ -111,6 +134,18 @@ bool RedisSessionStore::get(std::string_view id, SessionState& out) {
 bool RedisSessionStore::erase(std::string_view id) {
   const RedisReply r = call({"DEL", prefix_ + std::string(id)});
   return r.kind == RedisReply::Kind::kInteger && r.integer > 0;
+}
+
+void RedisSessionStore::save_answer(std::string_view id, uint64_t events,
+                                    std::span<const int32_t> answer) {
+  SessionRecord record;
+  record.answer_events = events;
+  record.answer = codec_.item_ids(answer);
+  // Were the session deleted meanwhile, the key holds an answer without a record (read as a
+  // missing session) until it expires.
+  const std::string key = prefix_ + std::string(id);
+  call_all(
+      {{"HSET", key, kAnswerField, encode_answer(record)}, {"PEXPIRE", key, ttl_milliseconds_}});
 }
 
 size_t RedisSessionStore::size() const {

@@ -6,16 +6,13 @@
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/model/model_file.h"
+#include "gru4rec/serve/baseline_recommender.h"
 #include "gru4rec/serve/server.h"
 
 namespace gru4rec {
 namespace {
 
 using Json = nlohmann::json;
-
-// Upper bounds of the latency histogram, in seconds (Prometheus "le" labels).
-constexpr double kLatencyBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                     0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
 
 // A 4xx answer: thrown by the handlers, turned into a JSON error by handle().
 struct BadRequest {
@@ -29,8 +26,8 @@ Response json_response(const Json& body, int status = 200) {
 }
 
 // A model's identity in answers: its content id in hex (a JSON number would lose bits).
-std::string model_id_text(const Model& model) {
-  return fmt::format("{:016x}", model.content_id);
+std::string model_id_text(uint64_t content_id) {
+  return fmt::format("{:016x}", content_id);
 }
 
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
@@ -188,7 +185,7 @@ struct Selection {
   std::vector<std::string> unknown;  // ids of the request that the model does not know
 };
 
-Selection selection_of(const Json& json, const Recommender& rec, const ServerOptions& options) {
+Selection selection_of(const Json& json, const SessionModel& rec, const ServerOptions& options) {
   Selection s;
   s.k = k_of(json, options.max_k);
   s.exclude_seen = flag_of(json, "exclude_seen");
@@ -215,23 +212,27 @@ std::vector<std::string> events_of(const Json& json, size_t max_items) {
   return items;
 }
 
-Json recommendations_json(const Recommender& rec, std::span<const ScoredItem> top) {
+Json recommendations_json(const SessionModel& rec, std::span<const ScoredItem> top) {
   Json list = Json::array();
   for (const ScoredItem& s : top)
     list.push_back({{"item", rec.item_id(s.item)}, {"score", s.score}});
   return list;
 }
 
-// Top-k for a state (or the popular items when the session has no known event yet).
-Json recommend_json(const Recommender& rec, std::span<const float> state, bool has_events,
-                    Selection& selection, std::span<const int32_t> seen) {
+// Top-k for a session (or the popular items when it has no known event yet); `answered`, when
+// given, receives the list (valid until the thread's next call).
+Json recommend_json(const SessionModel& rec, std::span<const float> state, bool has_events,
+                    Selection& selection, std::span<const int32_t> seen,
+                    std::span<const ScoredItem>* answered = nullptr) {
   thread_local std::vector<ScoredItem> out;
   thread_local std::vector<int32_t> exclude;
   out.resize(selection.k);
   exclude.assign(selection.exclude.begin(), selection.exclude.end());
   if (selection.exclude_seen) exclude.insert(exclude.end(), seen.begin(), seen.end());
   RecommendOptions options{.k = selection.k, .exclude = exclude, .include = selection.include};
-  const size_t n = has_events ? rec.recommend(state, options, out) : rec.popular(options, out);
+  const size_t n =
+      has_events ? rec.recommend(state, seen, options, out) : rec.popular(options, out);
+  if (answered != nullptr) *answered = std::span<const ScoredItem>(out.data(), n);
   Json body;
   body["recommendations"] = recommendations_json(rec, std::span(out.data(), n));
   body["popular"] = !has_events;
@@ -261,28 +262,72 @@ Response error_response(int status, std::string_view message) {
   return json_response(Json{{"error", {{"status", status}, {"message", message}}}}, status);
 }
 
+namespace {
+
+// The variants to serve: options.variants, or the one model given.
+std::vector<VariantSpec> variants_to_serve(const ServerOptions& options,
+                                           const std::string& model_path) {
+  if (options.variants.empty()) {
+    if (model_path.empty()) throw Error("no model to serve: give MODEL or --variant NAME=MODEL");
+    return {VariantSpec{"default", model_path, 1}};
+  }
+  if (!model_path.empty()) {
+    throw Error(
+        "give MODEL or --variant, not both (name the model as a variant: --variant "
+        "control=MODEL)");
+  }
+  for (size_t i = 0; i < options.variants.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (options.variants[i].name == options.variants[j].name)
+        throw Error(
+            fmt::format("--variant: the name '{}' is given twice", options.variants[i].name));
+    }
+  }
+  return options.variants;
+}
+
+bool is_redis(const std::string& store) {
+  return store.rfind("redis://", 0) == 0;
+}
+
+}  // namespace
+
 ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
     : options_(options),
-      model_path_(std::move(model_path)),
       sessions_(
-          options.session_store.rfind("redis://", 0) == 0
+          is_redis(options.session_store)
               ? std::unique_ptr<SessionStore>(std::make_unique<RedisSessionStore>(
                     parse_redis_url(options.session_store), options.session_ttl_seconds,
                     options.session_store_timeout_seconds, static_cast<const SessionCodec&>(*this)))
               : std::make_unique<MemorySessionStore>(options.max_sessions,
                                                      options.session_ttl_seconds, 64, nullptr,
                                                      options.max_session_memory)) {
-  if (options.session_store != "memory" && options.session_store.rfind("redis://", 0) != 0)
+  if (options.session_store != "memory" && !is_redis(options.session_store))
     throw Error(fmt::format("--session-store '{}': expected memory or redis://HOST[:PORT][/DB]",
                             options.session_store));
+  std::vector<std::string> names;
+  for (const VariantSpec& spec : variants_to_serve(options, model_path)) {
+    auto variant = std::make_unique<Variant>();
+    variant->spec = spec;
+    variants_.push_back(std::move(variant));
+    weights_.push_back(spec.weight);
+    names.push_back(spec.name);
+  }
+  std::optional<RedisAddress> shared;
+  if (is_redis(options.session_store)) shared = parse_redis_url(options.session_store);
+  experiment_ = std::make_unique<ExperimentCounters>(options.experiment, std::move(names), shared,
+                                                     options.session_store_timeout_seconds);
   reload();
 }
 
 SessionRecord ServeApp::to_record(const SessionState& state) const {
   SessionRecord record;
-  const std::shared_ptr<const Recommender> rec = recommender();
-  record.model_id = state.model_version == rec->version() ? rec->model().content_id : 0;
+  const std::shared_ptr<const SessionModel> model = model_with_version(state.model_version);
+  record.model_id = model != nullptr ? model->content_id() : 0;
   record.state = state.state;
+  record.events = state.events;
+  record.answer_events = state.answer_events;
+  record.answer = item_ids(state.answer);
   std::shared_lock lock(registry_mutex_);
   for (int32_t global : state.seen) record.items.push_back(registry_.id(global));
   return record;
@@ -290,45 +335,100 @@ SessionRecord ServeApp::to_record(const SessionState& state) const {
 
 SessionState ServeApp::from_record(const SessionRecord& record) const {
   SessionState state;
-  const std::shared_ptr<const Recommender> rec = recommender();
+  const std::shared_ptr<const SessionModel> model = model_with_content(record.model_id);
   // A state computed by another model (another replica's, or before a reload) is rebuilt from
   // the items by the caller: version 0 matches no model.
-  const bool ours = record.model_id == rec->model().content_id &&
-                    record.state.size() == static_cast<size_t>(rec->state_size());
-  state.model_version = ours ? rec->version() : 0;
+  const bool ours =
+      model != nullptr && record.state.size() == static_cast<size_t>(model->state_size());
+  state.model_version = ours ? model->version() : 0;
   if (ours) state.state = record.state;
+  state.events = record.events;
+  state.answer_events = record.answer_events;
   std::shared_lock lock(registry_mutex_);
   // Items no model of this process knows cannot be replayed here and are dropped.
   for (const std::string& id : record.items) {
     const int32_t global = registry_.find(id);
     if (global >= 0 && state.seen.size() < SessionState::kMaxSeen) state.seen.push_back(global);
   }
+  // In the answer they keep their rank (-1: no item of this process is ever at that rank).
+  for (const std::string& id : record.answer) {
+    if (state.answer.size() < SessionState::kMaxAnswer) state.answer.push_back(registry_.find(id));
+  }
   return state;
+}
+
+std::vector<std::string> ServeApp::item_ids(std::span<const int32_t> items) const {
+  std::vector<std::string> ids;
+  std::shared_lock lock(registry_mutex_);
+  for (int32_t global : items) ids.push_back(global >= 0 ? registry_.id(global) : std::string());
+  return ids;
+}
+
+std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
+                                                           const std::string& source) {
+  const std::shared_ptr<const SessionModel> current = model_of(variant);
+  if (const std::optional<BaselineSource> baseline = parse_baseline_source(source)) {
+    // Fitted under the registry's lock (it adds its items at the end); reloads are rare.
+    std::unique_lock registry_lock(registry_mutex_);
+    auto model = std::make_shared<const BaselineRecommender>(
+        baseline->algorithm, baseline->params, baseline->train_path, next_version_, registry_);
+    if (current != nullptr && current->content_id() == model->content_id()) return nullptr;
+    next_version_++;
+    return model;
+  }
+  auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
+  if (current != nullptr && current->content_id() == model->content_id) return nullptr;
+  std::unique_lock registry_lock(registry_mutex_);
+  return std::make_shared<const Recommender>(model, next_version_++, registry_,
+                                             options_.item_weights);
 }
 
 bool ServeApp::reload(const std::string& path) {
   std::lock_guard lock(reload_mutex_);
-  const std::string& source = path.empty() ? model_path_ : path;
-  auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
-  const std::shared_ptr<const Recommender> current = recommender();
-  if (current != nullptr && current->model().content_id == model->content_id) {
-    model_path_ = source;
-    return false;  // the same model: sessions and version stay
+  // Every variant is loaded before any is swapped in: a failure leaves them all as they were.
+  std::vector<std::shared_ptr<const SessionModel>> loaded;
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    const VariantSpec& spec = variants_[v]->spec;
+    loaded.push_back(load_variant(v, v == 0 && !path.empty() ? path : spec.source));
   }
-  std::shared_ptr<const Recommender> rec;
-  {
-    std::unique_lock registry_lock(registry_mutex_);
-    rec = std::make_shared<const Recommender>(model, next_version_++, registry_,
-                                              options_.item_weights);
+  if (!path.empty()) variants_[0]->spec.source = path;
+  bool changed = false;
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    if (loaded[v] == nullptr) continue;  // the same model: sessions and version stay
+    variants_[v]->model.store(std::move(loaded[v]));
+    changed = true;
   }
-  recommender_.store(std::move(rec));
-  model_path_ = source;
-  reloads_++;
-  return true;
+  if (changed) reloads_++;
+  return changed;
 }
 
 std::shared_ptr<const Recommender> ServeApp::recommender() const {
-  return recommender_.load();
+  return std::dynamic_pointer_cast<const Recommender>(model_of(0));
+}
+
+std::shared_ptr<const SessionModel> ServeApp::model_of(size_t variant) const {
+  return variants_[variant]->model.load();
+}
+
+size_t ServeApp::variant_of(std::string_view session_id) const {
+  return variants_.size() == 1 ? 0
+                               : assign_variant(experiment_->experiment(), session_id, weights_);
+}
+
+std::shared_ptr<const SessionModel> ServeApp::model_with_version(uint64_t version) const {
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    auto model = model_of(v);
+    if (model != nullptr && model->version() == version) return model;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const SessionModel> ServeApp::model_with_content(uint64_t content_id) const {
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    auto model = model_of(v);
+    if (model != nullptr && model->content_id() == content_id) return model;
+  }
+  return nullptr;
 }
 
 Response ServeApp::handle(std::string_view method, std::string_view path, std::string_view query,
@@ -384,7 +484,7 @@ Response ServeApp::route(std::string_view method, std::string_view path, std::st
   if (path == "/ready") {
     if (method != "GET") return error_response(405, "use GET");
     if (draining()) return json_response(Json{{"ready", false}, {"reason", "shutting down"}}, 503);
-    const bool ready = recommender() != nullptr;
+    const bool ready = model_of(0) != nullptr;
     return json_response(Json{{"ready", ready}}, ready ? 200 : 503);
   }
   if (path == "/metrics") {
@@ -394,6 +494,10 @@ Response ServeApp::route(std::string_view method, std::string_view path, std::st
   if (path == "/v1/model") {
     if (method != "GET") return error_response(405, "use GET");
     return model_summary();
+  }
+  if (path == "/v1/experiments") {
+    if (method != "GET") return error_response(405, "use GET");
+    return experiments();
   }
   if (path == "/openapi.json") {
     if (method != "GET") return error_response(405, "use GET");
@@ -411,16 +515,20 @@ Response ServeApp::admin_reload() {
   } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
     return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
   }
-  const std::shared_ptr<const Recommender> rec = recommender();
-  return json_response(Json{{"reloaded", changed},
-                            {"model_version", rec->version()},
-                            {"model_id", model_id_text(rec->model())}});
+  const std::shared_ptr<const SessionModel> rec = model_of(0);
+  Json out{{"reloaded", changed},
+           {"model_version", rec->version()},
+           {"model_id", model_id_text(rec->content_id())}};
+  if (variants_.size() > 1) out["variants"] = variants_json();
+  return json_response(out);
 }
 
 Response ServeApp::session_events(std::string_view id, std::string_view body) {
+  const auto start = std::chrono::steady_clock::now();
   const Json json = parse_body(body);
   const std::vector<std::string> events = events_of(json, options_.max_request_items);
-  const std::shared_ptr<const Recommender> rec = recommender();
+  const size_t variant = variant_of(id);
+  const std::shared_ptr<const SessionModel> rec = model_of(variant);
   Selection selection = selection_of(json, *rec, options_);
   thread_local std::vector<int32_t> known;
   known.clear();
@@ -431,13 +539,45 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
     else
       selection.unknown.push_back(event);
   }
+  VariantCounts counts;
+  counts[VariantCounts::kEvents] = events.size();
+  counts[VariantCounts::kUnknownItems] = selection.unknown.size();
+  // Counts the request and answers it (`events_after_request`: the session's known events).
+  std::span<const ScoredItem> answered;
+  const auto answer = [&](Json out, std::span<const int32_t> seen, uint64_t events_after_request) {
+    if (out["popular"] == false && !out["degraded"].get<bool>()) {
+      // The list the session's next event is measured against.
+      thread_local std::vector<int32_t> top;
+      top.clear();
+      for (const ScoredItem& r :
+           answered.first(std::min(answered.size(), SessionState::kMaxAnswer)))
+        top.push_back(rec->to_global(r.item));
+      try {
+        sessions_->save_answer(id, events_after_request, top);
+      } catch (const SessionStoreUnavailable&) {
+        // Not kept: the next event is not measured (the answer itself went out).
+      }
+    }
+    out["session"] = id;
+    out["session_events"] = seen.size();
+    out["variant"] = variants_[variant]->spec.name;
+    counts.add_latency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    experiment_->add(variant, counts);
+    return json_response(out);
+  };
   thread_local std::vector<float> state;
   thread_local std::vector<int32_t> seen;
   bool rebuilt = false, created = false, stale = false;
+  uint64_t events_after = 0;
   try {
     sessions_->update(id, [&](SessionState& session, bool is_new) {
       created = is_new;
-      if (!is_new && session.model_version > rec->version()) {
+      counts[VariantCounts::kSessions] = is_new ? 1 : 0;  // set, not added: the store may retry
+      counts[VariantCounts::kMeasured] = 0;
+      std::fill_n(&counts[VariantCounts::kHit1], VariantCounts::kMaxRank, 0);
+      if (!is_new && session.model_version != rec->version() &&
+          session.model_version == model_of(variant)->version()) {
         // A reload happened after this request read the model, and another request has moved
         // the session to the new one: redo this request with the new model.
         stale = true;
@@ -454,11 +594,21 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
           session.model_version = rec->version();
         }
       }
+      if (!known.empty() && !session.answer.empty() && session.answer_events == session.events) {
+        // The first event of the request against what was answered at the previous one.
+        counts[VariantCounts::kMeasured] = 1;
+        const auto hit =
+            std::find(session.answer.begin(), session.answer.end(), rec->to_global(known.front()));
+        if (hit != session.answer.end())
+          counts[VariantCounts::kHit1 + static_cast<size_t>(hit - session.answer.begin())] = 1;
+      }
       for (int32_t item : known) {
         rec->advance(session.state, item);
         if (session.seen.size() == SessionState::kMaxSeen) session.seen.erase(session.seen.begin());
         session.seen.push_back(rec->to_global(item));
+        session.events++;
       }
+      events_after = session.events;
       state.assign(session.state.begin(), session.state.end());
       seen.clear();
       for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
@@ -466,27 +616,27 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
   } catch (const SessionStoreUnavailable&) {
     // The shared store is down or slow: answer from this request's events alone.
     degraded_++;
+    counts[VariantCounts::kDegraded] = 1;
+    counts[VariantCounts::kSessions] = counts[VariantCounts::kMeasured] = 0;
+    std::fill_n(&counts[VariantCounts::kHit1], VariantCounts::kMaxRank, 0);
     state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
     for (int32_t item : known) rec->advance(state, item);
     seen.assign(known.begin(), known.end());
-    Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
-    out["session"] = id;
+    Json out = recommend_json(*rec, state, !seen.empty(), selection, seen, &answered);
     out["degraded"] = true;
-    out["session_events"] = seen.size();
-    return json_response(out);
+    return answer(std::move(out), seen, 0);
   }
   if (stale) return session_events(id, body);
-  Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
-  out["session"] = id;
+  Json out = recommend_json(*rec, state, !seen.empty(), selection, seen, &answered);
   out["created"] = created;
   out["state_rebuilt"] = rebuilt;
-  out["session_events"] = seen.size();
   out["degraded"] = false;
-  return json_response(out);
+  return answer(std::move(out), seen, events_after);
 }
 
 Response ServeApp::session_recommendations(std::string_view id, std::string_view query) {
-  const std::shared_ptr<const Recommender> rec = recommender();
+  const size_t variant = variant_of(id);
+  const std::shared_ptr<const SessionModel> rec = model_of(variant);
   Selection selection;
   selection.k = std::min<size_t>(20, options_.max_k);
   if (const auto k_value = query_value(query, "k")) {
@@ -526,10 +676,11 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
   out["session"] = id;
   out["session_found"] = found;
   out["degraded"] = degraded;
+  out["variant"] = variants_[variant]->spec.name;
   return json_response(out);
 }
 
-void ServeApp::rebuild(SessionState& session, const Recommender& rec) const {
+void ServeApp::rebuild(SessionState& session, const SessionModel& rec) const {
   std::vector<int32_t> replay;
   for (int32_t global : session.seen) {
     if (rec.to_local(global) >= 0) replay.push_back(global);
@@ -547,7 +698,16 @@ Response ServeApp::session_delete(std::string_view id) {
 
 Response ServeApp::stateless(std::string_view body) {
   const Json json = parse_body(body);
-  const std::shared_ptr<const Recommender> rec = recommender();
+  size_t variant = 0;
+  if (const auto named = json.find("variant"); named != json.end()) {
+    if (!named->is_string()) throw BadRequest{400, "'variant' must be a variant's name"};
+    while (variant < variants_.size() && variants_[variant]->spec.name != named->get<std::string>())
+      ++variant;
+    if (variant == variants_.size())
+      throw BadRequest{
+          404, fmt::format("no variant named '{}'; see /v1/model", named->get<std::string>())};
+  }
+  const std::shared_ptr<const SessionModel> rec = model_of(variant);
   Selection selection = selection_of(json, *rec, options_);
   std::vector<std::string> events = item_list(json, "items", options_.max_request_items);
   if (!json.contains("items")) throw BadRequest{400, "'items' (the session's item ids) is missing"};
@@ -562,26 +722,100 @@ Response ServeApp::stateless(std::string_view body) {
     rec->advance(state, item);
     seen.push_back(item);
   }
-  return json_response(recommend_json(*rec, state, !seen.empty(), selection, seen));
+  Json out = recommend_json(*rec, state, !seen.empty(), selection, seen);
+  out["variant"] = variants_[variant]->spec.name;
+  return json_response(out);
+}
+
+Json ServeApp::variants_json() const {
+  Json list = Json::array();
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    const std::shared_ptr<const SessionModel> model = model_of(v);
+    list.push_back(Json{{"name", variants_[v]->spec.name},
+                        {"weight", variants_[v]->spec.weight},
+                        {"model", model->description()},
+                        {"model_id", model_id_text(model->content_id())},
+                        {"model_version", model->version()},
+                        {"items", model->num_items()}});
+  }
+  return list;
 }
 
 Response ServeApp::model_summary() const {
-  const std::shared_ptr<const Recommender> rec = recommender();
-  const Model& m = rec->model();
-  Json layers = Json::array();
-  for (int size : m.params.layers) layers.push_back(size);
+  // The first variant's model (the only one without an A/B test), then every variant.
+  const std::shared_ptr<const SessionModel> first = model_of(0);
+  Json out{{"model_id", model_id_text(first->content_id())},
+           {"model_version", first->version()},
+           {"model", first->description()},
+           {"items", first->num_items()}};
+  if (const auto rec = recommender()) {
+    const Model& m = rec->model();
+    Json layers = Json::array();
+    for (int size : m.params.layers) layers.push_back(size);
+    out["layers"] = layers;
+    out["loss"] = std::string(loss_name(m.params.loss));
+    out["parameters"] = m.weights.parameter_count();
+    out["epochs"] = m.stats.epochs;
+    out["training_events"] = m.stats.events;
+  }
   // No file path in public answers: the id says which model this is.
-  return json_response(Json{
-      {"model_id", model_id_text(m)},
-      {"model_version", rec->version()},
-      {"items", m.num_items()},
-      {"layers", layers},
-      {"loss", std::string(loss_name(m.params.loss))},
-      {"parameters", m.weights.parameter_count()},
-      {"epochs", m.stats.epochs},
-      {"training_events", m.stats.events},
-      {"item_weights", options_.item_weights == WeightPrecision::kFloat16 ? "float16" : "float32"},
-      {"live_sessions", sessions_->size()}});
+  out["item_weights"] = options_.item_weights == WeightPrecision::kFloat16 ? "float16" : "float32";
+  out["live_sessions"] = sessions_->size();
+  out["experiment"] = experiment_->experiment();
+  out["variants"] = variants_json();
+  return json_response(out);
+}
+
+Response ServeApp::experiments() {
+  const std::optional<std::vector<VariantCounts>> totals = experiment_->totals();
+  if (!totals) {
+    return error_response(503, "the experiment's shared counters (Redis) cannot be reached");
+  }
+  const auto interval = [](const auto& e) { return Json::array({e.low, e.high}); };
+  Json variants = Json::array();
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    const VariantCounts& c = (*totals)[v];
+    const Estimate hr = hit_rate(c), mrr = mean_reciprocal_rank(c);
+    const uint64_t requests = c.requests();
+    variants.push_back(
+        Json{{"name", variants_[v]->spec.name},
+             {"weight", variants_[v]->spec.weight},
+             {"model", model_of(v)->description()},
+             {"events", c[VariantCounts::kEvents]},
+             {"unknown_items", c[VariantCounts::kUnknownItems]},
+             {"measured", c[VariantCounts::kMeasured]},
+             {"hits", c.hits()},
+             {"sessions", c[VariantCounts::kSessions]},
+             {"degraded", c[VariantCounts::kDegraded]},
+             {"hit_rate", {{"value", hr.value}, {"ci95", interval(hr)}}},
+             {"mrr", {{"value", mrr.value}, {"ci95", interval(mrr)}}},
+             {"latency_seconds",
+              {{"requests", requests},
+               {"mean", requests > 0 ? static_cast<double>(c[VariantCounts::kLatencyMicros]) / 1e6 /
+                                           static_cast<double>(requests)
+                                     : 0.0},
+               {"p50_at_most", c.latency_quantile(0.5)},
+               {"p99_at_most", c.latency_quantile(0.99)}}}});
+  }
+  // Every other variant against the first (the control).
+  Json comparisons = Json::array();
+  for (size_t v = 1; v < variants_.size(); ++v) {
+    const Difference hr = hit_rate_difference((*totals)[0], (*totals)[v]);
+    const Difference mrr = mrr_difference((*totals)[0], (*totals)[v]);
+    comparisons.push_back(
+        Json{{"variant", variants_[v]->spec.name},
+             {"control", variants_[0]->spec.name},
+             {"hit_rate_difference",
+              {{"value", hr.value}, {"ci95", interval(hr)}, {"p_value", hr.p_value}}},
+             {"mrr_difference",
+              {{"value", mrr.value}, {"ci95", interval(mrr)}, {"p_value", mrr.p_value}}}});
+  }
+  return json_response(
+      Json{{"experiment", experiment_->experiment()},
+           {"counted_by", experiment_->shared() ? "every replica" : "this process"},
+           {"k_max", VariantCounts::kMaxRank},
+           {"variants", variants},
+           {"comparisons", comparisons}});
 }
 
 void ServeApp::record(int status, double seconds) {
@@ -643,11 +877,48 @@ std::string ServeApp::metrics_text() const {
          "Requests answered 503 (queue full or deadline).", shed_requests_.load());
   add("# HELP gru4rec_model_info The model being served.");
   add("# TYPE gru4rec_model_info gauge");
-  const auto rec = recommender();
-  add(fmt::format("gru4rec_model_info{{version=\"{}\",items=\"{}\"}} 1", rec->version(),
-                  rec->model().num_items()));
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    const auto rec = model_of(v);
+    add(fmt::format("gru4rec_model_info{{variant=\"{}\",version=\"{}\",items=\"{}\"}} 1",
+                    variants_[v]->spec.name, rec->version(), rec->num_items()));
+  }
   metric("gru4rec_model_reloads_total", "counter", "Models loaded (the first one included).",
          reloads_.load());
+  // Per variant, what this process measured (Prometheus sums the replicas; /v1/experiments
+  // gives the shared totals and the statistics).
+  std::vector<VariantCounts> counts;
+  for (size_t v = 0; v < variants_.size(); ++v) counts.push_back(experiment_->local(v));
+  const auto per_variant = [&](std::string_view name, std::string_view type, std::string_view help,
+                               auto value_of) {
+    add(fmt::format("# HELP {} {}", name, help));
+    add(fmt::format("# TYPE {} {}", name, type));
+    for (size_t v = 0; v < variants_.size(); ++v)
+      add(fmt::format("{}{{variant=\"{}\"}} {}", name, variants_[v]->spec.name,
+                      value_of(counts[v])));
+  };
+  using C = VariantCounts;
+  per_variant("gru4rec_variant_events_total", "counter", "Events received.",
+              [](const C& c) { return c[C::kEvents]; });
+  per_variant("gru4rec_variant_unknown_items_total", "counter",
+              "Events whose item the variant's model does not know.",
+              [](const C& c) { return c[C::kUnknownItems]; });
+  per_variant("gru4rec_variant_measured_total", "counter",
+              "Events measured against the session's previous answer.",
+              [](const C& c) { return c[C::kMeasured]; });
+  per_variant("gru4rec_variant_hits_total", "counter",
+              "Measured events whose item was in the previous answer.",
+              [](const C& c) { return c.hits(); });
+  per_variant("gru4rec_variant_reciprocal_rank_sum", "counter",
+              "Sum of 1/rank over measured events (0 for a miss): MRR = this / measured.",
+              [](const C& c) { return c.reciprocal_rank_sum(); });
+  per_variant("gru4rec_variant_sessions_total", "counter", "Sessions started.",
+              [](const C& c) { return c[C::kSessions]; });
+  per_variant("gru4rec_variant_degraded_total", "counter", "Answers from the request alone.",
+              [](const C& c) { return c[C::kDegraded]; });
+  per_variant("gru4rec_variant_event_seconds_sum", "counter", "Time answering event requests.",
+              [](const C& c) { return static_cast<double>(c[C::kLatencyMicros]) / 1e6; });
+  per_variant("gru4rec_variant_event_seconds_count", "counter", "Event requests answered.",
+              [](const C& c) { return c.requests(); });
   return text;
 }
 

@@ -43,7 +43,7 @@ size_t MemorySessionStore::bytes_of(std::string_view id, const SessionState& ses
   static const size_t kInline = std::string().capacity();  // short ids live in the string
   const size_t id_bytes = id.size() > kInline ? id.size() + 1 : 0;
   return kNode + kSlot + id_bytes + session.state.capacity() * sizeof(float) +
-         session.seen.capacity() * sizeof(int32_t);
+         (session.seen.capacity() + session.answer.capacity()) * sizeof(int32_t);
 }
 
 void MemorySessionStore::remove(Shard& shard, std::list<Entry>::iterator entry) {
@@ -147,6 +147,19 @@ bool MemorySessionStore::erase(std::string_view id) {
   if (found == shard.index.end()) return false;
   remove(shard, found->second);
   return true;
+}
+
+void MemorySessionStore::save_answer(std::string_view id, uint64_t events,
+                                     std::span<const int32_t> answer) {
+  Shard& shard = shard_of(id);
+  std::lock_guard lock(shard.mutex);
+  const auto found = shard.index.find(id);
+  if (found == shard.index.end()) return;  // evicted or deleted meanwhile
+  Entry& entry = *found->second;
+  const size_t before = bytes_of(entry.id, entry.session);
+  entry.session.answer.assign(answer.begin(), answer.end());  // reuses the vector's block
+  entry.session.answer_events = events;
+  shard.bytes = shard.bytes - before + bytes_of(entry.id, entry.session);
 }
 
 size_t MemorySessionStore::expire() {

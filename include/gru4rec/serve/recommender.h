@@ -25,16 +25,12 @@
 #include "gru4rec/model/item_scorer.h"
 #include "gru4rec/model/model.h"
 #include "gru4rec/model/top_k.h"
+#include "gru4rec/serve/catalog.h"
+#include "gru4rec/serve/session_model.h"
 
 namespace gru4rec {
 
-struct RecommendOptions {
-  size_t k = 20;
-  std::span<const int32_t> exclude;  // items never recommended
-  std::span<const int32_t> include;  // when not empty, only these items are candidates
-};
-
-class Recommender {
+class Recommender : public SessionModel {
  public:
   // `version` identifies the model in session states and metrics (it changes on reload).
   // `registry` collects the item ids of every model served by the process (it only grows);
@@ -46,30 +42,30 @@ class Recommender {
   ~Recommender();
 
   const Model& model() const { return *model_; }
-  uint64_t version() const { return version_; }
-  int state_size() const { return predictor_.state_size(); }
+  uint64_t version() const override { return version_; }
+  uint64_t content_id() const override { return model_->content_id; }
+  std::string description() const override { return "gru4rec"; }
+  int32_t num_items() const override { return model_->num_items(); }
+  int state_size() const override { return predictor_.state_size(); }
 
-  // The dense index of an item id, or -1 when the model does not know it.
-  int32_t find_item(std::string_view id) const { return model_->items.find(id); }
-  const std::string& item_id(int32_t item) const { return model_->items.id(item); }
-  // Between this model's item indices and the registry's: -1 for a registry item this model
-  // does not know.
-  int32_t to_global(int32_t item) const { return to_global_[static_cast<size_t>(item)]; }
-  int32_t to_local(int32_t global) const {
-    return global >= 0 && static_cast<size_t>(global) < to_local_.size()
-               ? to_local_[static_cast<size_t>(global)]
-               : -1;
-  }
+  int32_t find_item(std::string_view id) const override { return catalog_.find(id); }
+  const std::string& item_id(int32_t item) const override { return catalog_.id(item); }
+  int32_t to_global(int32_t item) const override { return catalog_.to_global(item); }
+  int32_t to_local(int32_t global) const override { return catalog_.to_local(global); }
 
-  // Advances `state` (state_size() floats; zeros for a new session) by one event.
-  void advance(std::span<float> state, int32_t item) const;
+  void advance(std::span<float> state, int32_t item) const override;
 
   // The top-k items for a session's state, best first, into `out` (size >= k); returns how many.
   size_t recommend(std::span<const float> state, const RecommendOptions& options,
                    std::span<ScoredItem> out) const;
+  size_t recommend(std::span<const float> state, std::span<const int32_t> /*session_items*/,
+                   const RecommendOptions& options, std::span<ScoredItem> out) const override {
+    return recommend(state, options, out);
+  }
 
-  // The most popular training items (by support), for sessions without a known event.
-  size_t popular(const RecommendOptions& options, std::span<ScoredItem> out) const;
+  size_t popular(const RecommendOptions& options, std::span<ScoredItem> out) const override {
+    return catalog_.popular(options, out);
+  }
 
   static constexpr Eigen::Index kMaxBatch = 32;
 
@@ -90,10 +86,8 @@ class Recommender {
   uint64_t version_;
   uint64_t instance_;  // unique in the process: keys the per-thread scratch
   Predictor predictor_;
-  std::vector<int32_t> by_popularity_;  // item indices, most supported first
-  std::vector<int32_t> rank_;           // an item's position in by_popularity_
-  ItemScorer scorer_;                   // Wy and By packed for products with a few states
-  std::vector<int32_t> to_global_, to_local_;
+  Catalog catalog_;
+  ItemScorer scorer_;  // Wy and By packed for products with a few states
 
   // The queue of requests waiting to be scored, and the scoring slots (one per core); a slot is
   // free, or held by a leading request (scoring, or woken to score the queue).

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,12 +50,18 @@ class RedisClient {
   // replies, or nullopt as for command().
   std::optional<std::vector<RedisReply>> pipeline(
       std::initializer_list<std::initializer_list<std::string_view>> commands);
+  std::optional<std::vector<RedisReply>> pipeline(
+      std::span<const std::vector<std::string>> commands);
   // Failures since construction (for metrics).
   uint64_t failures() const { return failures_; }
 
  private:
   bool connect();
   void fail();
+  // Queues one command; false (after fail()) when it cannot be written.
+  bool append(std::span<const std::string_view> args);
+  // The replies of the `count` commands queued; nullopt (after fail()) on a broken connection.
+  std::optional<std::vector<RedisReply>> read_replies(size_t count);
 
   RedisAddress address_;
   double timeout_seconds_;

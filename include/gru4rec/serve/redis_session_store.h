@@ -1,7 +1,8 @@
 // Sessions in Redis, shared by every server process that names the same Redis: a session's
 // events may reach any replica, and a replica that restarts loses nothing. Each session is one
-// key (prefix + id) holding a SessionRecord (item ids, state, model checksum), expiring after
-// the time-to-live of inactivity (Redis's own expiry, renewed on every use).
+// key (prefix + id), a hash holding a SessionRecord (item ids, state, model checksum, field
+// "r") and the answer to its last event (field "a"), expiring after the time-to-live of
+// inactivity (Redis's own expiry, renewed on every use).
 //
 // Concurrent events of one session on two replicas: update() is optimistic (WATCH the key,
 // read, compute, MULTI/SET/EXEC) and retried when another replica wrote in between, up to
@@ -29,6 +30,8 @@ class SessionCodec {
   virtual ~SessionCodec() = default;
   virtual SessionRecord to_record(const SessionState& state) const = 0;
   virtual SessionState from_record(const SessionRecord& record) const = 0;
+  // The item ids of registry indices (for answers).
+  virtual std::vector<std::string> item_ids(std::span<const int32_t> items) const = 0;
 };
 
 class RedisSessionStore : public SessionStore {
@@ -43,6 +46,8 @@ class RedisSessionStore : public SessionStore {
               const std::function<void(SessionState&, bool created)>& fn) override;
   bool get(std::string_view id, SessionState& out) override;
   bool erase(std::string_view id) override;
+  // The answer is a field of the session's hash, read with the session by update().
+  void save_answer(std::string_view id, uint64_t events, std::span<const int32_t> answer) override;
   size_t expire() override { return 0; }  // Redis expires the keys
   size_t size() const override;           // keys in the database (DBSIZE)
   uint64_t created() const override { return created_.load(); }
@@ -60,7 +65,9 @@ class RedisSessionStore : public SessionStore {
   std::vector<RedisReply> call_all(
       std::initializer_list<std::initializer_list<std::string_view>> commands) const;
   // The session's record in `reply` (a GET's), or nullopt (missing, or not a record of ours).
-  std::optional<SessionState> decode(const RedisReply& reply) const;
+  // `answer`: the reply of a GET of the answer key, or nullptr.
+  std::optional<SessionState> decode(const RedisReply& reply,
+                                     const RedisReply* answer = nullptr) const;
 
   RedisAddress address_;
   std::string ttl_milliseconds_;

@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <string>
 
 #include "gru4rec/core/parallel.h"
+#include "gru4rec/serve/experiment.h"
 #include "gru4rec/serve/recommender.h"
 #include "gru4rec/serve/redis_session_store.h"
 #include "gru4rec/serve/session_store.h"
@@ -62,6 +64,11 @@ struct ServerOptions {
   std::string admin_host = "127.0.0.1";
   int admin_port = -1;
   std::string admin_token;
+  // A/B test: the variants served, each session assigned to one by a hash of its id (empty: one
+  // variant, "default", serving the model ServeApp is given). `experiment` names the test: it
+  // seeds the assignment and keys the counters shared through the session store's Redis.
+  std::vector<VariantSpec> variants;
+  std::string experiment = "default";
   // Storage of the item weights for scoring: float16 halves the bytes streamed per product
   // (scores then differ by about 1e-3 relative from the offline evaluator's).
   WeightPrecision item_weights = WeightPrecision::kFloat32;
@@ -82,7 +89,8 @@ Response error_response(int status, std::string_view message);
 
 class ServeApp : private SessionCodec {
  public:
-  // Loads the model (throws Error on a bad file).
+  // Loads the model, or the models of options.variants when model_path is empty (throws Error
+  // on a bad file, or when both or neither are given).
   ServeApp(const ServerOptions& options, std::string model_path);
 
   // Routes one request to its handler: method, raw path (not percent-decoded: the session id
@@ -91,16 +99,24 @@ class ServeApp : private SessionCodec {
   Response handle(std::string_view method, std::string_view path, std::string_view query,
                   std::string_view body, Listener listener = Listener::kPublic);
 
-  // Loads the model again from its path (or `path` when not empty), validates it and swaps it
-  // in; returns false, changing nothing, when the file holds the model being served (same
-  // content id). Throws and keeps the old model serving on any failure (Error for a bad file).
+  // Loads every variant's model again from its source (the first variant's from `path` when
+  // not empty), validates it and swaps it in; returns false when nothing changed (the files
+  // hold the models being served: same content id). Throws and keeps the old models serving
+  // on any failure (Error for a bad file).
   bool reload(const std::string& path = "");
 
   // Shutting down: /ready answers 503 from now on (requests are still answered).
   void set_draining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
 
+  // The first variant's model when it is a GRU4Rec model (else nullptr).
   std::shared_ptr<const Recommender> recommender() const;
+  size_t variant_count() const { return variants_.size(); }
+  const VariantSpec& variant(size_t v) const { return variants_[v]->spec; }
+  std::shared_ptr<const SessionModel> model_of(size_t variant) const;
+  // The variant of a session (see experiment.h).
+  size_t variant_of(std::string_view session_id) const;
+  ExperimentCounters& experiment() { return *experiment_; }
   SessionStore& sessions() { return *sessions_; }
   const ServerOptions& options() const { return options_; }
   // Prometheus text of the counters.
@@ -121,24 +137,39 @@ class ServeApp : private SessionCodec {
   Response session_delete(std::string_view id);
   Response stateless(std::string_view body);
   Response model_summary() const;
+  Response experiments();
+  nlohmann::json variants_json() const;
   Response admin_reload();
   // Recomputes a session that another model computed, from its items (those this model knows).
-  void rebuild(SessionState& session, const Recommender& rec) const;
+  void rebuild(SessionState& session, const SessionModel& rec) const;
+  // The model of this process with that version or content id (nullptr: none).
+  std::shared_ptr<const SessionModel> model_with_version(uint64_t version) const;
+  std::shared_ptr<const SessionModel> model_with_content(uint64_t content_id) const;
+  // A new model for a variant from `source`, or nullptr when it holds the variant's current
+  // model (same content id); the caller holds reload_mutex_.
+  std::shared_ptr<const SessionModel> load_variant(size_t variant, const std::string& source);
   // SessionCodec: between SessionState and the portable record of a shared store.
   SessionRecord to_record(const SessionState& state) const override;
   SessionState from_record(const SessionRecord& record) const override;
+  std::vector<std::string> item_ids(std::span<const int32_t> items) const override;
+
+  struct Variant {
+    VariantSpec spec;
+    std::atomic<std::shared_ptr<const SessionModel>> model;
+  };
 
   ServerOptions options_;
-  std::string model_path_;
   std::mutex reload_mutex_;
-  std::atomic<std::shared_ptr<const Recommender>> recommender_;
+  std::vector<std::unique_ptr<Variant>> variants_;
+  std::vector<double> weights_;
+  std::unique_ptr<ExperimentCounters> experiment_;
   ItemIndex registry_;  // item ids of every model loaded (written under both mutexes)
   mutable std::shared_mutex registry_mutex_;
   std::atomic<uint64_t> next_version_{1};
   std::unique_ptr<SessionStore> sessions_;
   std::atomic<bool> draining_{false};
 
-  static constexpr size_t kBuckets = 12;
+  static constexpr size_t kBuckets = kLatencyBounds.size();
   std::atomic<uint64_t> requests_{0}, client_errors_{0}, server_errors_{0};
   std::atomic<uint64_t> latency_buckets_[kBuckets + 1] = {};
   std::atomic<uint64_t> latency_micros_sum_{0};

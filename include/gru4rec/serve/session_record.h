@@ -17,7 +17,7 @@
 namespace gru4rec {
 
 struct SessionRecord {
-  static constexpr uint32_t kFormatVersion = 1;
+  static constexpr uint32_t kFormatVersion = 2;
   static constexpr size_t kMaxStateFloats = 1 << 16;
   static constexpr size_t kMaxItems = 1000;
   static constexpr size_t kMaxItemIdBytes = 1024;
@@ -25,6 +25,12 @@ struct SessionRecord {
   uint64_t model_id = 0;           // Model::content_id of the model that computed `state`
   std::vector<float> state;        // the GRU state (all layers)
   std::vector<std::string> items;  // the session's item ids, oldest first
+  uint64_t events = 0;             // known events applied to `state` since the session began
+
+  // Not part of the record's bytes: the top-k answered at the session's last event, kept apart
+  // (encode_answer) and joined by the store.
+  std::vector<std::string> answer;
+  uint64_t answer_events = 0;  // `events` when it was answered
 };
 
 // The record as bytes: "G4RS", format version, model id, state, items, CRC-32 of all before it
@@ -33,5 +39,10 @@ std::string encode_session(const SessionRecord& record);
 
 // The record from bytes; nullopt for anything but a well-formed record of this format version.
 std::optional<SessionRecord> decode_session(std::string_view bytes);
+
+// The answer part (answer_events, answer) as bytes of its own ("G4RA", the same layout and
+// checks), and back into `record`; false, leaving it unchanged, for anything but an answer.
+std::string encode_answer(const SessionRecord& record);
+bool decode_answer(std::string_view bytes, SessionRecord& record);
 
 }  // namespace gru4rec

@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -26,6 +27,13 @@ struct SessionState {
   std::vector<int32_t> seen;   // the session's items (registry indices, see Recommender),
                                // oldest first, at most kMaxSeen
   uint64_t model_version = 0;  // the model that computed `state`
+  uint64_t events = 0;         // known events applied since the session began
+  // The top-k (at most kMaxAnswer, registry indices) answered after `answer_events` events: the
+  // list the session's next event is measured against (online HitRate and MRR).
+  std::vector<int32_t> answer;
+  uint64_t answer_events = 0;
+
+  static constexpr size_t kMaxAnswer = 20;
 
   static constexpr size_t kMaxSeen = 200;
 };
@@ -48,6 +56,11 @@ class SessionStore {
   // Copies the session into `out`; false when it does not exist (or has expired).
   virtual bool get(std::string_view id, SessionState& out) = 0;
   virtual bool erase(std::string_view id) = 0;
+  // Keeps the top-k answered to the session after `events` events (state.answer and
+  // answer_events), when the session exists; apart from update() so that no lock or
+  // transaction is held while the answer is scored.
+  virtual void save_answer(std::string_view id, uint64_t events,
+                           std::span<const int32_t> answer) = 0;
   // Removes the sessions idle for longer than the time-to-live; returns how many.
   virtual size_t expire() = 0;
   virtual size_t size() const = 0;
@@ -75,6 +88,7 @@ class MemorySessionStore : public SessionStore {
               const std::function<void(SessionState&, bool created)>& fn) override;
   bool get(std::string_view id, SessionState& out) override;
   bool erase(std::string_view id) override;
+  void save_answer(std::string_view id, uint64_t events, std::span<const int32_t> answer) override;
   size_t expire() override;
   size_t size() const override;
   // Sessions evicted to respect max_sessions or max_bytes since construction.
