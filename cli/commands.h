@@ -11,6 +11,7 @@ void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_replay_command(CLI::App& app);
 void add_baseline_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_tune_command(CLI::App& app);

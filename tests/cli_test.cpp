@@ -534,5 +534,46 @@ TEST_F(CliTest, ServeReplicasShareSessionsThroughRedis) {
   }
 }
 
+// The JSON document a command printed on stdout after its log lines (run_cli merges them).
+nlohmann::json json_after_log(const std::string& output) {
+  const size_t start =
+      output.rfind("\n{") == std::string::npos ? output.find('{') : output.find("\n{") + 1;
+  return nlohmann::json::parse(output.substr(start == std::string::npos ? 0 : start));
+}
+
+// Online equals offline: a test log replayed through a server event by event gives, as the
+// server's own measure, the offline evaluation's Recall@k and MRR@k (same ties).
+TEST_F(CliTest, ReplayThroughAServerMeasuresWhatTheOfflineEvaluationDoes) {
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + model_ +
+                    " -ps n_epochs=2,layers=24,n_sample=16,batch_size=8 -q --progress none")
+                .exit_code,
+            0);
+  ServeProcess server(model_, "", dir_.file("serve.log"));
+  ASSERT_GT(server.port, 0);
+  const std::string url = fmt::format(" --server http://127.0.0.1:{}", server.port);
+  for (const int k : {20, 5}) {
+    const RunResult replay =
+        run_cli(fmt::format("replay {}{} -m {} --concurrency 3 --json", test_, url, k));
+    ASSERT_EQ(replay.exit_code, 0) << replay.output;
+    const RunResult eval = run_cli(fmt::format("eval {} {} -m {} --json", model_, test_, k));
+    ASSERT_EQ(eval.exit_code, 0) << eval.output;
+    const nlohmann::json online = json_after_log(replay.output)["variants"][0];
+    const nlohmann::json offline = json_after_log(eval.output)["evaluations"][0];
+    EXPECT_EQ(online["measured"], offline["predictions"]);
+    EXPECT_EQ(online["unknown_items"], offline["dropped_unknown_item_events"]);
+    EXPECT_GT(offline["predictions"].get<int>(), 100);
+    EXPECT_NEAR(online[fmt::format("hit_rate@{}", k)].get<double>(),
+                offline["metrics"][fmt::format("recall@{}", k)].get<double>(), 1e-12);
+    EXPECT_NEAR(online[fmt::format("mrr@{}", k)].get<double>(),
+                offline["metrics"][fmt::format("mrr@{}", k)].get<double>(), 1e-12);
+  }
+  // A server that is not there: a clear error, not a crash.
+  const RunResult refused =
+      run_cli("replay " + test_ + " --server http://127.0.0.1:1 --concurrency 1");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("127.0.0.1:1"), std::string::npos) << refused.output;
+  EXPECT_EQ(refused.output.find("internal"), std::string::npos) << refused.output;
+}
+
 }  // namespace
 }  // namespace gru4rec

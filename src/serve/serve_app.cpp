@@ -785,6 +785,8 @@ Response ServeApp::experiments() {
              {"unknown_items", c[VariantCounts::kUnknownItems]},
              {"measured", c[VariantCounts::kMeasured]},
              {"hits", c.hits()},
+             {"hits_by_rank", std::vector<uint64_t>(c.values.begin() + VariantCounts::kHit1,
+                                                    c.values.begin() + VariantCounts::kLatency0)},
              {"sessions", c[VariantCounts::kSessions]},
              {"degraded", c[VariantCounts::kDegraded]},
              {"hit_rate", {{"value", hr.value}, {"ci95", interval(hr)}}},
