@@ -18,6 +18,7 @@ packages=(
   libbenchmark-dev         # kernel micro-benchmarks
   libboost1.81-dev         # Boost.Beast/Asio: HTTP server (gru4rec serve)
   libhiredis-dev redis-server  # shared session store (Redis) and its tests
+  haproxy                  # the load balancer of docs/deploy.md (scripts/deploy-check.sh)
   wrk curl                 # load test of the server
 )
 
