@@ -23,6 +23,7 @@ struct ServeOptions {
   std::string item_weights = "float32";
   size_t max_session_memory_mib = 1024;
   std::string admin_token_file;
+  std::string retrieval = "auto", ann_index = "ivf";
 };
 
 // The admin token: from the file (first line, surrounding blanks dropped), else from the
@@ -70,6 +71,7 @@ void run_serve(const ServeOptions& o) {
              "timeout {} s; max {} connections)\n",
              o.model_path, rec->model().num_items(), options.host, port, options.max_sessions,
              o.max_session_memory_mib, options.session_ttl_seconds, options.max_connections);
+  fmt::print(stderr, "Retrieval: {}\n", rec->retrieval_summary());
   if (server.admin_port() >= 0) {
     fmt::print(stderr, "Admin (POST /admin/reload, with the token) on http://{}:{}\n",
                options.admin_host, server.admin_port());
@@ -81,8 +83,8 @@ void run_serve(const ServeOptions& o) {
       if (signal == SIGHUP) {
         try {
           if (app.reload()) {
-            fmt::print(stderr, "Reloaded {} (model version {})\n", o.model_path,
-                       app.recommender()->version());
+            fmt::print(stderr, "Reloaded {} (model version {}); retrieval: {}\n", o.model_path,
+                       app.recommender()->version(), app.recommender()->retrieval_summary());
           } else {
             fmt::print(stderr, "Reload: {} holds the model being served; nothing changed\n",
                        o.model_path);
@@ -215,7 +217,41 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--admin-token-file", o->admin_token_file,
                   "file holding the admin token (else GRU4REC_ADMIN_TOKEN); admin requests "
                   "send it as Authorization: Bearer TOKEN");
+  RetrievalOptions& r = o->server.retrieval;
+  cmd->add_option("--retrieval", o->retrieval,
+                  "top-k over every item (exact) or from a FAISS index (ann: approximate, for "
+                  "large catalogs); auto: ann from --ann-min-items items")
+      ->check(CLI::IsMember({"exact", "ann", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--ann-min-items", r.auto_min_items, "--retrieval auto: ann from this many items")
+      ->check(CLI::Range(1.0, 1e12))
+      ->capture_default_str();
+  cmd->add_option("--ann-index", o->ann_index,
+                  "approximate index: ivf (inverted lists, inner product) or hnsw (graph)")
+      ->check(CLI::IsMember({"ivf", "hnsw"}))
+      ->capture_default_str();
+  cmd->add_option("--ann-nlist", r.nlist, "ivf: lists (0: 4 sqrt(items))")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--ann-nprobe", r.nprobe,
+                  "ivf: lists scanned per request (0: nlist / 32, at least 8); more: closer to "
+                  "exact, slower")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--ann-hnsw-m", r.hnsw_m, "hnsw: links per node")
+      ->check(CLI::Range(4, 256))
+      ->capture_default_str();
+  cmd->add_option("--ann-ef-construction", r.ef_construction, "hnsw: candidates while building")
+      ->check(CLI::Range(8, 4096))
+      ->capture_default_str();
+  cmd->add_option("--ann-ef-search", r.ef_search,
+                  "hnsw: candidates per request; more: closer to exact, slower")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   cmd->callback([o]() {
+    o->server.retrieval.mode = parse_retrieval_mode(o->retrieval);
+    o->server.retrieval.index = parse_ann_index_type(o->ann_index);
+    validate(o->server.retrieval);
     o->server.item_weights =
         o->item_weights == "float16" ? WeightPrecision::kFloat16 : WeightPrecision::kFloat32;
     run_serve(*o);

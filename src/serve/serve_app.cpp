@@ -319,7 +319,7 @@ bool ServeApp::reload(const std::string& path) {
   {
     std::unique_lock registry_lock(registry_mutex_);
     rec = std::make_shared<const Recommender>(model, next_version_++, registry_,
-                                              options_.item_weights);
+                                              options_.item_weights, options_.retrieval);
   }
   recommender_.store(std::move(rec));
   model_path_ = source;
