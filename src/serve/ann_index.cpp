@@ -168,7 +168,7 @@ AnnIndex::~AnnIndex() {
   quantizer_.reset();
 }
 
-size_t AnnIndex::search(std::span<const float> state, std::span<int32_t> out) const {
+size_t AnnIndex::search(std::span<const float> state, std::span<int32_t> out, int breadth) const {
   GRU4REC_CHECK(static_cast<int>(state.size()) == units_);
   if (out.empty()) return 0;
   thread_local std::vector<float> query, distances;
@@ -182,7 +182,17 @@ size_t AnnIndex::search(std::span<const float> state, std::span<int32_t> out) co
   thread_local const bool one_thread = (omp_set_num_threads(1), true);
   (void)one_thread;
   // HNSW keeps max(efSearch, n) candidates during the search; IVF scans nprobe lists.
-  index_->search(1, query.data(), n, distances.data(), labels.data());
+  faiss::SearchParametersIVF ivf;
+  faiss::SearchParametersHNSW hnsw;
+  const faiss::SearchParameters* params = nullptr;
+  if (breadth > 0 && type_ == AnnIndexType::kIvf) {
+    ivf.nprobe = static_cast<size_t>(std::min(breadth, nlist_));
+    params = &ivf;
+  } else if (breadth > 0) {
+    hnsw.efSearch = breadth;
+    params = &hnsw;
+  }
+  index_->search(1, query.data(), n, distances.data(), labels.data(), params);
   size_t count = 0;
   for (faiss::Index::idx_t label : labels) {
     if (label < 0) break;  // fewer candidates than asked for

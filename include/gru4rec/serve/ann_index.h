@@ -74,8 +74,9 @@ class AnnIndex {
   AnnIndex& operator=(const AnnIndex&) = delete;
 
   // Up to `out.size()` candidate items for `state` (units floats), by decreasing approximate
-  // score; returns how many (fewer when the probed lists hold fewer items).
-  size_t search(std::span<const float> state, std::span<int32_t> out) const;
+  // score; returns how many (fewer when the probed lists hold fewer items). `breadth` > 0
+  // overrides the index's nprobe (ivf) or efSearch (hnsw) for this search (benchmarks sweep it).
+  size_t search(std::span<const float> state, std::span<int32_t> out, int breadth = 0) const;
 
   double build_seconds() const { return build_seconds_; }
   size_t bytes() const { return bytes_; }  // memory held by the index (vectors and structure)
