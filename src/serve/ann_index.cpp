@@ -2,7 +2,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
-#include <faiss/IndexIVFFlat.h>
+#include <faiss/Clustering.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 #include <omp.h>
@@ -14,6 +14,7 @@
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
+#include "gru4rec/model/top_k.h"
 
 namespace gru4rec {
 namespace {
@@ -118,20 +119,58 @@ AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
                                : default_nlist(items_);
     nprobe_ = options.nprobe > 0 ? std::min(options.nprobe, nlist_)
                                  : std::min(nlist_, std::max(8, nlist_ / 32));
-    quantizer_ = std::make_unique<faiss::IndexFlatIP>(d);
-    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer_.get(), d,
-                                                     static_cast<size_t>(nlist_),
-                                                     faiss::METRIC_INNER_PRODUCT);
     // k-means on at most 64 items per list (FAISS's default, 256, makes the build of a 1M-item
-    // catalog several times slower for no measurable recall), 10 iterations, a fixed seed.
-    ivf->cp.max_points_per_centroid = 64;
-    ivf->cp.niter = 10;
-    ivf->cp.seed = 1234;
-    ivf->cp.verbose = false;
-    ivf->train(items_, vectors.data());
-    ivf->add(items_, vectors.data());
-    ivf->nprobe = static_cast<size_t>(nprobe_);
-    index_ = std::move(ivf);
+    // catalog several times slower), 10 iterations, a fixed seed; inner product assignment.
+    faiss::ClusteringParameters cp;
+    cp.max_points_per_centroid = 64;
+    cp.niter = 10;
+    cp.seed = 1234;
+    cp.verbose = false;
+    faiss::Clustering clustering(d, nlist_, cp);
+    faiss::IndexFlatIP assign_index(d);
+    clustering.train(items_, vectors.data(), assign_index);
+    MatrixR<float> centroids(nlist_, d);
+    std::copy_n(clustering.centroids.data(), centroids.size(), centroids.data());
+    // Each item to the list of its largest inner product, in batches of 32 items per product
+    // (the centroids scored as items of units + 1 floats, no bias), on every core.
+    const std::vector<float> zeros(static_cast<size_t>(nlist_), 0.0f);
+    const ItemScorer by_vector(centroids, zeros);
+    std::vector<int32_t> list_of(static_cast<size_t>(items_));
+    const int shares = available_cores();
+    run_parallel(shares, [&](int share) {
+      const auto [begin, end] = share_range(items_, share, shares);
+      std::vector<float> scores(32 * static_cast<size_t>(nlist_));
+      for (int64_t i0 = begin; i0 < end; i0 += 32) {
+        const int rows = static_cast<int>(std::min<int64_t>(32, end - i0));
+        by_vector.score(vectors.data() + i0 * d, rows, d, scores.data(), nlist_);
+        for (int r = 0; r < rows; ++r) {
+          const float* row = scores.data() + static_cast<size_t>(r) * nlist_;
+          list_of[static_cast<size_t>(i0 + r)] =
+              static_cast<int32_t>(std::max_element(row, row + nlist_) - row);
+        }
+      }
+    });
+    // The centroids as items for a query [state, 1]: their first units floats, their last as bias.
+    MatrixR<float> centroid_weights = centroids.leftCols(units_);
+    std::vector<float> centroid_bias(static_cast<size_t>(nlist_));
+    for (int c = 0; c < nlist_; ++c) centroid_bias[static_cast<size_t>(c)] = centroids(c, units_);
+    centroids_ = std::make_unique<ItemScorer>(centroid_weights, centroid_bias);
+    list_items_.assign(static_cast<size_t>(nlist_), {});
+    for (int64_t i = 0; i < items_; ++i)
+      list_items_[static_cast<size_t>(list_of[static_cast<size_t>(i)])].push_back(
+          static_cast<int32_t>(i));
+    lists_.reserve(static_cast<size_t>(nlist_));
+    bytes_ = centroids_->bytes();
+    for (const std::vector<int32_t>& members : list_items_) {
+      MatrixR<float> w(static_cast<Eigen::Index>(members.size()), units_);
+      std::vector<float> b(members.size());
+      for (size_t j = 0; j < members.size(); ++j) {
+        w.row(static_cast<Eigen::Index>(j)) = weights.row(members[j]);
+        b[j] = bias[static_cast<size_t>(members[j])];
+      }
+      lists_.emplace_back(w, b);
+      bytes_ += lists_.back().bytes() + members.size() * sizeof(int32_t);
+    }
   } else {
     // u_i = [v_i, sqrt(R^2 - |v_i|^2)] under L2; the query [state, 1, 0].
     const int d2 = d + 1;
@@ -158,41 +197,58 @@ AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
   }
   build_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  CountingWriter counter;
-  faiss::write_index(index_.get(), &counter);
-  bytes_ = counter.bytes;
+  if (index_) {
+    CountingWriter counter;
+    faiss::write_index(index_.get(), &counter);
+    bytes_ = counter.bytes;
+  }
 }
 
-AnnIndex::~AnnIndex() {
-  index_.reset();  // before the quantizer it points to
-  quantizer_.reset();
-}
+AnnIndex::~AnnIndex() = default;
 
 size_t AnnIndex::search(std::span<const float> state, std::span<int32_t> out, int breadth) const {
   GRU4REC_CHECK(static_cast<int>(state.size()) == units_);
   if (out.empty()) return 0;
+  if (type_ == AnnIndexType::kIvf) {
+    // The nprobe lists of the best centroids, each scored whole; the best out.size() items.
+    thread_local std::vector<float> centroid_scores, scores;
+    thread_local std::vector<ScoredItem> probes, best;
+    const int nprobe = breadth > 0 ? std::min(breadth, nlist_) : nprobe_;
+    centroid_scores.resize(static_cast<size_t>(nlist_));
+    centroids_->score(state.data(), 1, units_, centroid_scores.data(), nlist_);
+    probes.resize(static_cast<size_t>(nprobe));
+    probes.resize(top_k(centroid_scores, static_cast<size_t>(nprobe), probes));
+    best.clear();
+    for (const ScoredItem& probe : probes) {
+      const ItemScorer& list = lists_[static_cast<size_t>(probe.item)];
+      const std::vector<int32_t>& members = list_items_[static_cast<size_t>(probe.item)];
+      if (members.empty()) continue;
+      scores.resize(members.size());
+      list.score(state.data(), 1, units_, scores.data(), static_cast<int>(members.size()));
+      for (size_t j = 0; j < members.size(); ++j) best.push_back(ScoredItem{members[j], scores[j]});
+    }
+    const auto better = [](const ScoredItem& a, const ScoredItem& b) {
+      return a.score > b.score || (a.score == b.score && a.item < b.item);
+    };
+    const size_t n = std::min(out.size(), best.size());
+    std::partial_sort(best.begin(), best.begin() + static_cast<ptrdiff_t>(n), best.end(), better);
+    for (size_t i = 0; i < n; ++i) out[i] = best[i].item;
+    return n;
+  }
   thread_local std::vector<float> query, distances;
   thread_local std::vector<faiss::Index::idx_t> labels;
   query.assign(state.begin(), state.end());
-  query.push_back(1.0f);                                    // times the bias
-  if (type_ == AnnIndexType::kHnsw) query.push_back(0.0f);  // the norm-completing coordinate
+  query.push_back(1.0f);  // times the bias
+  query.push_back(0.0f);  // the norm-completing coordinate
   const auto n = static_cast<faiss::Index::idx_t>(std::min<size_t>(out.size(), items_));
   distances.resize(static_cast<size_t>(n));
   labels.resize(static_cast<size_t>(n));
   thread_local const bool one_thread = (omp_set_num_threads(1), true);
   (void)one_thread;
-  // HNSW keeps max(efSearch, n) candidates during the search; IVF scans nprobe lists.
-  faiss::SearchParametersIVF ivf;
+  // HNSW keeps max(efSearch, n) candidates during the search.
   faiss::SearchParametersHNSW hnsw;
-  const faiss::SearchParameters* params = nullptr;
-  if (breadth > 0 && type_ == AnnIndexType::kIvf) {
-    ivf.nprobe = static_cast<size_t>(std::min(breadth, nlist_));
-    params = &ivf;
-  } else if (breadth > 0) {
-    hnsw.efSearch = breadth;
-    params = &hnsw;
-  }
-  index_->search(1, query.data(), n, distances.data(), labels.data(), params);
+  hnsw.efSearch = breadth > 0 ? breadth : ef_search_;
+  index_->search(1, query.data(), n, distances.data(), labels.data(), &hnsw);
   size_t count = 0;
   for (faiss::Index::idx_t label : labels) {
     if (label < 0) break;  // fewer candidates than asked for

@@ -5,10 +5,13 @@
 // index's own (which lists or graph nodes it visits):
 // - ivf (the default): an inverted file over the vectors v_i = [Wy[i], By[i]] (units + 1
 //   floats), searched by inner product with the query q = [state, 1]: q . v_i is the item's
-//   score. The coarse quantizer is trained by k-means on the items (a sample of them for large
-//   catalogs); a query scans the `nprobe` lists whose centroids have the largest inner product
-//   with q. Vectors are stored uncompressed (IndexIVFFlat), so the distances FAISS returns are
-//   the scores themselves.
+//   score. The `nlist` centroids are trained by FAISS's k-means (faiss::Clustering, inner
+//   product assignment) on a sample of the items; each item goes to the list of its largest
+//   inner product; a query scans the `nprobe` lists whose centroids have the largest inner
+//   product with q. The centroids and each list are scored by the project's ItemScorer
+//   (AVX-512/AVX2 kernels, uncompressed float32), not by FAISS: Debian's libfaiss is compiled
+//   for baseline x86-64 and its list scan runs a scalar inner product (57% of the server's
+//   time at 1M items in the profile of docs/performance.md). Scores are thus exact.
 // - hnsw: a HNSW graph under the Euclidean distance, over u_i = [v_i, sqrt(R^2 - |v_i|^2)]
 //   (R: the largest |v_i|) and the query [q, 0]: |[q,0] - u_i|^2 = |q|^2 + R^2 - 2 q . v_i, so
 //   the nearest items are those of the largest scores (the usual MIPS-to-L2 reduction; graphs
@@ -27,7 +30,10 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "gru4rec/core/matrix.h"
+#include "gru4rec/model/item_scorer.h"
 
 namespace faiss {
 struct Index;
@@ -84,7 +90,10 @@ class AnnIndex {
   std::string describe() const;
 
  private:
-  std::unique_ptr<faiss::Index> quantizer_, index_;
+  std::unique_ptr<faiss::Index> index_;          // hnsw
+  std::unique_ptr<ItemScorer> centroids_;        // ivf: the lists' centroids
+  std::vector<ItemScorer> lists_;                // ivf: each list's items (Wy and By rows)
+  std::vector<std::vector<int32_t>> list_items_;  // ivf: their item indices
   AnnIndexType type_;
   int units_ = 0;
   int64_t items_ = 0;
