@@ -74,24 +74,42 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw Error(key + ": missing value");
       return argv[++i];
     };
-    if (key == "--items") a.items = std::stoll(value());
-    else if (key == "--units") a.units = std::stoi(value());
-    else if (key == "--queries") a.queries = std::stoi(value());
-    else if (key == "--clusters") a.clusters = std::stoi(value());
-    else if (key == "--index") a.index = value();
-    else if (key == "--nlist") a.nlist = std::stoi(value());
-    else if (key == "--nprobe") a.nprobe = std::stoi(value());
-    else if (key == "--hnsw-m") a.hnsw_m = std::stoi(value());
-    else if (key == "--ef-search") a.ef_search = std::stoi(value());
-    else if (key == "--ef-construction") a.ef_construction = std::stoi(value());
-    else if (key == "--sweep") a.sweep = int_list(value());
-    else if (key == "--save") a.save = value();
-    else if (key == "--no-exact") a.exact = false;
-    else if (key == "--model") a.model = value();
-    else if (key == "--sessions") a.sessions = value();
-    else if (key == "--write-sessions") a.write_sessions = value();
-    else if (key == "--seed") a.seed = std::stoull(value());
-    else throw Error("unknown argument " + key);
+    if (key == "--items")
+      a.items = std::stoll(value());
+    else if (key == "--units")
+      a.units = std::stoi(value());
+    else if (key == "--queries")
+      a.queries = std::stoi(value());
+    else if (key == "--clusters")
+      a.clusters = std::stoi(value());
+    else if (key == "--index")
+      a.index = value();
+    else if (key == "--nlist")
+      a.nlist = std::stoi(value());
+    else if (key == "--nprobe")
+      a.nprobe = std::stoi(value());
+    else if (key == "--hnsw-m")
+      a.hnsw_m = std::stoi(value());
+    else if (key == "--ef-search")
+      a.ef_search = std::stoi(value());
+    else if (key == "--ef-construction")
+      a.ef_construction = std::stoi(value());
+    else if (key == "--sweep")
+      a.sweep = int_list(value());
+    else if (key == "--save")
+      a.save = value();
+    else if (key == "--no-exact")
+      a.exact = false;
+    else if (key == "--model")
+      a.model = value();
+    else if (key == "--sessions")
+      a.sessions = value();
+    else if (key == "--write-sessions")
+      a.write_sessions = value();
+    else if (key == "--seed")
+      a.seed = std::stoull(value());
+    else
+      throw Error("unknown argument " + key);
   }
   return a;
 }
@@ -184,8 +202,8 @@ int main(int argc, char** argv) try {
     std::discrete_distribution<int32_t> pick(model->supports.begin(), model->supports.end());
     std::string text = "SessionId\tItemId\tTime\n";
     for (int session = 0; session < 20000; ++session) {
-      const auto& members = catalog.members[static_cast<size_t>(
-          catalog.cluster_of[static_cast<size_t>(pick(rng))])];
+      const auto& members =
+          catalog.members[static_cast<size_t>(catalog.cluster_of[static_cast<size_t>(pick(rng))])];
       const int length = 2 + static_cast<int>(rng() % 7);
       for (int e = 0; e < length; ++e) {
         text += fmt::format("{}\t{}\t{}\n", session,
@@ -208,8 +226,7 @@ int main(int argc, char** argv) try {
   // The exact recommender also advances the sessions (its GRU).
   Recommender exact(model, 1, registry, WeightPrecision::kFloat32, exact_options);
   std::mt19937_64 rng(a.seed + 1);
-  std::discrete_distribution<int32_t> by_popularity(model->supports.begin(),
-                                                    model->supports.end());
+  std::discrete_distribution<int32_t> by_popularity(model->supports.begin(), model->supports.end());
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<std::vector<float>> gru_states, item_states;
   if (!a.sessions.empty()) {
@@ -254,16 +271,14 @@ int main(int argc, char** argv) try {
     const int32_t j = by_popularity(rng);
     std::vector<float> h(static_cast<size_t>(units));
     for (int u = 0; u < units; ++u)
-      h[static_cast<size_t>(u)] =
-          std::tanh(2.0f * model->weights.Wy(j, u) + 0.1f * normal(rng));
+      h[static_cast<size_t>(u)] = std::tanh(2.0f * model->weights.Wy(j, u) + 0.1f * normal(rng));
     item_states.push_back(std::move(h));
   }
 
   // Exact top-20 of every query (batches of 32 through the scorer) and exact single-request
   // latency through the Recommender (one request at a time: one product of one state).
-  const ItemScorer scorer(model->weights.Wy,
-                          std::span<const float>(model->weights.By.data(),
-                                                 static_cast<size_t>(a.items)));
+  const ItemScorer scorer(model->weights.Wy, std::span<const float>(model->weights.By.data(),
+                                                                    static_cast<size_t>(a.items)));
   const auto exact_top = [&](const std::vector<std::vector<float>>& states) {
     std::vector<std::vector<int32_t>> tops;
     MatrixR<float> batch(32, units), scores(32, a.items);
@@ -310,9 +325,10 @@ int main(int argc, char** argv) try {
   };
   if (a.exact) {
     const auto micros = time_requests(exact, std::min(a.queries, 200));
-    fmt::print("exact: single request p50 {:.0f} us p99 {:.0f} us; scorer weights {:.0f} MiB ({})\n",
-               percentile(micros, 0.5), percentile(micros, 0.99),
-               static_cast<double>(scorer.bytes()) / (1 << 20), ItemScorer::kernel_name());
+    fmt::print(
+        "exact: single request p50 {:.0f} us p99 {:.0f} us; scorer weights {:.0f} MiB ({})\n",
+        percentile(micros, 0.5), percentile(micros, 0.99),
+        static_cast<double>(scorer.bytes()) / (1 << 20), ItemScorer::kernel_name());
   }
 
   // The approximate recommender, as gru4rec serve builds it.

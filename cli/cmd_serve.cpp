@@ -234,7 +234,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 1 << 24))
       ->capture_default_str();
   cmd->add_option("--ann-nprobe", r.nprobe,
-                  "ivf: lists scanned per request (0: nlist / 32, at least 8); more: closer to "
+                  "ivf: lists scanned per request (0: nlist / 128, at least 8); more: closer to "
                   "exact, slower")
       ->check(CLI::Range(0, 1 << 24))
       ->capture_default_str();

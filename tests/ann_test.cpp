@@ -185,8 +185,9 @@ TEST(AnnRetrievalOptions, BadOptionsSayWhich) {
   o.mode = RetrievalMode::kAnn;
   const auto model = separated_model();
   ItemIndex registry;
-  EXPECT_NE(message([&] { Recommender(model, 1, registry, WeightPrecision::kFloat32, o); })
-                .find("--ann-ef-search 0"),
+  EXPECT_NE(message([&] {
+              Recommender(model, 1, registry, WeightPrecision::kFloat32, o);
+            }).find("--ann-ef-search 0"),
             std::string::npos);
 }
 

@@ -1,8 +1,8 @@
 #include "gru4rec/serve/ann_index.h"
 
+#include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
-#include <faiss/Clustering.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 #include <omp.h>
@@ -42,7 +42,8 @@ class OmpThreads {
 };
 
 int default_nlist(int64_t items) {
-  const auto by_root = static_cast<int64_t>(std::lround(4.0 * std::sqrt(static_cast<double>(items))));
+  const auto by_root =
+      static_cast<int64_t>(std::lround(4.0 * std::sqrt(static_cast<double>(items))));
   return static_cast<int>(std::max<int64_t>(1, std::min(by_root, items / 8)));
 }
 
@@ -58,13 +59,12 @@ void validate(const RetrievalOptions& o) {
     if (!ok) throw Error(fmt::format("{} {}: expected {}", name, value, range));
   };
   check(o.auto_min_items >= 1, "--ann-min-items", o.auto_min_items, "at least 1");
-  check(o.nlist >= 0 && o.nlist <= (1 << 24), "--ann-nlist", o.nlist,
-        "0 (automatic) to 16777216");
+  check(o.nlist >= 0 && o.nlist <= (1 << 24), "--ann-nlist", o.nlist, "0 (automatic) to 16777216");
   check(o.nprobe >= 0 && o.nprobe <= (1 << 24), "--ann-nprobe", o.nprobe,
         "0 (automatic) to 16777216");
   if (o.nlist > 0 && o.nprobe > o.nlist) {
-    throw Error(fmt::format("--ann-nprobe {}: more than the {} lists of --ann-nlist", o.nprobe,
-                            o.nlist));
+    throw Error(
+        fmt::format("--ann-nprobe {}: more than the {} lists of --ann-nlist", o.nprobe, o.nlist));
   }
   check(o.hnsw_m >= 4 && o.hnsw_m <= 256, "--ann-hnsw-m", o.hnsw_m, "4 to 256");
   check(o.ef_construction >= 8 && o.ef_construction <= 4096, "--ann-ef-construction",
@@ -118,7 +118,7 @@ AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
     nlist_ = options.nlist > 0 ? static_cast<int>(std::min<int64_t>(options.nlist, items_))
                                : default_nlist(items_);
     nprobe_ = options.nprobe > 0 ? std::min(options.nprobe, nlist_)
-                                 : std::min(nlist_, std::max(8, nlist_ / 32));
+                                 : std::min(nlist_, std::max(8, nlist_ / 128));
     // k-means on at most 64 items per list (FAISS's default, 256, makes the build of a 1M-item
     // catalog several times slower), 10 iterations, a fixed seed; inner product assignment.
     faiss::ClusteringParameters cp;
@@ -195,8 +195,7 @@ AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
     hnsw->add(items_, vectors.data());
     index_ = std::move(hnsw);
   }
-  build_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (index_) {
     CountingWriter counter;
     faiss::write_index(index_.get(), &counter);
@@ -258,10 +257,9 @@ size_t AnnIndex::search(std::span<const float> state, std::span<int32_t> out, in
 }
 
 std::string AnnIndex::describe() const {
-  const std::string params =
-      type_ == AnnIndexType::kIvf
-          ? fmt::format("ivf, nlist {}, nprobe {}", nlist_, nprobe_)
-          : fmt::format("hnsw, M {}, efSearch {}", hnsw_m_, ef_search_);
+  const std::string params = type_ == AnnIndexType::kIvf
+                                 ? fmt::format("ivf, nlist {}, nprobe {}", nlist_, nprobe_)
+                                 : fmt::format("hnsw, M {}, efSearch {}", hnsw_m_, ef_search_);
   return fmt::format("approximate top-k ({}) over {} items, built in {:.1f} s, {:.0f} MiB", params,
                      items_, build_seconds_, static_cast<double>(bytes_) / (1 << 20));
 }

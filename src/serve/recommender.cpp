@@ -37,10 +37,7 @@ struct Recommender::Slot {
 
 Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
                          WeightPrecision precision, const RetrievalOptions& retrieval)
-    : model_(std::move(model)),
-      version_(version),
-      instance_(next_instance()),
-      predictor_(*model_) {
+    : model_(std::move(model)), version_(version), instance_(next_instance()), predictor_(*model_) {
   validate(retrieval);
   const std::span<const float> bias(model_->weights.By.data(),
                                     static_cast<size_t>(model_->weights.By.size()));
@@ -174,7 +171,7 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
     std::copy_n(state.data() + state.size() - static_cast<size_t>(last), last, &slot.states(r, 0));
   }
   scorer_->score(slot.states.data(), static_cast<int>(rows), static_cast<int>(slot.states.cols()),
-                slot.scores.data(), static_cast<int>(slot.scores.cols()));
+                 slot.scores.data(), static_cast<int>(slot.scores.cols()));
   constexpr float kExcluded = std::numeric_limits<float>::quiet_NaN();  // never selected
   for (Eigen::Index r = 0; r < rows; ++r) {
     Job& job = *jobs[static_cast<size_t>(r)];

@@ -29,7 +29,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-
 #include <vector>
 
 #include "gru4rec/core/matrix.h"
@@ -51,11 +50,11 @@ enum class AnnIndexType { kIvf, kHnsw };
 struct RetrievalOptions {
   RetrievalMode mode = RetrievalMode::kAuto;
   // kAuto's threshold (docs/performance.md, "Large catalogs", has the measurements behind it).
-  int64_t auto_min_items = 500'000;
+  int64_t auto_min_items = 200'000;
   AnnIndexType index = AnnIndexType::kIvf;
-  int nlist = 0;     // ivf: lists (0: 4 sqrt(items), at least 1, at most items / 8)
-  int nprobe = 0;    // ivf: lists scanned per query (0: nlist / 32, at least 8)
-  int hnsw_m = 32;   // hnsw: links per node
+  int nlist = 0;    // ivf: lists (0: 4 sqrt(items), at least 1, at most items / 8)
+  int nprobe = 0;   // ivf: lists scanned per query (0: nlist / 128, at least 8)
+  int hnsw_m = 32;  // hnsw: links per node
   int ef_construction = 80;
   int ef_search = 256;  // hnsw: candidates kept during a search (at least k + excluded)
 
@@ -90,9 +89,9 @@ class AnnIndex {
   std::string describe() const;
 
  private:
-  std::unique_ptr<faiss::Index> index_;          // hnsw
-  std::unique_ptr<ItemScorer> centroids_;        // ivf: the lists' centroids
-  std::vector<ItemScorer> lists_;                // ivf: each list's items (Wy and By rows)
+  std::unique_ptr<faiss::Index> index_;           // hnsw
+  std::unique_ptr<ItemScorer> centroids_;         // ivf: the lists' centroids
+  std::vector<ItemScorer> lists_;                 // ivf: each list's items (Wy and By rows)
   std::vector<std::vector<int32_t>> list_items_;  // ivf: their item indices
   AnnIndexType type_;
   int units_ = 0;
