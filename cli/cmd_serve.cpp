@@ -49,6 +49,14 @@ std::string admin_token(const std::string& file) {
   return token;
 }
 
+// Threads started before run_serve blocks the signals (OpenBLAS starts its pool when the
+// library is loaded: FAISS's k-means links it) may receive them: a handler forwards them to
+// the signal thread, whose sigwait() takes them.
+std::atomic<pthread_t> signal_thread_id{};
+extern "C" void forward_signal(int signal) {
+  pthread_kill(signal_thread_id.load(), signal);
+}
+
 void run_serve(const ServeOptions& o) {
   // Signals go to a thread of their own (sigwait), blocked everywhere else: SIGHUP reloads the
   // model, SIGINT and SIGTERM stop the server.
@@ -99,6 +107,11 @@ void run_serve(const ServeOptions& o) {
       return;
     }
   });
+  signal_thread_id.store(signal_thread.native_handle());
+  struct sigaction forward = {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  for (int signal : {SIGHUP, SIGINT, SIGTERM}) sigaction(signal, &forward, nullptr);
   std::atomic<bool> running{true};
   std::thread sweeper([&] {
     // Idle sessions are dropped on access; this also frees those never accessed again.
