@@ -24,6 +24,7 @@ struct ServeOptions {
   size_t max_session_memory_mib = 1024;
   std::string admin_token_file;
   std::vector<std::string> variants;
+  std::string retrieval = "auto", ann_index = "ivf";
 };
 
 // The admin token: from the file (first line, surrounding blanks dropped), else from the
@@ -49,6 +50,14 @@ std::string admin_token(const std::string& file) {
   return token;
 }
 
+// Threads started before run_serve blocks the signals (OpenBLAS starts its pool when the
+// library is loaded: FAISS's k-means links it) may receive them: a handler forwards them to
+// the signal thread, whose sigwait() takes them.
+std::atomic<pthread_t> signal_thread_id{};
+extern "C" void forward_signal(int signal) {
+  pthread_kill(signal_thread_id.load(), signal);
+}
+
 void run_serve(const ServeOptions& o) {
   // Signals go to a thread of their own (sigwait), blocked everywhere else: SIGHUP reloads the
   // model, SIGINT and SIGTERM stop the server.
@@ -71,6 +80,8 @@ void run_serve(const ServeOptions& o) {
     fmt::print(stderr, "Variant {} (weight {}): {} ({}, {} items)\n", app.variant(v).name,
                app.variant(v).weight, app.variant(v).source, model->description(),
                model->num_items());
+    if (const auto rec = std::dynamic_pointer_cast<const Recommender>(model))
+      fmt::print(stderr, "Retrieval: {}\n", rec->retrieval_summary());
   }
   fmt::print(stderr,
              "Serving {} on http://{}:{} (sessions: {}, max {} sessions, {} MiB; session idle "
@@ -92,6 +103,8 @@ void run_serve(const ServeOptions& o) {
         try {
           if (app.reload()) {
             fmt::print(stderr, "Reloaded (model version {})\n", app.model_of(0)->version());
+            if (const auto rec = app.recommender())
+              fmt::print(stderr, "Retrieval: {}\n", rec->retrieval_summary());
           } else {
             fmt::print(stderr, "Reload: the files hold the models being served; nothing changed\n");
           }
@@ -105,6 +118,11 @@ void run_serve(const ServeOptions& o) {
       return;
     }
   });
+  signal_thread_id.store(signal_thread.native_handle());
+  struct sigaction forward = {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  for (int signal : {SIGHUP, SIGINT, SIGTERM}) sigaction(signal, &forward, nullptr);
   std::atomic<bool> running{true};
   std::thread sweeper([&] {
     // Idle sessions are dropped on access; this also frees those never accessed again.
@@ -234,7 +252,41 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--admin-token-file", o->admin_token_file,
                   "file holding the admin token (else GRU4REC_ADMIN_TOKEN); admin requests "
                   "send it as Authorization: Bearer TOKEN");
+  RetrievalOptions& r = o->server.retrieval;
+  cmd->add_option("--retrieval", o->retrieval,
+                  "top-k over every item (exact) or from a FAISS index (ann: approximate, for "
+                  "large catalogs); auto: ann from --ann-min-items items")
+      ->check(CLI::IsMember({"exact", "ann", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--ann-min-items", r.auto_min_items, "--retrieval auto: ann from this many items")
+      ->check(CLI::Range(1.0, 1e12))
+      ->capture_default_str();
+  cmd->add_option("--ann-index", o->ann_index,
+                  "approximate index: ivf (inverted lists, inner product) or hnsw (graph)")
+      ->check(CLI::IsMember({"ivf", "hnsw"}))
+      ->capture_default_str();
+  cmd->add_option("--ann-nlist", r.nlist, "ivf: lists (0: 4 sqrt(items))")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--ann-nprobe", r.nprobe,
+                  "ivf: lists scanned per request (0: nlist / 128, at least 8); more: closer to "
+                  "exact, slower")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--ann-hnsw-m", r.hnsw_m, "hnsw: links per node")
+      ->check(CLI::Range(4, 256))
+      ->capture_default_str();
+  cmd->add_option("--ann-ef-construction", r.ef_construction, "hnsw: candidates while building")
+      ->check(CLI::Range(8, 4096))
+      ->capture_default_str();
+  cmd->add_option("--ann-ef-search", r.ef_search,
+                  "hnsw: candidates per request; more: closer to exact, slower")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   cmd->callback([o]() {
+    o->server.retrieval.mode = parse_retrieval_mode(o->retrieval);
+    o->server.retrieval.index = parse_ann_index_type(o->ann_index);
+    validate(o->server.retrieval);
     o->server.item_weights =
         o->item_weights == "float16" ? WeightPrecision::kFloat16 : WeightPrecision::kFloat32;
     run_serve(*o);

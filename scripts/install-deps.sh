@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev         # kernel micro-benchmarks
   libboost1.81-dev         # Boost.Beast/Asio: HTTP server (gru4rec serve)
+  libfaiss-dev             # approximate top-k of large catalogs (serve --retrieval ann)
   libhiredis-dev redis-server  # shared session store (Redis) and its tests
   haproxy                  # the load balancer of docs/deploy.md (scripts/deploy-check.sh)
   wrk curl                 # load test of the server

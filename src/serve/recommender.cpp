@@ -36,20 +36,23 @@ struct Recommender::Slot {
 };
 
 Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
-                         WeightPrecision precision)
+                         WeightPrecision precision, const RetrievalOptions& retrieval)
     : model_(std::move(model)),
       version_(version),
       instance_(next_instance()),
       predictor_(*model_),
-      catalog_(model_->items, model_->supports, registry),
-      scorer_(model_->weights.Wy,
-              std::span<const float>(model_->weights.By.data(),
-                                     static_cast<size_t>(model_->weights.By.size())),
-              precision) {
+      catalog_(model_->items, model_->supports, registry) {
+  validate(retrieval);
+  const std::span<const float> bias(model_->weights.By.data(),
+                                    static_cast<size_t>(model_->weights.By.size()));
+  if (retrieval.resolve(model_->num_items()) == RetrievalMode::kAnn)
+    ann_ = std::make_unique<AnnIndex>(model_->weights.Wy, bias, retrieval);
+  else
+    scorer_.emplace(model_->weights.Wy, bias, precision);
   pending_.reserve(4096);
   const int n_items = model_->num_items();
   free_slots_ = available_cores();
-  for (int i = 0; i < available_cores(); ++i) {
+  for (int i = 0; i < (ann_ ? 0 : available_cores()); ++i) {
     auto slot = std::make_unique<Slot>();
     slot->states.resize(kMaxBatch, model_->weights.shape.output_size());
     slot->scores.resize(kMaxBatch, n_items);
@@ -81,6 +84,7 @@ void Recommender::advance(std::span<float> state, int32_t item) const {
 size_t Recommender::recommend(std::span<const float> state, const RecommendOptions& options,
                               std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k && static_cast<int>(state.size()) == state_size());
+  if (ann_) return recommend_approximate(state, options, out);
   Job job;
   job.state = state;
   job.options = &options;
@@ -157,8 +161,8 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
     const std::span<const float> state = jobs[static_cast<size_t>(r)]->state;
     std::copy_n(state.data() + state.size() - static_cast<size_t>(last), last, &slot.states(r, 0));
   }
-  scorer_.score(slot.states.data(), static_cast<int>(rows), static_cast<int>(slot.states.cols()),
-                slot.scores.data(), static_cast<int>(slot.scores.cols()));
+  scorer_->score(slot.states.data(), static_cast<int>(rows), static_cast<int>(slot.states.cols()),
+                 slot.scores.data(), static_cast<int>(slot.scores.cols()));
   constexpr float kExcluded = std::numeric_limits<float>::quiet_NaN();  // never selected
   for (Eigen::Index r = 0; r < rows; ++r) {
     Job& job = *jobs[static_cast<size_t>(r)];
@@ -175,6 +179,52 @@ void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
     job.count = top_k(slot.candidates, options.k, job.out);
     for (int32_t item : options.include) slot.candidates[static_cast<size_t>(item)] = kExcluded;
   }
+}
+
+size_t Recommender::recommend_approximate(std::span<const float> state,
+                                          const RecommendOptions& options,
+                                          std::span<ScoredItem> out) const {
+  const auto units = static_cast<size_t>(model_->weights.shape.output_size());
+  const std::span<const float> last = state.last(units);  // the scores' input
+  const Eigen::Map<const RowVector<float>> h(last.data(), static_cast<Eigen::Index>(units));
+  const auto exact = [&](int32_t item) {
+    return model_->weights.Wy.row(item).dot(h) + model_->weights.By(item);
+  };
+  thread_local std::vector<int32_t> exclude, candidates;
+  thread_local std::vector<ScoredItem> scored;
+  exclude.assign(options.exclude.begin(), options.exclude.end());
+  std::sort(exclude.begin(), exclude.end());
+  exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+  if (!options.include.empty()) {
+    candidates.assign(options.include.begin(), options.include.end());
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  } else {
+    // Enough candidates that k remain once the excluded ones are dropped.
+    const size_t items = static_cast<size_t>(model_->num_items());
+    candidates.resize(std::min(items, options.k + exclude.size()));
+    candidates.resize(ann_->search(last, candidates));
+  }
+  scored.clear();
+  for (int32_t item : candidates) {
+    if (!std::binary_search(exclude.begin(), exclude.end(), item))
+      scored.push_back(ScoredItem{item, exact(item)});
+  }
+  // Best first; ties by item index, as top_k orders them.
+  const auto better = [](const ScoredItem& a, const ScoredItem& b) {
+    return a.score > b.score || (a.score == b.score && a.item < b.item);
+  };
+  const size_t n = std::min(options.k, scored.size());
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<ptrdiff_t>(n), scored.end(),
+                    better);
+  std::copy_n(scored.begin(), n, out.begin());
+  return n;
+}
+
+std::string Recommender::retrieval_summary() const {
+  if (ann_) return ann_->describe();
+  return fmt::format("exact top-k ({} items, {} kernel)", model_->num_items(),
+                     ItemScorer::kernel_name());
 }
 
 }  // namespace gru4rec

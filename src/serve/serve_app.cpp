@@ -380,7 +380,7 @@ std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
   if (current != nullptr && current->content_id() == model->content_id) return nullptr;
   std::unique_lock registry_lock(registry_mutex_);
   return std::make_shared<const Recommender>(model, next_version_++, registry_,
-                                             options_.item_weights);
+                                             options_.item_weights, options_.retrieval);
 }
 
 bool ServeApp::reload(const std::string& path) {

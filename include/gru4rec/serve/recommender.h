@@ -10,12 +10,18 @@
 //
 // Thread-safe. Buffers: one scoring slot per core (kMaxBatch x items floats) and a small
 // per-thread GRU scratch, allocated on first use, never per request.
+//
+// Large catalogs (RetrievalOptions, ann_index.h): in the approximate mode an AnnIndex is built
+// at construction instead of the scorer and the slots, and a request is answered on its own
+// thread: the index's candidates (k + excluded ones) are rescored exactly (the scores answered
+// are the items' true scores) and sorted; an `include` list is scored exactly, item by item.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +31,7 @@
 #include "gru4rec/model/item_scorer.h"
 #include "gru4rec/model/model.h"
 #include "gru4rec/model/top_k.h"
+#include "gru4rec/serve/ann_index.h"
 #include "gru4rec/serve/catalog.h"
 #include "gru4rec/serve/session_model.h"
 
@@ -37,8 +44,11 @@ class Recommender : public SessionModel {
   // sessions keep their items as registry indices, so that they survive a reload to a model
   // with another item dictionary. The constructor adds this model's ids to it; the caller
   // serializes constructions that share a registry.
+  // `retrieval` picks exact or approximate top-k (kAuto resolved by the catalog's size); throws
+  // Error on a bad option.
   Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
-              WeightPrecision precision = WeightPrecision::kFloat32);
+              WeightPrecision precision = WeightPrecision::kFloat32,
+              const RetrievalOptions& retrieval = {});
   ~Recommender();
 
   const Model& model() const { return *model_; }
@@ -69,6 +79,11 @@ class Recommender : public SessionModel {
 
   static constexpr Eigen::Index kMaxBatch = 32;
 
+  // The retrieval in use (never kAuto), its index (nullptr when exact), and a line saying so.
+  RetrievalMode retrieval() const { return ann_ ? RetrievalMode::kAnn : RetrievalMode::kExact; }
+  const AnnIndex* ann_index() const { return ann_.get(); }
+  std::string retrieval_summary() const;
+
  private:
   struct Scratch;
   struct Job;
@@ -81,13 +96,17 @@ class Recommender : public SessionModel {
   void pass_slot() const;
 
   static uint64_t next_instance();
+  // The approximate mode's answer, on the calling thread.
+  size_t recommend_approximate(std::span<const float> state, const RecommendOptions& options,
+                               std::span<ScoredItem> out) const;
 
   std::shared_ptr<const Model> model_;
   uint64_t version_;
   uint64_t instance_;  // unique in the process: keys the per-thread scratch
   Predictor predictor_;
   Catalog catalog_;
-  ItemScorer scorer_;  // Wy and By packed for products with a few states
+  std::optional<ItemScorer> scorer_;  // Wy and By packed for products with a few states
+  std::unique_ptr<AnnIndex> ann_;     // instead of scorer_ in the approximate mode
 
   // The queue of requests waiting to be scored, and the scoring slots (one per core); a slot is
   // free, or held by a leading request (scoring, or woken to score the queue).

@@ -72,6 +72,8 @@ struct ServerOptions {
   // Storage of the item weights for scoring: float16 halves the bytes streamed per product
   // (scores then differ by about 1e-3 relative from the offline evaluator's).
   WeightPrecision item_weights = WeightPrecision::kFloat32;
+  // Exact or approximate top-k (FAISS) for large catalogs; the index is built at every load.
+  RetrievalOptions retrieval;
 };
 
 // A response: HTTP status, content type and body.
