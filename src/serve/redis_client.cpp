@@ -88,6 +88,7 @@ RedisClient::~RedisClient() {
 
 void RedisClient::fail() {
   ++failures_;
+  unread_ = 0;
   if (context_ != nullptr) {
     redisFree(context_);
     context_ = nullptr;
@@ -144,19 +145,38 @@ bool RedisClient::append(std::span<const std::string_view> args) {
 }
 
 std::optional<std::vector<RedisReply>> RedisClient::read_replies(size_t count) {
+  const size_t skip = unread_;  // send()'s replies come first
+  unread_ = 0;
   std::vector<RedisReply> replies;
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < skip + count; ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
       fail();
       return std::nullopt;
     }
     auto* reply = static_cast<redisReply*>(raw);
-    replies.push_back(convert(*reply));
+    if (i >= skip) replies.push_back(convert(*reply));
     freeReplyObject(reply);
   }
   backoff_seconds_ = 0;
   return replies;
+}
+
+bool RedisClient::send(std::initializer_list<std::initializer_list<std::string_view>> commands) {
+  if (!connect()) return false;
+  for (const auto& args : commands) {
+    if (!append(std::span<const std::string_view>(args.begin(), args.size()))) return false;
+  }
+  // Written out now (a blocking context writes it all), read with the next command's replies.
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      fail();
+      return false;
+    }
+  }
+  unread_ += commands.size();
+  return true;
 }
 
 std::optional<std::vector<RedisReply>> RedisClient::pipeline(

@@ -52,6 +52,10 @@ class RedisClient {
       std::initializer_list<std::initializer_list<std::string_view>> commands);
   std::optional<std::vector<RedisReply>> pipeline(
       std::span<const std::vector<std::string>> commands);
+  // Sends commands without waiting for their replies (read and dropped before the next
+  // command's); false when Redis cannot be reached now. For writes whose outcome no caller
+  // waits for: the request that made them is answered one round trip sooner.
+  bool send(std::initializer_list<std::initializer_list<std::string_view>> commands);
   // Failures since construction (for metrics).
   uint64_t failures() const { return failures_; }
 
@@ -69,6 +73,7 @@ class RedisClient {
   std::chrono::steady_clock::time_point retry_at_{};
   double backoff_seconds_ = 0;
   uint64_t failures_ = 0;
+  size_t unread_ = 0;  // replies of send()'s commands not read yet
 };
 
 }  // namespace gru4rec
