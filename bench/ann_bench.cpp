@@ -51,6 +51,7 @@ struct Args {
   std::vector<int> sweep;
   std::string save, model, sessions, write_sessions;
   bool exact = true;
+  bool float16 = false;  // the lists' weights as float16 (serve --item-weights float16)
   uint64_t seed = 7;
 };
 
@@ -100,6 +101,8 @@ Args parse(int argc, char** argv) {
       a.save = value();
     else if (key == "--no-exact")
       a.exact = false;
+    else if (key == "--float16")
+      a.float16 = true;
     else if (key == "--model")
       a.model = value();
     else if (key == "--sessions")
@@ -340,7 +343,8 @@ int main(int argc, char** argv) try {
   ann_options.hnsw_m = a.hnsw_m;
   ann_options.ef_search = a.ef_search;
   ann_options.ef_construction = a.ef_construction;
-  Recommender ann(model, 2, registry, WeightPrecision::kFloat32, ann_options);
+  Recommender ann(model, 2, registry,
+                  a.float16 ? WeightPrecision::kFloat16 : WeightPrecision::kFloat32, ann_options);
   fmt::print("{}\n", ann.retrieval_summary());
   const auto overlap = [&](const std::vector<std::vector<float>>& states,
                            const std::vector<std::vector<int32_t>>& truth, int breadth,

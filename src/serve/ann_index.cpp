@@ -95,7 +95,7 @@ std::string_view retrieval_mode_name(RetrievalMode mode) {
 }
 
 AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
-                   const RetrievalOptions& options)
+                   const RetrievalOptions& options, WeightPrecision precision)
     : type_(options.index),
       units_(static_cast<int>(weights.cols())),
       items_(weights.rows()),
@@ -154,7 +154,7 @@ AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
     MatrixR<float> centroid_weights = centroids.leftCols(units_);
     std::vector<float> centroid_bias(static_cast<size_t>(nlist_));
     for (int c = 0; c < nlist_; ++c) centroid_bias[static_cast<size_t>(c)] = centroids(c, units_);
-    centroids_ = std::make_unique<ItemScorer>(centroid_weights, centroid_bias);
+    centroids_ = std::make_unique<ItemScorer>(centroid_weights, centroid_bias, precision);
     list_items_.assign(static_cast<size_t>(nlist_), {});
     for (int64_t i = 0; i < items_; ++i)
       list_items_[static_cast<size_t>(list_of[static_cast<size_t>(i)])].push_back(
@@ -168,7 +168,7 @@ AnnIndex::AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
         w.row(static_cast<Eigen::Index>(j)) = weights.row(members[j]);
         b[j] = bias[static_cast<size_t>(members[j])];
       }
-      lists_.emplace_back(w, b);
+      lists_.emplace_back(w, b, precision);
       bytes_ += lists_.back().bytes() + members.size() * sizeof(int32_t);
     }
   } else {

@@ -46,7 +46,7 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, I
   const std::span<const float> bias(model_->weights.By.data(),
                                     static_cast<size_t>(model_->weights.By.size()));
   if (retrieval.resolve(model_->num_items()) == RetrievalMode::kAnn)
-    ann_ = std::make_unique<AnnIndex>(model_->weights.Wy, bias, retrieval);
+    ann_ = std::make_unique<AnnIndex>(model_->weights.Wy, bias, retrieval, precision);
   else
     scorer_.emplace(model_->weights.Wy, bias, precision);
   pending_.reserve(4096);

@@ -71,9 +71,11 @@ std::string_view retrieval_mode_name(RetrievalMode mode);
 
 class AnnIndex {
  public:
-  // `weights`: items x units (Wy), `bias`: one value per item (By).
+  // `weights`: items x units (Wy), `bias`: one value per item (By). `precision`: of the lists'
+  // copies of the weights (ivf; float16 halves the bytes a search streams; the candidates are
+  // rescored exactly by the caller).
   AnnIndex(const MatrixR<float>& weights, std::span<const float> bias,
-           const RetrievalOptions& options);
+           const RetrievalOptions& options, WeightPrecision precision = WeightPrecision::kFloat32);
   ~AnnIndex();
   AnnIndex(const AnnIndex&) = delete;
   AnnIndex& operator=(const AnnIndex&) = delete;
