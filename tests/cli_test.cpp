@@ -575,5 +575,35 @@ TEST_F(CliTest, ReplayThroughAServerMeasuresWhatTheOfflineEvaluationDoes) {
   EXPECT_EQ(refused.output.find("internal"), std::string::npos) << refused.output;
 }
 
+// The approximate index from the command line: probing every list finds every item, so the
+// answers are the exact ones and the replay still measures the offline evaluation's figures.
+TEST_F(CliTest, ServeAnswersFromTheApproximateIndexWhenAsked) {
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + model_ + kFast + " -q --progress none").exit_code,
+            0);
+  ServeProcess server(model_, "--retrieval ann --ann-nlist 4 --ann-nprobe 4",
+                      dir_.file("serve.log"));
+  ASSERT_GT(server.port, 0);
+  std::ifstream log(dir_.file("serve.log"));
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("Retrieval: approximate top-k (ivf, nlist 4, nprobe 4)"), std::string::npos)
+      << text;
+  const RunResult replay = run_cli(fmt::format(
+      "replay {} --server http://127.0.0.1:{} -m 20 --concurrency 2 --json", test_, server.port));
+  ASSERT_EQ(replay.exit_code, 0) << replay.output;
+  const RunResult eval = run_cli("eval " + model_ + " " + test_ + " -m 20 --json");
+  const nlohmann::json online = json_after_log(replay.output)["variants"][0];
+  const nlohmann::json offline = json_after_log(eval.output)["evaluations"][0];
+  EXPECT_EQ(online["measured"], offline["predictions"]);
+  EXPECT_NEAR(online["hit_rate@20"].get<double>(), offline["metrics"]["recall@20"].get<double>(),
+              1e-12);
+  EXPECT_NEAR(online["mrr@20"].get<double>(), offline["metrics"]["mrr@20"].get<double>(), 1e-12);
+  // Bad retrieval options: a clear error before serving.
+  for (const char* bad : {"--retrieval fast", "--retrieval ann --ann-index lsh"}) {
+    const RunResult r = run_cli("serve " + model_ + " --port 0 " + bad);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_EQ(r.output.find("internal"), std::string::npos) << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace gru4rec
