@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "gru4rec/core/error.h"
@@ -161,8 +162,7 @@ TEST(SessionReader, ReadsAFileFromDiskAndNamesItInErrors) {
 }
 
 TEST(SessionReader, ReadsGzipAndZstdFilesAsThePlainOne) {
-  const std::string text =
-      "SessionId\tItemId\tTime\n1\ta\t1\n1\tb\t2\n2\tb\t3\n2\tc\t4\n2\ta\t5\n";
+  const std::string text = "SessionId\tItemId\tTime\n1\ta\t1\n1\tb\t2\n2\tb\t3\n2\tc\t4\n2\ta\t5\n";
   testing::TempDir dir;
   std::ofstream(dir.file("plain.tsv")) << text;
   testing::write_gzip(dir.file("data.tsv.gz"), text);
@@ -187,7 +187,8 @@ TEST(SessionReader, ReadsGzipAndZstdFilesAsThePlainOne) {
     read_training_log(dir.file("bad.tsv.gz"), ReadOptions{}, items);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("bad.tsv.gz:7: Time value"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.tsv.gz:7: Time value"), std::string::npos)
+        << e.what();
   }
   // A corrupt stream is an error, never a partial log.
   std::ofstream(dir.file("broken.gz"), std::ios::binary) << std::string("\x1f\x8b\x08\x00junk", 8);
@@ -216,4 +217,56 @@ TEST(SessionReader, LongLinesAndSessionIdsSurviveTheLineBuffer) {
 }
 
 }  // namespace
+TEST(SessionReader, ColumnsInMemoryGiveTheLogOfTheSameText) {
+  // Unsorted on purpose: session "b" interleaved, a time going back.
+  const std::vector<std::string> sessions = {"a", "b", "a", "b", "c", "a"};
+  const std::vector<std::string> items = {"10", "11", "12", "10", "13", "11"};
+  const std::vector<double> times = {1, 2, 3, 1.5, 4, 2.5};
+  std::string text = "SessionId\tItemId\tTime\n";
+  for (size_t i = 0; i < sessions.size(); ++i)
+    text += fmt::format("{}\t{}\t{}\n", sessions[i], items[i], times[i]);
+  EventColumns columns;
+  columns.size = sessions.size();
+  columns.session = [&](size_t i) { return std::string_view(sessions[i]); };
+  columns.item = [&](size_t i) { return std::string_view(items[i]); };
+  columns.times = times;
+  ItemIndex from_text_items, from_columns_items;
+  ReadReport text_report, columns_report;
+  const SessionLog from_text =
+      parse_training_log(text, "t", ReadOptions{}, from_text_items, &text_report);
+  const SessionLog from_columns =
+      training_log_from_columns(columns, from_columns_items, &columns_report);
+  EXPECT_EQ(from_columns.items, from_text.items);
+  EXPECT_EQ(from_columns.times, from_text.times);
+  EXPECT_EQ(from_columns.offsets, from_text.offsets);
+  EXPECT_EQ(from_columns.session_ids, from_text.session_ids);
+  EXPECT_EQ(from_columns_items.size(), from_text_items.size());
+  EXPECT_TRUE(columns_report.was_sorted);
+  // Test data: unknown items dropped and counted, as from a file.
+  const std::vector<std::string> test_items = {"10", "99", "12", "10", "99", "11"};
+  columns.item = [&](size_t i) { return std::string_view(test_items[i]); };
+  ReadReport test_report;
+  const SessionLog test = test_log_from_columns(columns, from_columns_items, &test_report);
+  EXPECT_EQ(test_report.dropped_unknown_items, 2);
+  EXPECT_EQ(test_report.dropped_sessions, 1);  // "c" had only the unknown item
+  EXPECT_EQ(test.num_events(), 4);
+  // Bad values: what is wrong and where.
+  const std::vector<double> bad_times = {1, 2, std::nan(""), 4, 5, 6};
+  columns.item = [&](size_t i) { return std::string_view(items[i]); };
+  columns.times = bad_times;
+  ItemIndex scratch;
+  try {
+    training_log_from_columns(columns, scratch);
+    FAIL() << "a NaN time was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("event 3"), std::string::npos) << e.what();
+  }
+  columns.times = times;
+  const std::vector<std::string> empty_id = {"a", "", "a", "b", "c", "a"};
+  columns.session = [&](size_t i) { return std::string_view(empty_id[i]); };
+  EXPECT_THROW(training_log_from_columns(columns, scratch), Error);
+  columns.size = 0;
+  EXPECT_THROW(training_log_from_columns(columns, scratch), Error);
+}
+
 }  // namespace gru4rec

@@ -3,6 +3,7 @@
 #include <tsl/robin_map.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <numeric>
@@ -133,6 +134,50 @@ struct RawEvents {
   bool grouped_and_ordered = true;
 };
 
+// Collects events one by one: numbers the sessions in order of first appearance (copying each
+// new id) and notes whether the events come grouped by session and in time order.
+class EventCollector {
+ public:
+  // `where` names the event in messages (file:line, or the event's position).
+  template <typename Where>
+  void add(std::string_view session_id, int32_t item, double time, Where&& where) {
+    if (session_ids_.size() >= static_cast<size_t>(INT32_MAX) ||
+        events_.session.size() >= static_cast<size_t>(UINT32_MAX)) {
+      throw Error(fmt::format(
+          "{}: too many sessions or events (at most 2^31 sessions and 2^32 events per log)",
+          where()));
+    }
+    int32_t session;
+    if (const auto it = session_index_.find(session_id); it != session_index_.end()) {
+      session = it->second;
+      if (session != current_session_ || time < current_time_) events_.grouped_and_ordered = false;
+    } else {
+      session = static_cast<int32_t>(session_ids_.size());
+      session_index_.emplace(session_ids_.emplace_back(session_id), session);
+    }
+    current_session_ = session;
+    current_time_ = time;
+    events_.session.push_back(session);
+    events_.item.push_back(item);
+    events_.time.push_back(time);
+  }
+  bool empty() const { return events_.session.empty(); }
+  RawEvents finish() {
+    session_index_.clear();
+    events_.session_ids.reserve(session_ids_.size());
+    for (std::string& id : session_ids_) events_.session_ids.push_back(std::move(id));
+    return std::move(events_);
+  }
+
+ private:
+  RawEvents events_;
+  // The ids live in a deque, whose elements never move, so that the index can view them.
+  std::deque<std::string> session_ids_;
+  tsl::robin_map<std::string_view, int32_t, StringViewHash, StringViewEqual> session_index_;
+  int32_t current_session_ = -1;
+  double current_time_ = 0;
+};
+
 // Reads the events of `lines` (a LineInput or TextLines): the header, then one event per
 // non-blank line. Lines are only valid until the next one is read, so session ids are copied.
 template <typename Lines, typename ItemLookup>
@@ -156,12 +201,7 @@ RawEvents parse_events(Lines& lines, std::string_view source, const ReadOptions&
   }
   const Header header = parse_header(header_line, source, options);
 
-  RawEvents events;
-  // The ids live in a deque, whose elements never move, so that the index can view them.
-  std::deque<std::string> session_ids;
-  tsl::robin_map<std::string_view, int32_t, StringViewHash, StringViewEqual> session_index;
-  int32_t current_session = -1;
-  double current_time = 0;
+  EventCollector events;
   std::vector<std::string_view> fields(header.fields_needed);
   const size_t max_fields = header.fields_needed;
   int64_t line_number = 1;
@@ -195,34 +235,13 @@ RawEvents parse_events(Lines& lines, std::string_view source, const ReadOptions&
                       "fractional timestamp",
                       source, line_number, options.columns.time, quote_for_message(time_text)));
     }
-    if (session_ids.size() >= static_cast<size_t>(INT32_MAX) ||
-        events.session.size() >= static_cast<size_t>(UINT32_MAX)) {
-      throw Error(
-          fmt::format("{}:{}: too many sessions or events (at most 2^31 sessions and 2^32 "
-                      "events per file)",
-                      source, line_number));
-    }
-    int32_t session;
-    if (const auto it = session_index.find(session_id); it != session_index.end()) {
-      session = it->second;
-      if (session != current_session || *time < current_time) events.grouped_and_ordered = false;
-    } else {
-      session = static_cast<int32_t>(session_ids.size());
-      session_index.emplace(session_ids.emplace_back(session_id), session);
-    }
-    current_session = session;
-    current_time = *time;
-    events.session.push_back(session);
-    events.item.push_back(lookup_item(item_id));
-    events.time.push_back(*time);
+    events.add(session_id, lookup_item(item_id), *time,
+               [&] { return fmt::format("{}:{}", source, line_number); });
   }
-  if (events.session.empty()) {
+  if (events.empty()) {
     throw Error(fmt::format("{}: no events after the header line", source));
   }
-  session_index.clear();
-  events.session_ids.reserve(session_ids.size());
-  for (std::string& id : session_ids) events.session_ids.push_back(std::move(id));
-  return events;
+  return events.finish();
 }
 
 SessionLog group_events(RawEvents&& events, ReadReport& report) {
@@ -273,7 +292,47 @@ SessionLog read_log(Lines& lines, std::string_view source, const ReadOptions& op
   return group_events(std::move(events), out);
 }
 
+// The events of `columns`, checked as the file reader checks lines.
+template <typename ItemLookup>
+SessionLog log_from_columns(const EventColumns& columns, ItemLookup&& lookup_item,
+                            ReadReport* report) {
+  ReadReport local;
+  ReadReport& out = report != nullptr ? *report : local;
+  out = ReadReport{};
+  const std::string_view source = columns.source_name;
+  if (columns.size == 0) throw Error(fmt::format("{}: no events", source));
+  GRU4REC_CHECK(columns.times.size() == columns.size);
+  EventCollector events;
+  for (size_t i = 0; i < columns.size; ++i) {
+    const auto where = [&] { return fmt::format("{}: event {}", source, i + 1); };
+    const std::string_view session_id = columns.session(i);
+    if (session_id.empty()) throw Error(fmt::format("{}: empty session id", where()));
+    // The session id is copied when new: the item id may reuse the accessor's buffer.
+    const std::string session_copy(session_id);
+    const std::string_view item_id = columns.item(i);
+    if (item_id.empty()) throw Error(fmt::format("{}: empty item id", where()));
+    const double time = columns.times[i];
+    if (!std::isfinite(time))
+      throw Error(fmt::format("{}: the time is {}; expected a finite number", where(), time));
+    ++out.data_lines;
+    events.add(session_copy, lookup_item(item_id), time, where);
+  }
+  return group_events(events.finish(), out);
+}
+
 }  // namespace
+
+SessionLog training_log_from_columns(const EventColumns& columns, ItemIndex& items,
+                                     ReadReport* report) {
+  return log_from_columns(
+      columns, [&](std::string_view id) { return items.insert(id); }, report);
+}
+
+SessionLog test_log_from_columns(const EventColumns& columns, const ItemIndex& items,
+                                 ReadReport* report) {
+  return log_from_columns(
+      columns, [&](std::string_view id) { return items.find(id); }, report);
+}
 
 SessionLog parse_training_log(std::string_view content, std::string_view source_name,
                               const ReadOptions& options, ItemIndex& items, ReadReport* report) {

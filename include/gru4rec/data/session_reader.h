@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -56,5 +58,19 @@ SessionLog parse_training_log(std::string_view content, std::string_view source_
 SessionLog parse_test_log(std::string_view content, std::string_view source_name,
                           const ReadOptions& options, const ItemIndex& items,
                           ReadReport* report = nullptr);
+
+// Events as columns in memory (e.g. a pandas DataFrame): the i-th event's session id, item id
+// (as text: the accessors may reuse one buffer between calls) and time. The same grouping,
+// ordering and checks as the files (the messages name the event's position instead of a line).
+struct EventColumns {
+  size_t size = 0;
+  std::function<std::string_view(size_t)> session, item;
+  std::span<const double> times;
+  std::string source_name = "events";
+};
+SessionLog training_log_from_columns(const EventColumns& columns, ItemIndex& items,
+                                     ReadReport* report = nullptr);
+SessionLog test_log_from_columns(const EventColumns& columns, const ItemIndex& items,
+                                 ReadReport* report = nullptr);
 
 }  // namespace gru4rec
