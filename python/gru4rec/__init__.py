@@ -1,0 +1,118 @@
+"""GRU4Rec in Python, on the C++ engine of the gru4rec command.
+
+    import pandas as pd
+    from gru4rec import GRU4Rec
+
+    train = pd.read_csv("train.tsv", sep="\\t")
+    model = GRU4Rec(loss="cross-entropy", layers=[100], n_epochs=10).fit(train)
+    model.evaluate(test, cutoffs=[5, 20])      # {'recall@5': ..., 'mrr@20': ..., ...}
+    ids, scores = model.recommend(["214536502", "214662819"], k=10)
+    model.save("model.g4r")                    # the same file as `gru4rec train -s`
+    same = GRU4Rec.load("model.g4r")
+
+Parameters are those of `gru4rec train` (reference section 2 of the project's docs), by the
+same names and with the same validation; errors are ValueError with the library's message.
+"""
+import os
+
+import numpy as np
+
+from . import _gru4rec
+
+__all__ = ["GRU4Rec"]
+
+
+def _value_text(name, value):
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if name == "layers" and not isinstance(value, (int, np.integer, str)):
+        return "/".join(str(int(size)) for size in value)
+    return str(value)
+
+
+def _param_string(params):
+    known = set(_gru4rec.param_names())
+    for name in params:
+        if name not in known:
+            raise ValueError(f"unknown parameter '{name}'; expected one of: {', '.join(sorted(known))}")
+    return ",".join(f"{name}={_value_text(name, value)}" for name, value in params.items())
+
+
+def _columns(data, session_key, item_key, time_key):
+    """(sessions, items, times) arrays from a DataFrame, a dict of columns or a 3-tuple."""
+    if isinstance(data, tuple):
+        if len(data) != 3:
+            raise ValueError("expected (session ids, item ids, times)")
+        columns = data
+    else:
+        if hasattr(data, "columns"):
+            present = list(data.columns)
+        elif isinstance(data, dict):
+            present = list(data.keys())
+        else:
+            raise TypeError(f"expected a pandas DataFrame, a dict of columns or a tuple of arrays; got {type(data).__name__}")
+        missing = [key for key in (session_key, item_key, time_key) if key not in present]
+        if missing:
+            raise ValueError(f"missing column(s) {missing}; the data has {present} "
+                             "(name them with session_key=, item_key=, time_key=)")
+        columns = (data[session_key], data[item_key], data[time_key])
+    arrays = tuple(np.asarray(column) for column in columns)
+    if len(arrays[0]) == 0:
+        raise ValueError("the data has no events")
+    return arrays
+
+
+class GRU4Rec:
+    """A GRU4Rec model: construct with the training parameters, then fit, or load a file."""
+
+    def __init__(self, **params):
+        self._param_string = _param_string(params)
+        _gru4rec.check_params(self._param_string)  # ValueError on a bad name or value
+        self._model = None
+
+    def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time"):
+        """Trains on the events of `data` (one row per event); returns self."""
+        sessions, items, times = _columns(data, session_key, item_key, time_key)
+        self._model = _gru4rec.Model.fit(self._param_string, sessions, items, times)
+        return self
+
+    def evaluate(self, data, cutoffs=(20,), mode="standard", session_key="SessionId",
+                 item_key="ItemId", time_key="Time"):
+        """The official next-item evaluation: {'recall@N', 'mrr@N', 'ndcg@N', ...}."""
+        sessions, items, times = _columns(data, session_key, item_key, time_key)
+        return self._fitted().evaluate(sessions, items, times, [int(c) for c in cutoffs], mode)
+
+    def recommend(self, items, k=20, exclude=()):
+        """The top-k item ids after the session `items` (oldest first), and their scores."""
+        return self._fitted().recommend([str(i) for i in items], int(k), [str(i) for i in exclude])
+
+    def save(self, path):
+        self._fitted().save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path):
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(path)
+        model = cls.__new__(cls)
+        model._model = _gru4rec.Model.load(path)
+        model._param_string = ",".join(f"{k}={v}" for k, v in model._model.params().items())
+        return model
+
+    @property
+    def params(self):
+        return self._fitted().params()
+
+    @property
+    def item_ids(self):
+        return self._fitted().item_ids()
+
+    @property
+    def item_embeddings(self):
+        """The output item vectors (one row per item of item_ids), a read-only view."""
+        return self._fitted().item_vectors()
+
+    def _fitted(self):
+        if self._model is None:
+            raise RuntimeError("the model is not trained: call fit() or GRU4Rec.load()")
+        return self._model

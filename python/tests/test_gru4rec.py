@@ -1,0 +1,117 @@
+"""The Python package against the gru4rec command: same model bytes, same evaluation, and
+clear exceptions for bad input."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gru4rec import GRU4Rec
+
+CLI = os.environ.get("GRU4REC_CLI", "build/cli/gru4rec")
+PARAMS = dict(loss="cross-entropy", layers=[24], n_epochs=2, batch_size=16, n_sample=32,
+              threads=1, seed=7)
+PARAM_STRING = "loss=cross-entropy,layers=24,n_epochs=2,batch_size=16,n_sample=32,threads=1,seed=7"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    subprocess.run([CLI, "synth", str(folder), "--items", "120", "--sessions", "600"],
+                   check=True, capture_output=True)
+    train = pd.read_csv(folder / "train.tsv", sep="\t")
+    test = pd.read_csv(folder / "test.tsv", sep="\t")
+    return folder, train, test
+
+
+def test_fit_on_a_dataframe_gives_the_cli_models_bytes(data, tmp_path):
+    folder, train, _ = data
+    model = GRU4Rec(**PARAMS).fit(train)
+    model.save(tmp_path / "python.g4r")
+    subprocess.run([CLI, "train", str(folder / "train.tsv"), "-s", str(tmp_path / "cli.g4r"),
+                    "--ps", PARAM_STRING, "-q", "--progress", "none"], check=True,
+                   capture_output=True)
+    assert (tmp_path / "python.g4r").read_bytes() == (tmp_path / "cli.g4r").read_bytes()
+    # Arrays and string ids give the same model as the DataFrame's integer ids.
+    again = GRU4Rec(**PARAMS).fit((train.SessionId.astype(str).to_numpy(),
+                                   train.ItemId.astype(str).to_numpy(), train.Time.to_numpy()))
+    again.save(tmp_path / "strings.g4r")
+    assert (tmp_path / "strings.g4r").read_bytes() == (tmp_path / "cli.g4r").read_bytes()
+
+
+def test_evaluate_equals_the_cli_and_recommend_is_consistent(data, tmp_path):
+    folder, train, test = data
+    model = GRU4Rec(**PARAMS).fit(train)
+    model.save(tmp_path / "m.g4r")
+    got = model.evaluate(test, cutoffs=[5, 20])
+    out = subprocess.run([CLI, "eval", str(tmp_path / "m.g4r"), str(folder / "test.tsv"),
+                          "-m", "5", "20", "--json"], check=True, capture_output=True, text=True)
+    expected = json.loads(out.stdout)["evaluations"][0]
+    for key in ("recall@5", "mrr@5", "recall@20", "mrr@20", "ndcg@20"):
+        assert got[key] == pytest.approx(expected["metrics"][key], abs=1e-12), key
+    assert got["predictions"] == expected["predictions"]
+    # A loaded model recommends what the trained one does; excluded items never come back.
+    loaded = GRU4Rec.load(tmp_path / "m.g4r")
+    session = [str(i) for i in test.ItemId[:3]]
+    ids, scores = model.recommend(session, k=10)
+    ids2, scores2 = loaded.recommend(session, k=10)
+    assert list(ids) == list(ids2) and np.array_equal(scores, scores2)
+    assert len(ids) == 10 and np.all(np.diff(scores) <= 0)
+    ids3, _ = model.recommend(session, k=10, exclude=ids[:2])
+    assert ids[0] not in list(ids3) and ids[1] not in list(ids3)
+    # The item vectors: a read-only view, one row per item.
+    vectors = loaded.item_embeddings
+    assert vectors.shape == (len(loaded.item_ids), 24)
+    assert not vectors.flags.writeable
+    assert loaded.params["layers"] == "24"
+
+
+def test_bad_input_raises_clear_exceptions(data, tmp_path):
+    _, train, _ = data
+    with pytest.raises(ValueError, match="unknown parameter 'layer'"):
+        GRU4Rec(layer=100)
+    with pytest.raises(ValueError, match="loss"):
+        GRU4Rec(loss="nope")
+    model = GRU4Rec(**PARAMS)
+    with pytest.raises(ValueError, match="missing column"):
+        model.fit(train.drop(columns=["Time"]))
+    with pytest.raises(ValueError, match="no events"):
+        model.fit(train.iloc[:0])
+    with_nan = train.copy()
+    with_nan.loc[3, "ItemId"] = np.nan  # the column becomes float64
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(with_nan)
+    objects = train.astype({"ItemId": object})
+    objects.loc[5, "ItemId"] = 1.5
+    with pytest.raises(ValueError, match="row 5"):
+        model.fit(objects)
+    bad_times = train.copy()
+    bad_times["Time"] = "yesterday"
+    with pytest.raises(ValueError, match="times"):
+        model.fit(bad_times)
+    with pytest.raises(TypeError):
+        model.fit([1, 2, 3])
+    with pytest.raises(RuntimeError, match="not trained"):
+        model.recommend(["1"])
+    with pytest.raises(FileNotFoundError):
+        GRU4Rec.load(tmp_path / "missing.g4r")
+    (tmp_path / "broken.g4r").write_bytes(b"not a model")
+    with pytest.raises(ValueError):
+        GRU4Rec.load(tmp_path / "broken.g4r")
+
+
+def test_the_readmes_example_runs_as_written(tmp_path):
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    start = readme.index("```python\n") + len("```python\n")
+    example = readme[start:readme.index("```", start)]
+    subprocess.run([CLI, "synth", str(tmp_path / "data"), "--items", "120", "--sessions", "600"],
+                   check=True, capture_output=True)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(example, "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "data" / "model.g4r").exists()
