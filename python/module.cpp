@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
@@ -26,6 +27,7 @@
 #include "gru4rec/train/trainer.h"
 
 namespace py = pybind11;
+using namespace pybind11::literals;
 
 namespace gru4rec {
 namespace {
@@ -102,9 +104,163 @@ struct Columns {
   }
 };
 
+py::dict metrics_dict(const EvalResult& result, const ReadReport& report) {
+  py::dict out;
+  for (size_t k = 0; k < result.cutoffs.size(); ++k) {
+    const int n = result.cutoffs[k];
+    out[py::str(fmt::format("recall@{}", n))] = result.recall[k];
+    out[py::str(fmt::format("mrr@{}", n))] = result.mrr[k];
+    out[py::str(fmt::format("ndcg@{}", n))] = result.ndcg[k];
+    if (!result.coverage.empty()) {
+      out[py::str(fmt::format("coverage@{}", n))] = result.coverage[k];
+      out[py::str(fmt::format("popularity_bias@{}", n))] = result.popularity_bias[k];
+    }
+  }
+  out["predictions"] = result.predictions;
+  out["sessions"] = result.sessions;
+  out["events"] = result.events;
+  out["dropped_unknown_item_events"] = report.dropped_unknown_items;
+  return out;
+}
+
+EvalOptions eval_options(const std::vector<int>& cutoffs, const std::string& mode) {
+  EvalOptions options;
+  options.cutoffs = cutoffs;
+  options.mode = parse_tie_mode(mode);
+  return options;
+}
+
+// The k best of `scores` (excluded items never), as (ids, scores) arrays; scores is modified.
+py::tuple top_items(const ItemIndex& items, std::vector<float>& scores, size_t k,
+                    const std::vector<std::string>& exclude) {
+  if (k < 1) throw py::value_error("k must be at least 1");
+  std::vector<ScoredItem> top(std::min(k, scores.size()));
+  size_t n = 0;
+  {
+    py::gil_scoped_release release;
+    for (const std::string& id : exclude) {
+      const int32_t item = items.find(id);
+      if (item >= 0) scores[static_cast<size_t>(item)] = std::nanf("");
+    }
+    n = top_k(scores, top.size(), top);
+  }
+  py::list ids;
+  py::array_t<float> values(static_cast<py::ssize_t>(n));
+  auto view = values.mutable_unchecked<1>();
+  for (size_t r = 0; r < n; ++r) {
+    ids.append(items.id(top[r].item));
+    view(static_cast<py::ssize_t>(r)) = top[r].score;
+  }
+  return py::make_tuple(py::array(ids), values);
+}
+
+// One live session of a model: its GRU state, advanced event by event.
+class PySession {
+ public:
+  explicit PySession(std::shared_ptr<const Model> model)
+      : model_(std::move(model)),
+        predictor_(*model_),
+        scratch_(predictor_.make_scratch(1)),
+        state_(static_cast<size_t>(predictor_.state_size()), 0.0f) {}
+
+  // Advances the state by `item`; false (state unchanged) for an item the model does not know.
+  bool add(const std::string& item) {
+    const int32_t index = model_->items.find(item);
+    if (index < 0) return false;
+    py::gil_scoped_release release;
+    predictor_.advance(state_, index, scratch_);
+    ++events_;
+    return true;
+  }
+
+  // Scores of every item for the session so far: the model's, or the training supports
+  // (the most popular items) before any known event.
+  std::vector<float> scores() const {
+    std::vector<float> out(static_cast<size_t>(model_->num_items()));
+    py::gil_scoped_release release;
+    if (events_ > 0) {
+      predictor_.score(state_, out);
+    } else {
+      for (size_t j = 0; j < out.size(); ++j) out[j] = static_cast<float>(model_->supports[j]);
+    }
+    return out;
+  }
+
+  py::tuple recommend(size_t k, const std::vector<std::string>& exclude) const {
+    std::vector<float> s = scores();
+    return top_items(model_->items, s, k, exclude);
+  }
+
+  int events() const { return events_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  Predictor predictor_;
+  Predictor::Scratch scratch_;
+  std::vector<float> state_;
+  int events_ = 0;
+};
+
+// A baseline (pop, spop, itemknn, vsknn) fitted on columns, evaluated like a model.
+class PyBaseline {
+ public:
+  PyBaseline(const std::string& algorithm, const std::string& params, const py::array& s,
+             const py::array& i, const py::array& t) {
+    const Columns columns(s, i, t);
+    py::gil_scoped_release release;
+    const SessionLog log = training_log_from_columns(columns.view("training data"), items_);
+    supports_ = item_supports(log, items_.size());
+    baseline_ = fit_baseline(algorithm, params, log, items_.size());
+  }
+
+  py::dict evaluate(const py::array& s, const py::array& i, const py::array& t,
+                    const std::vector<int>& cutoffs, const std::string& mode) const {
+    const EvalOptions options = eval_options(cutoffs, mode);
+    const Columns columns(s, i, t);
+    EvalResult result;
+    ReadReport report;
+    {
+      py::gil_scoped_release release;
+      const SessionLog test = test_log_from_columns(columns.view("test data"), items_, &report);
+      result = evaluate_scorer([&] { return baseline_->make_scorer(); }, supports_, test, options);
+    }
+    return metrics_dict(result, report);
+  }
+
+  py::tuple recommend(const std::vector<std::string>& session, size_t k,
+                      const std::vector<std::string>& exclude) const {
+    std::vector<float> scores(static_cast<size_t>(items_.size()));
+    {
+      py::gil_scoped_release release;
+      const auto scorer = baseline_->make_scorer();
+      scorer->start_session();
+      bool any = false;
+      for (const std::string& id : session) {
+        const int32_t item = items_.find(id);
+        if (item < 0) continue;
+        scorer->add_event(item);
+        any = true;
+      }
+      if (any) {
+        scorer->score(scores);
+      } else {
+        for (size_t j = 0; j < scores.size(); ++j) scores[j] = static_cast<float>(supports_[j]);
+      }
+    }
+    return top_items(items_, scores, k, exclude);
+  }
+
+  std::string description() const { return baseline_->description(); }
+
+ private:
+  ItemIndex items_;
+  std::vector<int64_t> supports_;
+  std::unique_ptr<Baseline> baseline_;
+};
+
 class PyModel {
  public:
-  explicit PyModel(Model model) : model_(std::make_shared<Model>(std::move(model))) {}
+  explicit PyModel(Model model) : model_(std::make_shared<const Model>(std::move(model))) {}
 
   static PyModel fit(const std::string& param_string, const py::array& s, const py::array& i,
                      const py::array& t) {
@@ -132,9 +288,7 @@ class PyModel {
 
   py::dict evaluate(const py::array& s, const py::array& i, const py::array& t,
                     const std::vector<int>& cutoffs, const std::string& mode) const {
-    EvalOptions options;
-    options.cutoffs = cutoffs;
-    options.mode = parse_tie_mode(mode);
+    const EvalOptions options = eval_options(cutoffs, mode);
     const Columns columns(s, i, t);
     EvalResult result;
     ReadReport report;
@@ -144,63 +298,40 @@ class PyModel {
           test_log_from_columns(columns.view("test data"), model_->items, &report);
       result = gru4rec::evaluate(*model_, test, options);
     }
-    py::dict out;
-    for (size_t k = 0; k < result.cutoffs.size(); ++k) {
-      const int n = result.cutoffs[k];
-      out[py::str(fmt::format("recall@{}", n))] = result.recall[k];
-      out[py::str(fmt::format("mrr@{}", n))] = result.mrr[k];
-      out[py::str(fmt::format("ndcg@{}", n))] = result.ndcg[k];
-      if (!result.coverage.empty()) {
-        out[py::str(fmt::format("coverage@{}", n))] = result.coverage[k];
-        out[py::str(fmt::format("popularity_bias@{}", n))] = result.popularity_bias[k];
-      }
-    }
-    out["predictions"] = result.predictions;
-    out["sessions"] = result.sessions;
-    out["events"] = result.events;
-    out["dropped_unknown_item_events"] = report.dropped_unknown_items;
-    return out;
+    return metrics_dict(result, report);
   }
+
+  PySession session() const { return PySession(model_); }
 
   // The top-k items after the session `items` (ids; unknown ones skipped), best first.
   py::tuple recommend(const std::vector<std::string>& items, size_t k,
                       const std::vector<std::string>& exclude) const {
+    PySession session(model_);
+    for (const std::string& id : items) session.add(id);
+    return session.recommend(k, exclude);
+  }
+
+  // recommend() for each session: (ids, scores), arrays of len(sessions) x k (None and NaN
+  // where fewer than k items remain).
+  py::tuple recommend_batch(const std::vector<std::vector<std::string>>& sessions, size_t k) const {
     if (k < 1) throw py::value_error("k must be at least 1");
-    std::vector<ScoredItem> top(std::min<size_t>(k, static_cast<size_t>(model_->num_items())));
-    size_t n = 0;
-    {
-      py::gil_scoped_release release;
-      Predictor predictor(*model_);
-      Predictor::Scratch scratch = predictor.make_scratch(1);
-      std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
-      bool any = false;
-      for (const std::string& id : items) {
-        const int32_t item = model_->items.find(id);
-        if (item < 0) continue;
-        predictor.advance(state, item, scratch);
-        any = true;
-      }
-      std::vector<float> scores(static_cast<size_t>(model_->num_items()));
-      if (any) {
-        predictor.score(state, scores);
-      } else {  // no known item: the most popular ones, scored by their support
-        for (size_t j = 0; j < scores.size(); ++j)
-          scores[j] = static_cast<float>(model_->supports[j]);
-      }
-      for (const std::string& id : exclude) {
-        const int32_t item = model_->items.find(id);
-        if (item >= 0) scores[static_cast<size_t>(item)] = std::nanf("");
-      }
-      n = top_k(scores, top.size(), top);
+    const size_t width = std::min(k, static_cast<size_t>(model_->num_items()));
+    py::array_t<float> scores(
+        {static_cast<py::ssize_t>(sessions.size()), static_cast<py::ssize_t>(width)});
+    py::list rows;
+    auto view = scores.mutable_unchecked<2>();
+    for (size_t r = 0; r < sessions.size(); ++r) {
+      const py::tuple one = recommend(sessions[r], width, {});
+      const py::array ids = one[0].cast<py::array>();
+      const auto values = one[1].cast<py::array_t<float>>();
+      py::list row = ids.attr("tolist")();
+      for (py::ssize_t c = 0; c < static_cast<py::ssize_t>(width); ++c)
+        view(static_cast<py::ssize_t>(r), c) = c < values.size() ? values.at(c) : std::nanf("");
+      while (row.size() < width) row.append(py::none());
+      rows.append(row);
     }
-    py::list ids;
-    py::array_t<float> scores(static_cast<py::ssize_t>(n));
-    auto view = scores.mutable_unchecked<1>();
-    for (size_t r = 0; r < n; ++r) {
-      ids.append(model_->items.id(top[r].item));
-      view(static_cast<py::ssize_t>(r)) = top[r].score;
-    }
-    return py::make_tuple(py::array(ids), scores);
+    py::array ids = py::module_::import("numpy").attr("array")(rows, "dtype"_a = "object");
+    return py::make_tuple(ids, scores);
   }
 
   std::vector<std::string> item_ids() const {
@@ -213,13 +344,13 @@ class PyModel {
   // read-only view that keeps the model alive.
   py::array item_vectors() const {
     const MatrixR<float>& wy = model_->weights.Wy;
-    auto owner = std::make_unique<std::shared_ptr<Model>>(model_);
+    auto owner = std::make_unique<std::shared_ptr<const Model>>(model_);
     py::capsule base(owner.release(),
-                     [](void* p) { delete static_cast<std::shared_ptr<Model>*>(p); });
+                     [](void* p) { delete static_cast<std::shared_ptr<const Model>*>(p); });
     py::array out(py::dtype::of<float>(), {wy.rows(), wy.cols()},
                   {static_cast<py::ssize_t>(wy.cols() * sizeof(float)),
                    static_cast<py::ssize_t>(sizeof(float))},
-                  wy.data(), base);
+                  const_cast<float*>(wy.data()), base);
     py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
     return out;
   }
@@ -233,7 +364,7 @@ class PyModel {
   int num_items() const { return model_->num_items(); }
 
  private:
-  std::shared_ptr<Model> model_;
+  std::shared_ptr<const Model> model_;
 };
 
 }  // namespace
@@ -265,8 +396,21 @@ PYBIND11_MODULE(_gru4rec, m) {
       .def("save", &PyModel::save)
       .def("evaluate", &PyModel::evaluate)
       .def("recommend", &PyModel::recommend)
+      .def("recommend_batch", &PyModel::recommend_batch)
+      .def("session", &PyModel::session)
       .def("item_ids", &PyModel::item_ids)
       .def("item_vectors", &PyModel::item_vectors)
       .def("params", &PyModel::params)
       .def_property_readonly("num_items", &PyModel::num_items);
+  py::class_<gru4rec::PySession>(m, "Session")
+      .def("add", &gru4rec::PySession::add)
+      .def("recommend", &gru4rec::PySession::recommend)
+      .def_property_readonly("events", &gru4rec::PySession::events);
+  py::class_<gru4rec::PyBaseline>(m, "Baseline")
+      .def(py::init<const std::string&, const std::string&, const py::array&, const py::array&,
+                    const py::array&>())
+      .def("evaluate", &gru4rec::PyBaseline::evaluate)
+      .def("recommend", &gru4rec::PyBaseline::recommend)
+      .def("description", &gru4rec::PyBaseline::description);
+  m.def("baseline_names", [] { return gru4rec::baseline_names(); });
 }

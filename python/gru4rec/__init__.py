@@ -19,7 +19,11 @@ import numpy as np
 
 from . import _gru4rec
 
-__all__ = ["GRU4Rec"]
+__all__ = ["GRU4Rec", "Session", "Baseline", "baseline_names"]
+
+
+def baseline_names():
+    return _gru4rec.baseline_names()
 
 
 def _value_text(name, value):
@@ -86,6 +90,15 @@ class GRU4Rec:
         """The top-k item ids after the session `items` (oldest first), and their scores."""
         return self._fitted().recommend([str(i) for i in items], int(k), [str(i) for i in exclude])
 
+    def recommend_batch(self, sessions, k=20):
+        """recommend() for many sessions: (ids, scores) arrays of len(sessions) x k (None and
+        NaN where the catalog has fewer than k items)."""
+        return self._fitted().recommend_batch([[str(i) for i in s] for s in sessions], int(k))
+
+    def session(self):
+        """A live session: add(item) each event, then recommend(k)."""
+        return Session(self._fitted().session())
+
     def save(self, path):
         self._fitted().save(os.fspath(path))
 
@@ -116,3 +129,57 @@ class GRU4Rec:
         if self._model is None:
             raise RuntimeError("the model is not trained: call fit() or GRU4Rec.load()")
         return self._model
+
+
+class Session:
+    """One visitor's session on a model: `add(item)` per event (False for an item the model
+    does not know: the state is unchanged), then `recommend(k)`; before any known event, the
+    most popular items."""
+
+    def __init__(self, native):
+        self._native = native
+
+    def add(self, item):
+        return self._native.add(str(item))
+
+    def recommend(self, k=20, exclude=()):
+        return self._native.recommend(int(k), [str(i) for i in exclude])
+
+    @property
+    def events(self):
+        return self._native.events
+
+
+class Baseline:
+    """A simple recommender evaluated like GRU4Rec: pop, spop, itemknn or vsknn, with the
+    parameters of `gru4rec baseline -p` (e.g. Baseline("vsknn", k=100, sample_size=1000))."""
+
+    def __init__(self, algorithm, **params):
+        if algorithm not in _gru4rec.baseline_names():
+            raise ValueError(f"unknown baseline '{algorithm}'; expected one of: "
+                             f"{', '.join(_gru4rec.baseline_names())}")
+        self._algorithm = algorithm
+        self._params = ",".join(f"{k}={v}" for k, v in params.items())
+        self._native = None
+
+    def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time"):
+        sessions, items, times = _columns(data, session_key, item_key, time_key)
+        self._native = _gru4rec.Baseline(self._algorithm, self._params, sessions, items, times)
+        return self
+
+    def evaluate(self, data, cutoffs=(20,), mode="standard", session_key="SessionId",
+                 item_key="ItemId", time_key="Time"):
+        sessions, items, times = _columns(data, session_key, item_key, time_key)
+        return self._fitted().evaluate(sessions, items, times, [int(c) for c in cutoffs], mode)
+
+    def recommend(self, items, k=20, exclude=()):
+        return self._fitted().recommend([str(i) for i in items], int(k), [str(i) for i in exclude])
+
+    @property
+    def description(self):
+        return self._fitted().description()
+
+    def _fitted(self):
+        if self._native is None:
+            raise RuntimeError("the baseline is not fitted: call fit()")
+        return self._native

@@ -115,3 +115,70 @@ def test_the_readmes_example_runs_as_written(tmp_path):
     finally:
         os.chdir(cwd)
     assert (tmp_path / "data" / "model.g4r").exists()
+
+
+def test_sessions_batches_and_the_servers_answers_agree(data, tmp_path):
+    import re
+    import time
+    import urllib.request
+    from gru4rec import Session  # noqa: F401 (public name)
+    _, train, test = data
+    model = GRU4Rec(**PARAMS).fit(train)
+    model.save(tmp_path / "m.g4r")
+    items = [str(i) for i in test.ItemId[:4]]
+    live = model.session()
+    ids0, scores0 = live.recommend(k=5)  # no event yet: the most popular items
+    assert list(scores0) == sorted(scores0, reverse=True)
+    for item in items:
+        assert live.add(item)
+    assert not live.add("no-such-item") and live.events == 4
+    ids, scores = live.recommend(k=8)
+    ids1, scores1 = model.recommend(items, k=8)
+    assert list(ids) == list(ids1) and np.array_equal(scores, scores1)
+    batch_ids, batch_scores = model.recommend_batch([items, items[:1]], k=8)
+    assert batch_ids.shape == (2, 8) and batch_scores.shape == (2, 8)
+    assert list(batch_ids[0]) == list(ids)
+    assert list(batch_ids[1]) == list(model.recommend(items[:1], k=8)[0])
+    # The server's answer for the same items (its scorer kernel differs only in rounding).
+    log = open(tmp_path / "serve.log", "w")
+    server = subprocess.Popen([CLI, "serve", str(tmp_path / "m.g4r"), "--port", "0"],
+                              stderr=log, stdout=log)
+    try:
+        port = None
+        for _ in range(200):
+            found = re.search(r"on http://127\.0\.0\.1:(\d+)", open(tmp_path / "serve.log").read())
+            if found:
+                port = int(found.group(1))
+                break
+            time.sleep(0.05)
+        assert port, open(tmp_path / "serve.log").read()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/recommend",
+            data=json.dumps({"items": items, "k": 8}).encode(),
+            headers={"Content-Type": "application/json"})
+        answer = json.loads(urllib.request.urlopen(request, timeout=10).read())
+    finally:
+        server.kill()
+        server.wait()
+    assert [r["item"] for r in answer["recommendations"]] == list(ids)
+    assert [r["score"] for r in answer["recommendations"]] == pytest.approx(list(scores), rel=1e-5)
+
+
+def test_baselines_evaluate_like_the_cli(data):
+    from gru4rec import Baseline, baseline_names
+    folder, train, test = data
+    assert baseline_names() == ["pop", "spop", "itemknn", "vsknn"]
+    knn = Baseline("vsknn", k=50).fit(train)
+    got = knn.evaluate(test, cutoffs=[20])
+    out = subprocess.run([CLI, "baseline", str(folder / "train.tsv"), "-t", str(folder / "test.tsv"),
+                          "--algo", "vsknn", "-p", "vsknn:k=50", "--json"],
+                         check=True, capture_output=True, text=True)
+    expected = json.loads(out.stdout)["baselines"][0]["evaluations"][0]["metrics"]
+    assert got["recall@20"] == pytest.approx(expected["recall@20"], abs=1e-12)
+    assert got["mrr@20"] == pytest.approx(expected["mrr@20"], abs=1e-12)
+    ids, _ = knn.recommend([str(i) for i in test.ItemId[:2]], k=5)
+    assert len(ids) == 5
+    with pytest.raises(ValueError, match="unknown baseline"):
+        Baseline("lstm")
+    with pytest.raises(ValueError):
+        Baseline("vsknn", no_such_param=1).fit(train)
