@@ -262,17 +262,42 @@ class PyModel {
  public:
   explicit PyModel(Model model) : model_(std::make_shared<const Model>(std::move(model))) {}
 
+  // Trains a model. `progress` (a callable or None) gets a dict about every 0.2 s and at the end
+  // of each epoch. Ctrl-C (SIGINT) stops the training with KeyboardInterrupt, as does an
+  // exception raised by `progress`; nothing is written.
   static PyModel fit(const std::string& param_string, const py::array& s, const py::array& i,
-                     const py::array& t) {
+                     const py::array& t, const py::object& progress) {
     Params params;
     apply_param_string(params, param_string);
     validate_params(params);
     const Columns columns(s, i, t);
+    TrainCallbacks callbacks;
+    callbacks.progress_interval_seconds = 0.2;
+    // On the calling thread, between mini-batches: the GIL is taken for the signal check and
+    // the callback; a Python exception thrown here stops every training thread.
+    callbacks.on_progress = [&](const TrainProgress& p) {
+      py::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (!progress.is_none()) {
+        progress(py::dict("epoch"_a = p.epoch, "n_epochs"_a = p.n_epochs,
+                          "events_done"_a = p.events_done, "events_total"_a = p.events_total,
+                          "seconds"_a = p.seconds, "loss"_a = p.mean_loss, "epoch_end"_a = false));
+      }
+    };
+    callbacks.on_epoch = [&](const EpochReport& e) {
+      py::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (!progress.is_none()) {
+        progress(py::dict("epoch"_a = e.epoch, "n_epochs"_a = params.n_epochs,
+                          "events_done"_a = e.events, "events_total"_a = e.events,
+                          "seconds"_a = e.seconds, "loss"_a = e.loss, "epoch_end"_a = true));
+      }
+    };
     py::gil_scoped_release release;
     ItemIndex items;
     const SessionLog log = training_log_from_columns(columns.view("training data"), items);
     Model model = Model::initialize(params, std::move(items), log, "training data");
-    train_model(model, log);
+    train_model(model, log, callbacks);
     return PyModel(std::move(model));
   }
 

@@ -66,6 +66,31 @@ def _columns(data, session_key, item_key, time_key):
     return arrays
 
 
+def _progress_callback(progress):
+    """(callable or None, close function) for fit's `progress` argument."""
+    if progress is None or progress is False:
+        return None, lambda: None
+    if callable(progress):
+        return progress, lambda: None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None, lambda: None
+    bars = {}
+
+    def update(p):
+        bar = bars.get(p["epoch"])
+        if bar is None:
+            bar = bars[p["epoch"]] = tqdm(total=p["events_total"], unit="events",
+                                          desc=f"epoch {p['epoch']}/{p['n_epochs']}")
+        bar.n = p["events_done"]
+        bar.set_postfix(loss=f"{p['loss']:.4f}")
+        if p["epoch_end"]:
+            bar.close()
+
+    return update, lambda: [bar.close() for bar in bars.values()]
+
+
 class GRU4Rec:
     """A GRU4Rec model: construct with the training parameters, then fit, or load a file."""
 
@@ -74,10 +99,20 @@ class GRU4Rec:
         _gru4rec.check_params(self._param_string)  # ValueError on a bad name or value
         self._model = None
 
-    def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time"):
-        """Trains on the events of `data` (one row per event); returns self."""
+    def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time",
+            progress=None):
+        """Trains on the events of `data` (one row per event); returns self.
+
+        progress: None (quiet), True (a tqdm bar when tqdm is installed, else quiet), or a
+        callable receiving dicts (epoch, n_epochs, events_done, events_total, seconds, loss,
+        epoch_end). Ctrl-C stops the training with KeyboardInterrupt; the model is unchanged.
+        """
         sessions, items, times = _columns(data, session_key, item_key, time_key)
-        self._model = _gru4rec.Model.fit(self._param_string, sessions, items, times)
+        callback, close = _progress_callback(progress)
+        try:
+            self._model = _gru4rec.Model.fit(self._param_string, sessions, items, times, callback)
+        finally:
+            close()
         return self
 
     def evaluate(self, data, cutoffs=(20,), mode="standard", session_key="SessionId",

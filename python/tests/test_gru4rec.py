@@ -182,3 +182,31 @@ def test_baselines_evaluate_like_the_cli(data):
         Baseline("lstm")
     with pytest.raises(ValueError):
         Baseline("vsknn", no_such_param=1).fit(train)
+
+
+def test_progress_and_interruption(data):
+    import signal
+    import threading
+    _, train, _ = data
+    seen = []
+    GRU4Rec(**PARAMS).fit(train, progress=seen.append)
+    ends = [p for p in seen if p["epoch_end"]]
+    assert [p["epoch"] for p in ends] == [1, 2] and all(p["loss"] > 0 for p in ends)
+
+    def stop(p):
+        raise RuntimeError("stopped by the callback")
+
+    model = GRU4Rec(**PARAMS)
+    with pytest.raises(RuntimeError, match="stopped by the callback"):
+        model.fit(train, progress=stop)
+    with pytest.raises(RuntimeError, match="not trained"):
+        model.recommend(["1"])
+    # Ctrl-C during a long training: KeyboardInterrupt, soon.
+    long = dict(PARAMS, n_epochs=5000)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = __import__("time").monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        GRU4Rec(**long).fit(train)
+    timer.cancel()
+    assert __import__("time").monotonic() - started < 30
