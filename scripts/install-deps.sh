@@ -20,7 +20,7 @@ packages=(
   libfaiss-dev             # approximate top-k of large catalogs (serve --retrieval ann)
   libhiredis-dev redis-server  # shared session store (Redis) and its tests
   haproxy                  # the load balancer of docs/deploy.md (scripts/deploy-check.sh)
-  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest  # the Python package and its tests
+  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-venv  # the Python package, its tests, its install into a virtual environment
   wrk curl                 # load test of the server
 )
 

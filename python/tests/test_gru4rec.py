@@ -210,3 +210,19 @@ def test_progress_and_interruption(data):
         GRU4Rec(**long).fit(train)
     timer.cancel()
     assert __import__("time").monotonic() - started < 30
+
+
+def test_installs_into_a_virtual_environment_offline(tmp_path):
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    venv = tmp_path / "venv"
+    subprocess.run([os.path.join(root, "scripts", "python-install.sh"), str(venv)], check=True,
+                   capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import gru4rec, numpy; from gru4rec import GRU4Rec; GRU4Rec(layers=[8]); "
+         "print(gru4rec.__file__); "
+         "print([l.split()[-1] for l in open('/proc/self/maps') if 'libgru4rec' in l][0])"],
+        check=True, capture_output=True, text=True, env=env, cwd=tmp_path)
+    package, library = out.stdout.split()
+    assert package.startswith(str(venv)) and library.startswith(str(venv))
