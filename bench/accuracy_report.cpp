@@ -58,7 +58,8 @@ std::map<std::string, Dataset> datasets(const std::string& data) {
        {data + "/diginetica-cikm16/gcegnn-preprocessed/train.tsv",
         data + "/diginetica-cikm16/gcegnn-preprocessed/test.tsv"}},
       {"retailrocket",
-       {data + "/retailrocket-preprocessed/train.tsv", data + "/retailrocket-preprocessed/test.tsv"}},
+       {data + "/retailrocket-preprocessed/train.tsv",
+        data + "/retailrocket-preprocessed/test.tsv"}},
       {"tmall", {data + "/tmall-preprocessed/train.tsv", data + "/tmall-preprocessed/test.tsv"}},
   };
 }
@@ -131,17 +132,23 @@ struct Record {
 };
 
 Json to_json(const Record& r) {
-  return Json{{"setting", r.setting}, {"mode", r.mode},         {"threads", r.threads},
-              {"seed", r.seed},       {"epochs_run", r.epochs_run}, {"epoch", r.epoch},
-              {"recall20", r.recall}, {"mrr20", r.mrr},         {"train_seconds", r.train_seconds},
+  return Json{{"setting", r.setting},
+              {"mode", r.mode},
+              {"threads", r.threads},
+              {"seed", r.seed},
+              {"epochs_run", r.epochs_run},
+              {"epoch", r.epoch},
+              {"recall20", r.recall},
+              {"mrr20", r.mrr},
+              {"train_seconds", r.train_seconds},
               {"fell_back", r.fell_back}};
 }
 
 Record from_json(const Json& j) {
-  return Record{j.at("setting").get<std::string>(), j.at("mode").get<std::string>(),
-                j.at("threads").get<int>(),         j.at("seed").get<int>(),
-                j.at("epochs_run").get<int>(),      j.at("epoch").get<int>(),
-                j.at("recall20").get<double>(),     j.at("mrr20").get<double>(),
+  return Record{j.at("setting").get<std::string>(),  j.at("mode").get<std::string>(),
+                j.at("threads").get<int>(),          j.at("seed").get<int>(),
+                j.at("epochs_run").get<int>(),       j.at("epoch").get<int>(),
+                j.at("recall20").get<double>(),      j.at("mrr20").get<double>(),
                 j.at("train_seconds").get<double>(), j.at("fell_back").get<bool>()};
 }
 
@@ -170,8 +177,8 @@ double mean(const std::vector<double>& v) {
 
 // Runs one (setting, mode, seed) and returns a record per evaluated epoch.
 std::vector<Record> run_one(const Setting& setting, const Dataset& data, const SessionLog& train,
-                            const ItemIndex& items, const SessionLog& test,
-                            const std::string& mode, int seed, int epochs, int short_epochs) {
+                            const ItemIndex& items, const SessionLog& test, const std::string& mode,
+                            int seed, int epochs, int short_epochs) {
   Params params;
   apply_param_string(params, setting.params);
   params.n_epochs = epochs;
@@ -188,9 +195,7 @@ std::vector<Record> run_one(const Setting& setting, const Dataset& data, const S
   double eval_seconds = 0;  // not part of the training time
   TrainCallbacks callbacks;
   callbacks.snapshot_every = 1;
-  callbacks.on_notice = [&](const std::string& note) {
-    fmt::print(stderr, "  note: {}\n", note);
-  };
+  callbacks.on_notice = [&](const std::string& note) { fmt::print(stderr, "  note: {}\n", note); };
   callbacks.on_snapshot = [&](const EpochReport& report, const Model& snapshot) {
     if (report.epoch != short_epochs && report.epoch != epochs) return true;
     const auto eval_start = Clock::now();
@@ -200,7 +205,8 @@ std::vector<Record> run_one(const Setting& setting, const Dataset& data, const S
     eval_seconds += std::chrono::duration<double>(Clock::now() - eval_start).count();
     records.push_back(Record{setting.name, mode, params.threads, seed, epochs, report.epoch,
                              result.recall[0], result.mrr[0], train_seconds, false});
-    fmt::print(stderr, "  {} threads={} seed {} epoch {}: loss {:.4f} R@20 {:.4f} MRR@20 {:.4f} "
+    fmt::print(stderr,
+               "  {} threads={} seed {} epoch {}: loss {:.4f} R@20 {:.4f} MRR@20 {:.4f} "
                "({:.0f} s)\n",
                setting.name, params.threads, seed, report.epoch, report.loss, result.recall[0],
                result.mrr[0], train_seconds);
@@ -235,7 +241,8 @@ void print_report(const std::vector<Record>& records, int short_epochs, int long
           std::none_of(out.begin(), out.end(), [&](const Record& o) { return o.seed == r.seed; }))
         out.push_back(r);
     }
-    std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.seed < b.seed; });
+    std::sort(out.begin(), out.end(),
+              [](const Record& a, const Record& b) { return a.seed < b.seed; });
     return out;
   };
   const auto field = [](const std::vector<Record>& rs, double Record::*f) {
@@ -250,10 +257,11 @@ void print_report(const std::vector<Record>& records, int short_epochs, int long
     if (threads == 0) return;
     fmt::print("\n#### After {} epochs: threads=1 against {} ({} threads), mean of the seeds\n\n",
                short_epochs, title, threads);
-    fmt::print("| setting (published for) | data | seeds | R@20, 1 thread | R@20, {} | ratio | "
-               "MRR@20, 1 thread | MRR@20, {} | ratio | lowest seed (R / MRR) | train s, 1 / {} "
-               "| 99% / 97% |\n",
-               mode, mode, mode);
+    fmt::print(
+        "| setting (published for) | data | seeds | R@20, 1 thread | R@20, {} | ratio | "
+        "MRR@20, 1 thread | MRR@20, {} | ratio | lowest seed (R / MRR) | train s, 1 / {} "
+        "| 99% / 97% |\n",
+        mode, mode, mode);
     fmt::print("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const Setting& s : settings()) {
       const auto one = select(s.name, "1", short_epochs, false);
@@ -270,20 +278,24 @@ void print_report(const std::vector<Record>& records, int short_epochs, int long
       for (const Record& r : all) fell_back = fell_back || r.fell_back;
       const bool complete = one.size() >= 3 && all.size() >= 3;
       const bool pass = rd >= 0.99 * r1 && md >= 0.99 * m1 && low_r >= 0.97 && low_m >= 0.97;
-      fmt::print("| {} | {} | {} / {} | {:.4f} | {:.4f} | {} | {:.4f} | {:.4f} | {} | {:.1f}% / "
-                 "{:.1f}% | {:.0f} / {:.0f} | {}{} |\n",
-                 s.name, s.dataset, one.size(), all.size(), r1, rd, ratio_text(rd, r1), m1, md,
-                 ratio_text(md, m1), 100 * low_r, 100 * low_m,
-                 mean(field(one, &Record::train_seconds)), mean(field(all, &Record::train_seconds)),
-                 !complete ? "incomplete" : pass ? "met" : "**missed**",
-                 fell_back ? " (fell back to 1 thread)" : "");
+      fmt::print(
+          "| {} | {} | {} / {} | {:.4f} | {:.4f} | {} | {:.4f} | {:.4f} | {} | {:.1f}% / "
+          "{:.1f}% | {:.0f} / {:.0f} | {}{} |\n",
+          s.name, s.dataset, one.size(), all.size(), r1, rd, ratio_text(rd, r1), m1, md,
+          ratio_text(md, m1), 100 * low_r, 100 * low_m, mean(field(one, &Record::train_seconds)),
+          mean(field(all, &Record::train_seconds)),
+          !complete ? "incomplete"
+          : pass    ? "met"
+                    : "**missed**",
+          fell_back ? " (fell back to 1 thread)" : "");
     }
   };
   short_table("default", "the default (parallel=sync, every core)");
   short_table("hogwild", "parallel=hogwild");
   fmt::print("\n#### After {} epochs (the six parameter files, seed 1)\n\n", long_epochs);
-  fmt::print("| setting | data | R@20, 1 thread | R@20, default | ratio | MRR@20, 1 thread | "
-             "MRR@20, default | ratio | train s, 1 / default |\n");
+  fmt::print(
+      "| setting | data | R@20, 1 thread | R@20, default | ratio | MRR@20, 1 thread | "
+      "MRR@20, default | ratio | train s, 1 / default |\n");
   fmt::print("|---|---|---|---|---|---|---|---|---|\n");
   for (const Setting& s : settings()) {
     if (!s.parameter_file) continue;

@@ -4,8 +4,9 @@
 // and of an RSC15 step (batch 32, 100 units). Built without the library: Eigen must be compiled
 // with OpenMP here, while the library disables Eigen's threading.
 //   build/bench/gemm_split_bench --benchmark_min_time=0.5
-#include <Eigen/Core>
 #include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
 
 namespace {
 

@@ -41,10 +41,12 @@ struct Dataset {
 // other loss), all with constrained_embedding=True and n_sample=2048.
 std::vector<Dataset> datasets(const std::string& data) {
   const std::string common = "constrained_embedding=True,n_sample=2048,";
-  const std::string rr_xe = common +
+  const std::string rr_xe =
+      common +
       "loss=cross-entropy,logq=1,layers=192,batch_size=240,dropout_p_embed=0.5,"
       "dropout_p_hidden=0.05,learning_rate=0.085,momentum=0.3,sample_alpha=0.3";
-  const std::string rr_bpr = common +
+  const std::string rr_bpr =
+      common +
       "loss=bpr-max,elu_param=0.5,layers=224,batch_size=80,dropout_p_embed=0.5,"
       "dropout_p_hidden=0.05,learning_rate=0.05,momentum=0.4,sample_alpha=0.4,bpreg=1.95";
   return {
@@ -65,7 +67,8 @@ std::vector<Dataset> datasets(const std::string& data) {
       {"retailrocket", data + "/retailrocket-preprocessed/train.tsv",
        data + "/retailrocket-preprocessed/test.tsv", rr_xe, rr_bpr, "RetailRocket settings"},
       {"tmall", data + "/tmall-preprocessed/train.tsv", data + "/tmall-preprocessed/test.tsv",
-       rr_xe, rr_bpr, "RetailRocket settings (no published Tmall setting; closest: e-commerce views)"},
+       rr_xe, rr_bpr,
+       "RetailRocket settings (no published Tmall setting; closest: e-commerce views)"},
   };
 }
 
@@ -92,8 +95,9 @@ double stddev(const std::vector<double>& v) {
 void print_table(const Dataset& d, const std::vector<Row>& rows, int items, int64_t predictions) {
   fmt::print("\n### {} ({} items, {} test predictions)\n\n", d.name, with_thousands(items),
              with_thousands(predictions));
-  fmt::print("| method | R@1 | R@5 | R@10 | R@20 | MRR@1 | MRR@5 | MRR@10 | MRR@20 | NDCG@20 | "
-             "Cov@20 | sd R@20 / MRR@20 | train s | eval s |\n");
+  fmt::print(
+      "| method | R@1 | R@5 | R@10 | R@20 | MRR@1 | MRR@5 | MRR@10 | MRR@20 | NDCG@20 | "
+      "Cov@20 | sd R@20 / MRR@20 | train s | eval s |\n");
   fmt::print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& row : rows) {
     const auto avg = [&](auto field, size_t k) {
@@ -107,15 +111,16 @@ void print_table(const Dataset& d, const std::vector<Row>& rows, int items, int6
       m20.push_back(r.mrr[3]);
       eval_seconds.push_back(r.seconds);
     }
-    fmt::print("| {} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | "
-               "{:.4f} | {:.3f} | {} | {:.1f} | {:.1f} |\n",
-               row.method, avg(&EvalResult::recall, 0), avg(&EvalResult::recall, 1),
-               avg(&EvalResult::recall, 2), avg(&EvalResult::recall, 3), avg(&EvalResult::mrr, 0),
-               avg(&EvalResult::mrr, 1), avg(&EvalResult::mrr, 2), avg(&EvalResult::mrr, 3),
-               avg(&EvalResult::ndcg, 3), avg(&EvalResult::coverage, 3),
-               row.runs.size() > 1 ? fmt::format("{:.4f} / {:.4f}", stddev(r20), stddev(m20))
-                                   : std::string("-"),
-               mean(row.train_seconds), mean(eval_seconds));
+    fmt::print(
+        "| {} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | "
+        "{:.4f} | {:.3f} | {} | {:.1f} | {:.1f} |\n",
+        row.method, avg(&EvalResult::recall, 0), avg(&EvalResult::recall, 1),
+        avg(&EvalResult::recall, 2), avg(&EvalResult::recall, 3), avg(&EvalResult::mrr, 0),
+        avg(&EvalResult::mrr, 1), avg(&EvalResult::mrr, 2), avg(&EvalResult::mrr, 3),
+        avg(&EvalResult::ndcg, 3), avg(&EvalResult::coverage, 3),
+        row.runs.size() > 1 ? fmt::format("{:.4f} / {:.4f}", stddev(r20), stddev(m20))
+                            : std::string("-"),
+        mean(row.train_seconds), mean(eval_seconds));
   }
   std::fflush(stdout);
 }
@@ -155,9 +160,10 @@ int main(int argc, char** argv) {
     char date[32];
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-    fmt::print("Generated {} by build/bench/results_report --epochs {} --seeds {}; {} cores; "
-               "standard ties; full ranking.\n",
-               date, epochs, fmt::join(seeds, ","), available_cores());
+    fmt::print(
+        "Generated {} by build/bench/results_report --epochs {} --seeds {}; {} cores; "
+        "standard ties; full ranking.\n",
+        date, epochs, fmt::join(seeds, ","), available_cores());
     EvalOptions eval;
     eval.cutoffs = {1, 5, 10, 20};
     for (const Dataset& d : datasets(data)) {
@@ -172,14 +178,14 @@ int main(int argc, char** argv) {
         const auto start = Clock::now();
         const auto baseline = fit_baseline(name, "", train, items.size());
         const double fit = since(start);
-        rows.push_back(Row{baseline->description(),
-                           {evaluate_scorer([&] { return baseline->make_scorer(); }, supports,
-                                            test, eval)},
-                           {fit}});
+        rows.push_back(
+            Row{baseline->description(),
+                {evaluate_scorer([&] { return baseline->make_scorer(); }, supports, test, eval)},
+                {fit}});
         fmt::print(stderr, "{} {}: R@20 {:.4f}\n", d.name, name, rows.back().runs[0].recall[3]);
       }
-      std::vector<std::pair<std::string, std::string>> settings{
-          {"GRU4Rec cross-entropy", d.xe}, {"GRU4Rec bpr-max", d.bpr}};
+      std::vector<std::pair<std::string, std::string>> settings{{"GRU4Rec cross-entropy", d.xe},
+                                                                {"GRU4Rec bpr-max", d.bpr}};
       if (tuned.contains(d.name)) settings.emplace_back("GRU4Rec tuned", tuned[d.name]);
       for (const auto& [label, params_text] : settings) {
         Row row{label, {}, {}};

@@ -1,8 +1,8 @@
 #include "cli_common.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "gru4rec/core/error.h"
 
@@ -27,7 +27,8 @@ ReadOptions DataOptions::read_options() const {
 }
 
 void MeasureOptions::add_to(CLI::App& app) {
-  app.add_option("-m,--measure", cutoffs, "cut-offs of Recall@N, MRR@N, NDCG@N (and coverage@N, popularity bias@N)")
+  app.add_option("-m,--measure", cutoffs,
+                 "cut-offs of Recall@N, MRR@N, NDCG@N (and coverage@N, popularity bias@N)")
       ->check(CLI::Range(1, 1 << 30))
       ->expected(1, 64)
       ->capture_default_str();
@@ -61,7 +62,6 @@ EvalOptions MeasureOptions::eval_options() const {
 std::string json_text(const Json& json) {
   return json.dump(2, ' ', false, Json::error_handler_t::replace);
 }
-
 
 TestSet read_test_set(const std::string& path, const Model& model, const DataOptions& data,
                       const Output& out) {
@@ -125,7 +125,8 @@ Json report_evaluation(const EvalResult& result, const TestSet& test, int num_it
     for (size_t k = 0; k < result.cutoffs.size(); ++k) {
       fmt::print(f, "  {:>8}  {:>8.4f}  {:>8.4f}  {:>8.4f}", fmt::format("@{}", result.cutoffs[k]),
                  result.recall[k], result.mrr[k], result.ndcg[k]);
-      if (lists) fmt::print(f, "  {:>8.4f}  {:>8.4f}", result.coverage[k], result.popularity_bias[k]);
+      if (lists)
+        fmt::print(f, "  {:>8.4f}  {:>8.4f}", result.coverage[k], result.popularity_bias[k]);
       fmt::print(f, "\n");
     }
     std::fflush(f);

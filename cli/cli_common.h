@@ -44,7 +44,6 @@ struct Output {
   std::FILE* log() const { return json ? stderr : stdout; }
 };
 
-
 // Pretty-printed JSON; bytes that are not UTF-8 (in ids or paths) are replaced, not fatal.
 std::string json_text(const Json& json);
 

@@ -41,8 +41,8 @@ std::vector<std::vector<ScoredItem>> recommend_all(const Model& model, const Ses
   const auto n_sessions = sessions.num_sessions();
   std::vector<std::vector<ScoredItem>> results(static_cast<size_t>(n_sessions));
   constexpr int kBatch = 32;  // sessions scored together (one pass over the item matrix)
-  const int threads = static_cast<int>(
-      std::clamp<int64_t>((n_sessions + kBatch - 1) / kBatch, 1, o.threads));
+  const int threads =
+      static_cast<int>(std::clamp<int64_t>((n_sessions + kBatch - 1) / kBatch, 1, o.threads));
   run_parallel(threads, [&](int t) {
     auto scratch = predictor.make_scratch(1);
     const auto state_size = static_cast<size_t>(predictor.state_size());

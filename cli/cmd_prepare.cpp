@@ -48,8 +48,11 @@ Preset generic_preset(const PrepareCommandOptions& o) {
   if (!o.separator.empty()) f.separator = o.separator == "tab" ? '\t' : o.separator[0];
   f.header = !o.no_header;
   if (o.session_column.empty() == o.user_column.empty())
-    throw Error("give exactly one of --session-col (sessions given) and --user-col (sessions cut at --gap-minutes)");
-  if (o.item_column.empty() || o.time_column.empty()) throw Error("--item-col and --time-col are required");
+    throw Error(
+        "give exactly one of --session-col (sessions given) and --user-col (sessions cut at "
+        "--gap-minutes)");
+  if (o.item_column.empty() || o.time_column.empty())
+    throw Error("--item-col and --time-col are required");
   f.key = o.session_column.empty() ? o.user_column : o.session_column;
   f.item = o.item_column;
   f.time = o.time_column;
@@ -75,11 +78,16 @@ Preset generic_preset(const PrepareCommandOptions& o) {
 }
 
 Json stats_json(const DataStats& s) {
-  return Json{{"events", s.events},         {"sessions", s.sessions},
-              {"items", s.items},           {"min_length", s.min_length},
-              {"median_length", s.median_length}, {"mean_length", s.mean_length},
-              {"p90_length", s.p90_length}, {"max_length", s.max_length},
-              {"first_time", s.first_time}, {"last_time", s.last_time}};
+  return Json{{"events", s.events},
+              {"sessions", s.sessions},
+              {"items", s.items},
+              {"min_length", s.min_length},
+              {"median_length", s.median_length},
+              {"mean_length", s.mean_length},
+              {"p90_length", s.p90_length},
+              {"max_length", s.max_length},
+              {"first_time", s.first_time},
+              {"last_time", s.last_time}};
 }
 
 void run_prepare(const PrepareCommandOptions& o) {
@@ -89,7 +97,8 @@ void run_prepare(const PrepareCommandOptions& o) {
   std::error_code created;
   std::filesystem::create_directories(o.output_dir, created);
   if (created)
-    throw Error(fmt::format("{}: cannot create the output folder: {}", o.output_dir, created.message()));
+    throw Error(
+        fmt::format("{}: cannot create the output folder: {}", o.output_dir, created.message()));
   const auto path = [&](const std::string& name) {
     return (std::filesystem::path(o.output_dir) / name).string();
   };
@@ -100,7 +109,9 @@ void run_prepare(const PrepareCommandOptions& o) {
     read_raw_events(input, preset.format, o.skip_bad_lines, table);
     fmt::print(log, "Read {}: {} lines so far, {} events{}\n", input, with_thousands(table.lines),
                with_thousands(table.events()),
-               table.bad_lines > 0 ? fmt::format(", {} bad lines skipped", with_thousands(table.bad_lines)) : "");
+               table.bad_lines > 0
+                   ? fmt::format(", {} bad lines skipped", with_thousands(table.bad_lines))
+                   : "");
   }
   const PreparedData data = prepare_events(table, preset.options);
   for (const PreparedData::Step& step : data.steps) {
@@ -131,18 +142,16 @@ void run_prepare(const PrepareCommandOptions& o) {
   }
   Json steps = Json::array();
   for (const PreparedData::Step& step : data.steps)
-    steps.push_back(Json{{"step", step.name}, {"events", step.events}, {"sessions", step.sessions}});
+    steps.push_back(
+        Json{{"step", step.name}, {"events", step.events}, {"sessions", step.sessions}});
   const double seconds_taken =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const Json summary{{"preset", preset.name},
-                     {"inputs", o.inputs},
-                     {"lines", table.lines},
-                     {"bad_lines", table.bad_lines},
-                     {"time_unit", unit},
-                     {"steps", steps},
-                     {"outputs", outputs},
-                     {"seconds", seconds_taken}};
-  write_file_atomically(path("stats.json"), [&](std::ostream& s) { s << json_text(summary) << '\n'; });
+  const Json summary{{"preset", preset.name}, {"inputs", o.inputs},
+                     {"lines", table.lines},  {"bad_lines", table.bad_lines},
+                     {"time_unit", unit},     {"steps", steps},
+                     {"outputs", outputs},    {"seconds", seconds_taken}};
+  write_file_atomically(path("stats.json"),
+                        [&](std::ostream& s) { s << json_text(summary) << '\n'; });
   fmt::print(log, "Done in {:.1f} s; statistics in {}\n", seconds_taken, path("stats.json"));
   if (o.json) fmt::print("{}\n", json_text(summary));
 }
@@ -154,8 +163,9 @@ void add_prepare_command(CLI::App& app) {
   std::string preset_help = "named preparation of a dataset of the GRU4Rec papers:";
   for (const Preset& p : presets()) preset_help += "\n  " + p.name + ": " + p.input;
   CLI::App* cmd = app.add_subcommand(
-      "prepare", "raw click logs to train_full / test / train_tr / train_valid files, as the "
-                 "GRU4Rec papers prepare them (gzip and zstd inputs read directly)");
+      "prepare",
+      "raw click logs to train_full / test / train_tr / train_valid files, as the "
+      "GRU4Rec papers prepare them (gzip and zstd inputs read directly)");
   cmd->add_option("INPUT", o->inputs, "raw input files (- for stdin)")->required();
   cmd->add_option("-o,--output", o->output_dir, "output folder")->required();
   cmd->add_option("--preset", o->preset, preset_help);
@@ -190,14 +200,16 @@ void add_prepare_command(CLI::App& app) {
   generic->add_option("--min-item-support", o->min_item_support)
       ->check(CLI::Range(1, 1000000000))
       ->capture_default_str();
-  generic->add_option("--test-days", o->test_days,
-                      "span of the test set (and of the validation set before it)")
+  generic
+      ->add_option("--test-days", o->test_days,
+                   "span of the test set (and of the validation set before it)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   generic->add_option("--split-time", o->split_time,
                       "end of the test span, in the input's time unit (default: the last event)");
-  generic->add_option("--split-by", o->split_by,
-                      "start: test sessions start in the last span; end: they end in it (RSC15)")
+  generic
+      ->add_option("--split-by", o->split_by,
+                   "start: test sessions start in the last span; end: they end in it (RSC15)")
       ->check(CLI::IsMember({"start", "end"}))
       ->capture_default_str();
   cmd->callback([o]() { run_prepare(*o); });

@@ -49,9 +49,10 @@ std::set<std::string, std::less<>> fixed_names(std::string_view fixed) {
   return names;
 }
 
-TrialOutcome run_trial(const Params& base, const ParamSpace& space, const std::vector<double>& values,
-                       const ItemIndex& items, const SessionLog& train, const SessionLog& valid,
-                       const TuneOptions& o, int threads) {
+TrialOutcome run_trial(const Params& base, const ParamSpace& space,
+                       const std::vector<double>& values, const ItemIndex& items,
+                       const SessionLog& train, const SessionLog& valid, const TuneOptions& o,
+                       int threads) {
   const auto start = std::chrono::steady_clock::now();
   TrialOutcome outcome;
   try {
@@ -73,8 +74,7 @@ TrialOutcome run_trial(const Params& base, const ParamSpace& space, const std::v
   } catch (const std::exception& e) {  // a failed trial (diverged, bad combination, memory)
     outcome.status = std::string("failed: ") + e.what();
   }
-  outcome.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
 }
 
@@ -132,13 +132,14 @@ void run_tune(const TuneOptions& o) {
       records.push_back(TrialRecord{Trial{points[static_cast<size_t>(j)], outcome.objective},
                                     outcome.seconds, outcome.status});
       const bool best = best_index() == static_cast<int>(records.size()) - 1;
-      fmt::print(log, "trial {}/{}: {}@{} {} ({:.1f} s){} {}\n", records.size(), o.trials,
-                 o.metric, o.cutoff,
-                 std::isnan(outcome.objective) ? outcome.status
-                                               : fmt::format("{:.4f}", outcome.objective),
-                 outcome.seconds, best ? " *" : "", trial_params(space, records.back().trial.values));
+      fmt::print(
+          log, "trial {}/{}: {}@{} {} ({:.1f} s){} {}\n", records.size(), o.trials, o.metric,
+          o.cutoff,
+          std::isnan(outcome.objective) ? outcome.status : fmt::format("{:.4f}", outcome.objective),
+          outcome.seconds, best ? " *" : "", trial_params(space, records.back().trial.values));
     }
-    write_file_atomically(log_path, [&](std::ostream& s) { s << format_trial_log(space, records); });
+    write_file_atomically(log_path,
+                          [&](std::ostream& s) { s << format_trial_log(space, records); });
     std::fflush(log);
   }
   const int best = best_index();

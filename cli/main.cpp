@@ -31,8 +31,9 @@ std::vector<std::string> translate_official_options(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gru4rec: session-based recommendation with GRU4Rec (train, evaluate, serve, inspect)",
-               "gru4rec"};
+  CLI::App app{
+      "gru4rec: session-based recommendation with GRU4Rec (train, evaluate, serve, inspect)",
+      "gru4rec"};
   app.set_version_flag("--version", std::string("gru4rec ") + GRU4REC_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);

@@ -9,8 +9,8 @@
 
 namespace gru4rec::cli {
 
-Validation::Validation(TestSet valid, const MeasureOptions& measure,
-                       const std::string& stop_metric, int patience, std::FILE* log)
+Validation::Validation(TestSet valid, const MeasureOptions& measure, const std::string& stop_metric,
+                       int patience, std::FILE* log)
     : valid_(std::move(valid)),
       options_(measure.eval_options()),
       metric_name_(stop_metric),

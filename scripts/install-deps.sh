@@ -15,6 +15,7 @@ packages=(
   zlib1g-dev               # CRC-32 of model files, gzip inputs
   libzstd-dev              # zstd inputs (gru4rec prepare)
   libgtest-dev libgmock-dev googletest
+  clang-format-14          # the format check of the test suite (scripts/format-check.sh)
   libbenchmark-dev         # kernel micro-benchmarks
   libboost1.81-dev         # Boost.Beast/Asio: HTTP server (gru4rec serve)
   libfaiss-dev             # approximate top-k of large catalogs (serve --retrieval ann)

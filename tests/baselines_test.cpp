@@ -1,11 +1,10 @@
-#include "gru4rec/baselines/baseline.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/data/item_index.h"
 #include "gru4rec/data/session_reader.h"
@@ -54,8 +53,8 @@ TEST_F(BaselinesTest, PopScoresTheSupports) {
 TEST_F(BaselinesTest, SpopPutsTheSessionsItemsFirstByCount) {
   const auto spop = fit_baseline("spop", "", train_, 4);
   const std::vector<float> s = scores_after(*spop, {1, 2, 1});  // b c b
-  EXPECT_FLOAT_EQ(s[1], 1 + 2 + kFallbackB);  // b twice
-  EXPECT_FLOAT_EQ(s[2], 1 + 1 + 0.5f * 3 / 4);  // c once
+  EXPECT_FLOAT_EQ(s[1], 1 + 2 + kFallbackB);                    // b twice
+  EXPECT_FLOAT_EQ(s[2], 1 + 1 + 0.5f * 3 / 4);                  // c once
   EXPECT_FLOAT_EQ(s[0], kFallbackA);
   EXPECT_FLOAT_EQ(s[3], kFallbackD);
   // A new session forgets the old one.
@@ -64,11 +63,11 @@ TEST_F(BaselinesTest, SpopPutsTheSessionsItemsFirstByCount) {
 
 TEST_F(BaselinesTest, ItemKnnSimilaritiesByHand) {
   const auto knn = fit_baseline("itemknn", "lmbd=1,alpha=0.5", train_, 4);
-  const std::vector<float> s = scores_after(*knn, {1, 0});  // only the last item (a) counts
+  const std::vector<float> s = scores_after(*knn, {1, 0});      // only the last item (a) counts
   EXPECT_FLOAT_EQ(s[2], 1 + 2 / (std::sqrt(2.0f * 3.0f) + 1));  // a-c: 2 sessions
   EXPECT_FLOAT_EQ(s[1], 1 + 1 / (std::sqrt(2.0f * 3.0f) + 1));  // a-b
   EXPECT_FLOAT_EQ(s[3], 1 + 1 / (std::sqrt(2.0f * 2.0f) + 1));  // a-d
-  EXPECT_FLOAT_EQ(s[0], kFallbackA);                             // not its own neighbour
+  EXPECT_FLOAT_EQ(s[0], kFallbackA);                            // not its own neighbour
   // alpha weighs the two items' session counts unevenly: s(a)^alpha s(j)^(1 - alpha).
   const auto skewed = fit_baseline("itemknn", "lmbd=0,alpha=0.25", train_, 4);
   EXPECT_FLOAT_EQ(scores_after(*skewed, {0})[2],
@@ -115,11 +114,11 @@ TEST_F(BaselinesTest, EvaluatedWithTheOfficialProtocolAndTieModes) {
   const ScorerFactory factory = [&] { return pop->make_scorer(); };
   EvalResult standard = evaluate_scorer(factory, supports, test, options);
   EXPECT_EQ(standard.predictions, 2);
-  EXPECT_DOUBLE_EQ(standard.recall[0], 0.5);          // ranks 3 and 1
+  EXPECT_DOUBLE_EQ(standard.recall[0], 0.5);  // ranks 3 and 1
   EXPECT_DOUBLE_EQ(standard.mrr[1], (1.0 / 3 + 1.0) / 2);
   options.mode = TieMode::kConservative;
   EvalResult conservative = evaluate_scorer(factory, supports, test, options);
-  EXPECT_DOUBLE_EQ(conservative.recall[0], 0.0);      // ranks 4 and 2
+  EXPECT_DOUBLE_EQ(conservative.recall[0], 0.0);  // ranks 4 and 2
   EXPECT_DOUBLE_EQ(conservative.mrr[1], 0.5 / 2);
   // Every prediction's top-3 of pop is b, c, a (ties in item order): 3 of 4 items listed;
   // percentiles b, c 1/2 (two items below), a 0.

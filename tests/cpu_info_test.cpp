@@ -39,10 +39,9 @@ TEST(LibraryBuild, IsTheCopyForThisCpu) {
   std::string expected;
   if (const char* masked = std::getenv("GRU4REC_EXPECT_LEVEL"); masked != nullptr) {
     expected = masked;
-    const bool supported =
-        expected == "x86-64-v4"   ? __builtin_cpu_supports("x86-64-v4")
-        : expected == "x86-64-v3" ? __builtin_cpu_supports("x86-64-v3")
-                                  : true;
+    const bool supported = expected == "x86-64-v4"   ? __builtin_cpu_supports("x86-64-v4")
+                           : expected == "x86-64-v3" ? __builtin_cpu_supports("x86-64-v3")
+                                                     : true;
     if (!supported) GTEST_SKIP() << "this CPU is not " << expected;
   } else {
     // No level masked: the best level of the CPU, when the build has a copy for it.

@@ -123,7 +123,7 @@ TEST(Losses, ABlockOfRowsWithAnOffsetMatchesTheWholeMiniBatch) {
     LossConfig config;
     config.kind = kind;
     config.final_act = Activation{kind == LossKind::kCrossEntropy ? Activation::Kind::kSoftmax
-                                                                   : Activation::Kind::kLinear};
+                                                                  : Activation::Kind::kLinear};
     config.smoothing = kind == LossKind::kCrossEntropy ? 0.1 : 0.0;
     LossWorkspace<double> workspace;
     workspace.reserve(4, 7);

@@ -146,7 +146,9 @@ struct RankerProblem {
 RankerProblem integer_problem(Eigen::Index rows, Eigen::Index n, Eigen::Index d, int spread,
                               uint64_t seed) {
   Rng rng(seed);
-  auto draw = [&] { return static_cast<float>(static_cast<int>(rng.below(2 * spread + 1)) - spread); };
+  auto draw = [&] {
+    return static_cast<float>(static_cast<int>(rng.below(2 * spread + 1)) - spread);
+  };
   RankerProblem p{MatrixR<float>(rows, d), MatrixR<float>(n, d), std::vector<float>(n), {}};
   for (Eigen::Index i = 0; i < p.states.size(); ++i) p.states.data()[i] = draw();
   for (Eigen::Index i = 0; i < p.items.size(); ++i) p.items.data()[i] = draw();
@@ -199,8 +201,10 @@ TEST(BlockRanker, AgreesWithAFullProductOnRealValuedScores) {
   Rng rng(4);
   const Eigen::Index rows = 50, n = 5000, d = 64;
   MatrixR<float> states(rows, d), items(n, d);
-  for (Eigen::Index i = 0; i < states.size(); ++i) states.data()[i] = static_cast<float>(rng.normal());
-  for (Eigen::Index i = 0; i < items.size(); ++i) items.data()[i] = static_cast<float>(rng.normal() * 0.1);
+  for (Eigen::Index i = 0; i < states.size(); ++i)
+    states.data()[i] = static_cast<float>(rng.normal());
+  for (Eigen::Index i = 0; i < items.size(); ++i)
+    items.data()[i] = static_cast<float>(rng.normal() * 0.1);
   std::vector<float> bias(static_cast<size_t>(n));
   for (float& b : bias) b = static_cast<float>(rng.normal() * 0.1);
   std::vector<int32_t> targets;
@@ -259,11 +263,12 @@ TEST(BlockRanker, KeepsTheTopItemsAsTopKOrdersThem) {
       RowVector<float> scores = p.states.row(r) * p.items.transpose();
       for (Eigen::Index j = 0; j < n; ++j) scores[j] += p.bias[static_cast<size_t>(j)];
       std::vector<ScoredItem> best(length);
-      const size_t listed = top_k(std::span<const float>(scores.data(), static_cast<size_t>(n)),
-                                  length, best);
+      const size_t listed =
+          top_k(std::span<const float>(scores.data(), static_cast<size_t>(n)), length, best);
       for (size_t k = 0; k < static_cast<size_t>(length); ++k) {
         const int32_t want = k < listed ? best[k].item : -1;  // -1 past the catalogue
-        EXPECT_EQ(top_items[static_cast<size_t>(r) * length + k], want) << n << " " << r << " " << k;
+        EXPECT_EQ(top_items[static_cast<size_t>(r) * length + k], want)
+            << n << " " << r << " " << k;
       }
     }
   }

@@ -180,25 +180,31 @@ TEST_F(PrepareTest, YoochoosePresetByHand) {
 // with 1-day spans.
 TEST_F(PrepareTest, Rees46PresetByHand) {
   const std::string head_raw =
-      "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n";
+      "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_"
+      "session\n";
   const auto row = [](const std::string& time, const std::string& type, const std::string& item,
                       const std::string& user) {
     return time + " UTC," + type + "," + item + ",1,,brand,1.0," + user + ",s\n";
   };
-  write(dir_.file("2019-Nov.csv"),
-        head_raw + row("2019-11-20 10:00:00", "view", "X", "1") +
-            row("2019-11-20 10:30:00", "cart", "Y", "1") +
-            row("2019-11-20 11:20:00", "view", "Y", "1") +
-            row("2019-11-21 10:00:00", "view", "X", "2") + row("2019-11-21 10:10:00", "view", "Y", "2") +
-            row("2019-11-22 10:00:00", "view", "X", "3") + row("2019-11-22 10:10:00", "view", "Y", "3") +
-            row("2019-11-23 10:00:00", "view", "Y", "4") + row("2019-11-23 10:10:00", "view", "X", "4") +
-            row("2019-11-29 05:00:00", "view", "X", "5") + row("2019-11-29 05:10:00", "view", "Y", "5") +
-            row("2019-11-30 08:00:00", "view", "X", "6") + row("2019-11-30 08:10:00", "view", "Y", "6"));
+  write(dir_.file("2019-Nov.csv"), head_raw + row("2019-11-20 10:00:00", "view", "X", "1") +
+                                       row("2019-11-20 10:30:00", "cart", "Y", "1") +
+                                       row("2019-11-20 11:20:00", "view", "Y", "1") +
+                                       row("2019-11-21 10:00:00", "view", "X", "2") +
+                                       row("2019-11-21 10:10:00", "view", "Y", "2") +
+                                       row("2019-11-22 10:00:00", "view", "X", "3") +
+                                       row("2019-11-22 10:10:00", "view", "Y", "3") +
+                                       row("2019-11-23 10:00:00", "view", "Y", "4") +
+                                       row("2019-11-23 10:10:00", "view", "X", "4") +
+                                       row("2019-11-29 05:00:00", "view", "X", "5") +
+                                       row("2019-11-29 05:10:00", "view", "Y", "5") +
+                                       row("2019-11-30 08:00:00", "view", "X", "6") +
+                                       row("2019-11-30 08:10:00", "view", "Y", "6"));
   const Prepared run = prepare_file(dir_.file("2019-Nov.csv"), find_preset("rees46"));
   const std::string head = "SessionId\tItemId\tTime\n";
-  const std::string early = "2_1\tX\t1574330400\n2_1\tY\t1574331000\n"
-                            "3_1\tX\t1574416800\n3_1\tY\t1574417400\n"
-                            "4_1\tY\t1574503200\n4_1\tX\t1574503800\n";
+  const std::string early =
+      "2_1\tX\t1574330400\n2_1\tY\t1574331000\n"
+      "3_1\tX\t1574416800\n3_1\tY\t1574417400\n"
+      "4_1\tY\t1574503200\n4_1\tX\t1574503800\n";
   EXPECT_EQ(text_of(run.data.train_full, run.table, true),
             head + early + "5_1\tX\t1575003600\n5_1\tY\t1575004200\n");
   EXPECT_EQ(text_of(run.data.train_tr, run.table, true), head + early);
@@ -236,10 +242,11 @@ TEST_F(PrepareTest, CoveoPresetByHand) {
   write(dir_.file("browsing.csv"), raw);
   const Prepared run = prepare_file(dir_.file("browsing.csv"), find_preset("coveo"));
   const std::string head = "SessionId\tItemId\tTime\n";
-  const std::string early = "a_1\tK\t1600000000000\na_1\tL\t1600004800000\n"
-                            "b_1\tK\t1600086400000\nb_1\tL\t1600086700000\n"
-                            "b_2\tK\t1600097200000\nb_2\tL\t1600097500000\n"
-                            "c_1\tK\t1600172800000\nc_1\tL\t1600172860000\n";
+  const std::string early =
+      "a_1\tK\t1600000000000\na_1\tL\t1600004800000\n"
+      "b_1\tK\t1600086400000\nb_1\tL\t1600086700000\n"
+      "b_2\tK\t1600097200000\nb_2\tL\t1600097500000\n"
+      "c_1\tK\t1600172800000\nc_1\tL\t1600172860000\n";
   EXPECT_EQ(text_of(run.data.train_full, run.table, false),
             head + early + "d_1\tL\t1600259800000\nd_1\tK\t1600259860000\n");
   EXPECT_EQ(text_of(run.data.train_tr, run.table, false), head + early);
@@ -256,8 +263,9 @@ TEST_F(PrepareTest, IteratedFiltersReachAFixedPointWhereOnePassDoesNot) {
   // session 9 is B alone; round 2: session 9 goes, B falls to 2 and goes, so sessions 1 and 2
   // are A alone; round 3: they go (A keeps 3); round 4: nothing changes.
   std::string log = "SessionId,ItemId,Time\n";
-  log += "1,A,1\n1,B,2\n2,A,3\n2,B,4\n9,B,5\n9,Z,6\n3,A,7\n3,A,8\n3,C,9\n4,C,10\n4,C,11\n"
-         "5,C,12\n5,A,13\n";
+  log +=
+      "1,A,1\n1,B,2\n2,A,3\n2,B,4\n9,B,5\n9,Z,6\n3,A,7\n3,A,8\n3,C,9\n4,C,10\n4,C,11\n"
+      "5,C,12\n5,A,13\n";
   write(dir_.file("log.csv"), log);
   Preset preset;
   preset.format.key = "SessionId";
@@ -315,7 +323,7 @@ TEST_F(PrepareTest, CompressedInputsReadTheSame) {
   write(dir_.file("broken.gz"), std::string("\x1f\x8b\x08\x00garbage", 12));
   LineInput broken(dir_.file("broken.gz"));
   std::string_view line;
-  EXPECT_THROW(while (broken.next(line)) {}, Error);
+  EXPECT_THROW(while (broken.next(line)){}, Error);
 }
 
 TEST_F(PrepareTest, LargeZstdFramesWithoutChecksumAndBadNestedLines) {
@@ -331,7 +339,8 @@ TEST_F(PrepareTest, LargeZstdFramesWithoutChecksumAndBadNestedLines) {
   EXPECT_EQ(lines, std::count(text.begin(), text.end(), '\n'));
   // A nested line with one bad event is skipped whole, not in part.
   write(dir_.file("nested.jsonl"),
-        "{\"sid\": \"s1\", \"events\": [{\"item\": \"a\", \"ts\": 1}, {\"item\": \"b\", \"ts\": \"x\"}]}\n"
+        "{\"sid\": \"s1\", \"events\": [{\"item\": \"a\", \"ts\": 1}, {\"item\": \"b\", \"ts\": "
+        "\"x\"}]}\n"
         "{\"sid\": \"s2\", \"events\": [{\"item\": \"c\", \"ts\": 2}]}\n");
   RawFormat nested;
   nested.kind = RawFormat::Kind::kJsonLines;
@@ -358,7 +367,8 @@ TEST_F(PrepareTest, EventsAtTheSameTimeAreOrderedByItemIdBeforeDedupe) {
   EXPECT_EQ(text_of(run.data.train_full, run.table, true),
             "SessionId\tItemId\tTime\n1\t2\t5\n1\t10\t5\n2\t2\t9\n2\t10\t9\n");
   // The CIKM Cup header (sessionId, itemId) is read by the Diginetica preset too.
-  write(dir_.file("cikm.csv"), "sessionId;userId;itemId;timeframe;eventdate\n1;NA;a;5;2016-01-01\n");
+  write(dir_.file("cikm.csv"),
+        "sessionId;userId;itemId;timeframe;eventdate\n1;NA;a;5;2016-01-01\n");
   EventTable cikm;
   read_raw_events(dir_.file("cikm.csv"), find_preset("diginetica").format, false, cikm);
   EXPECT_EQ(cikm.events(), 1);
@@ -411,8 +421,10 @@ TEST_F(PrepareTest, SharedRawSamplesThroughTheNamedAndGenericReaders) {
   const PreparedData prepared = prepare_events(music, sessions);
   EXPECT_GT(prepared.train_full.sessions(), 100);
   for (size_t s = 0; s + 1 < prepared.train_full.offsets.size(); ++s)  // time-ordered sessions
-    for (int64_t i = prepared.train_full.offsets[s] + 1; i < prepared.train_full.offsets[s + 1]; ++i)
-      EXPECT_LE(prepared.train_full.times[static_cast<size_t>(i) - 1], prepared.train_full.times[static_cast<size_t>(i)]);
+    for (int64_t i = prepared.train_full.offsets[s] + 1; i < prepared.train_full.offsets[s + 1];
+         ++i)
+      EXPECT_LE(prepared.train_full.times[static_cast<size_t>(i) - 1],
+                prepared.train_full.times[static_cast<size_t>(i)]);
 }
 
 TEST_F(PrepareTest, BadInputsStopWithFileAndLineOrAreCounted) {
@@ -434,8 +446,9 @@ TEST_F(PrepareTest, BadInputsStopWithFileAndLineOrAreCounted) {
   EXPECT_EQ(error_of("s,i,t\n1,a,5\n1,b\n2,c,x\n", true), "ok 1 2");
   EXPECT_NE(error_of("s,i,t\n1,a,soon\n").find("bad.csv:2: time 'soon' is not a number"),
             std::string::npos);
-  EXPECT_NE(error_of("s,item,t\n1,a,5\n").find("bad.csv:1: no column 'i'; the columns are: s, item, t"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("s,item,t\n1,a,5\n").find("bad.csv:1: no column 'i'; the columns are: s, item, t"),
+      std::string::npos);
   EXPECT_NE(error_of("").find("empty"), std::string::npos);
   EXPECT_NE(error_of("s,i,t\n1,\"a,5\n").find("quoted field"), std::string::npos);
   EXPECT_EQ(error_of("s,i,t\n1,\"a,1\",5\n"), "ok 1 0");  // a quoted separator
@@ -448,7 +461,8 @@ TEST_F(PrepareTest, BadInputsStopWithFileAndLineOrAreCounted) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("item-support filter (>= 5), round 1: no event left"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(find_preset("movielens"), Error);
 }

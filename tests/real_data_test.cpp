@@ -82,7 +82,8 @@ TEST(RealData, DefaultThreadsTrainAsAccuratelyAsOneThread) {
   ItemIndex items;
   const SessionLog train =
       read_training_log(dir + "yoochoose-clicks-100k_train_full.txt", ReadOptions{}, items);
-  const SessionLog test = read_test_log(dir + "yoochoose-clicks-100k_test.txt", ReadOptions{}, items);
+  const SessionLog test =
+      read_test_log(dir + "yoochoose-clicks-100k_test.txt", ReadOptions{}, items);
   const int threads = std::max(2, available_cores());
   struct Case {
     const char* name;

@@ -84,7 +84,8 @@ TEST(Training, SyncThreadsTrainTheModelOfOneThread) {
         "loss=cross-entropy,grad_cap=0.5,lmbd=0.0001,momentum=0.2"}) {
     const std::string common =
         "n_epochs=2,layers=24,n_sample=32,batch_size=16,learning_rate=0.1,dropout_p_embed=0,"
-        "dropout_p_hidden=0," + params;
+        "dropout_p_hidden=0," +
+        params;
     const Model one = testing::train_small_model("threads=1," + common, 800);
     for (const char* threads : {"threads=2", "threads=3"}) {
       const Model split = testing::train_small_model(std::string(threads) + "," + common, 800);
@@ -131,7 +132,8 @@ TEST(Training, ThreadsShareTheEventsOfAnEpoch) {
   for (const char* threads : {"threads=2", "threads=4", "threads=64", "threads=2,parallel=hogwild",
                               "threads=4,parallel=hogwild", "threads=64,parallel=hogwild"}) {
     Params params;
-    apply_param_string(params, std::string("n_epochs=2,layers=8,n_sample=8,batch_size=4,") + threads);
+    apply_param_string(params,
+                       std::string("n_epochs=2,layers=8,n_sample=8,batch_size=4,") + threads);
     Model model = Model::initialize(params, items, train, "t");
     std::vector<EpochReport> epochs;
     TrainCallbacks callbacks;
@@ -220,7 +222,8 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
   for (const char* threads :
        {"threads=1", "threads=2", "threads=2,parallel=hogwild,parallel_warmup=0"}) {
     Params params;
-    apply_param_string(params, std::string("n_epochs=1,layers=8,n_sample=8,batch_size=4,") + threads);
+    apply_param_string(params,
+                       std::string("n_epochs=1,layers=8,n_sample=8,batch_size=4,") + threads);
     Model model = Model::initialize(params, items, train, "t");
     model.weights.Wy(0, 0) = std::numeric_limits<float>::quiet_NaN();
     std::vector<std::string> notices;

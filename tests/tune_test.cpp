@@ -38,7 +38,7 @@ TEST(ParamSpace, ParsesTheOfficialFormatAndSnapsToTheGrid) {
   EXPECT_EQ(layers.format(96), "96");
   EXPECT_TRUE(space.params[1].log);
   EXPECT_DOUBLE_EQ(space.params[1].snap(0.01234), 0.01234);  // continuous
-  EXPECT_DOUBLE_EQ(space.params[2].snap(0.0749), 0.05);       // grid 0, 0.05, ..., 0.9
+  EXPECT_DOUBLE_EQ(space.params[2].snap(0.0749), 0.05);      // grid 0, 0.05, ..., 0.9
   EXPECT_DOUBLE_EQ(space.params[2].snap(0.076), 0.1);
   EXPECT_EQ(space.params[2].format(space.params[2].snap(0.15000001)), "0.15");
   EXPECT_EQ(space.params[3].choices, (std::vector<std::string>{"0.5", "1", "0"}));
@@ -69,9 +69,10 @@ TEST(ParamSpace, BadSpacesNameTheLineAndTheProblem) {
   EXPECT_NE(error_of(R"({"name": "momentum", "dtype": "float", "values": [0, 1], "steps": 1})")
                 .find("unknown field \"steps\""),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kSpace) + R"({"name": "layers", "dtype": "int", "values": [1, 2]})")
-                .find("appears twice"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kSpace) + R"({"name": "layers", "dtype": "int", "values": [1, 2]})")
+          .find("appears twice"),
+      std::string::npos);
   EXPECT_NE(error_of("\n\n").find("no parameter"), std::string::npos);
 }
 

@@ -1,12 +1,12 @@
 // Internals of the baselines: parameter strings, the popularity fallback, each algorithm's fit.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-#include <cstdint>
 
 #include "gru4rec/baselines/baseline.h"
 

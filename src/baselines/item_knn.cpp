@@ -118,7 +118,8 @@ std::unique_ptr<Baseline> fit_item_knn(std::string_view text, const SessionLog& 
       for (int32_t j : touched) {
         const auto ju = static_cast<size_t>(j);
         const double sj = std::pow(static_cast<double>(session_count[ju]), 1.0 - alpha);
-        list.emplace_back(static_cast<float>(static_cast<double>(together[ju]) / (si * sj + lmbd)), j);
+        list.emplace_back(static_cast<float>(static_cast<double>(together[ju]) / (si * sj + lmbd)),
+                          j);
         together[ju] = 0;
       }
       // Best first; equal similarities in item order, so that the result is deterministic.
@@ -126,7 +127,8 @@ std::unique_ptr<Baseline> fit_item_knn(std::string_view text, const SessionLog& 
         return a.first > b.first || (a.first == b.first && a.second < b.second);
       };
       const size_t keep = std::min(n_sims, list.size());
-      std::partial_sort(list.begin(), list.begin() + static_cast<ptrdiff_t>(keep), list.end(), better);
+      std::partial_sort(list.begin(), list.begin() + static_cast<ptrdiff_t>(keep), list.end(),
+                        better);
       list.resize(keep);
       lists.push_back(std::move(list));
     }

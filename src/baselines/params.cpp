@@ -1,11 +1,10 @@
-#include "internal.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/text.h"
+#include "internal.h"
 
 namespace gru4rec::baseline_detail {
 
@@ -31,8 +30,8 @@ void parse_params(std::string_view algorithm, std::string_view text, NumericPara
     const std::optional<double> number = parse_double(value);
     if (!number || !std::isfinite(*number) || *number < p.low || *number > p.high ||
         (p.integer && std::floor(*number) != *number)) {
-      throw Error(fmt::format("{} parameter {}: expected {} from {} to {}, got {}", algorithm,
-                              key, p.integer ? "an integer" : "a number", format_double(p.low),
+      throw Error(fmt::format("{} parameter {}: expected {} from {} to {}, got {}", algorithm, key,
+                              p.integer ? "an integer" : "a number", format_double(p.low),
                               format_double(p.high), quote_for_message(value)));
     }
     p.value = *number;
@@ -49,8 +48,8 @@ std::vector<float> popularity_fallback(const std::vector<int64_t>& supports) {
   const int64_t top = supports.empty() ? 0 : *std::max_element(supports.begin(), supports.end());
   std::vector<float> fallback(supports.size());
   for (size_t i = 0; i < supports.size(); ++i)
-    fallback[i] = static_cast<float>(0.5 * static_cast<double>(supports[i]) /
-                                     static_cast<double>(top + 1));
+    fallback[i] =
+        static_cast<float>(0.5 * static_cast<double>(supports[i]) / static_cast<double>(top + 1));
   return fallback;
 }
 

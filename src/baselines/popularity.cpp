@@ -21,7 +21,8 @@ class PopScorer final : public NextItemScorer {
 
 class Pop final : public Baseline {
  public:
-  explicit Pop(const std::vector<int64_t>& supports) : supports_(supports.begin(), supports.end()) {}
+  explicit Pop(const std::vector<int64_t>& supports)
+      : supports_(supports.begin(), supports.end()) {}
   std::unique_ptr<NextItemScorer> make_scorer() const override {
     return std::make_unique<PopScorer>(supports_);
   }

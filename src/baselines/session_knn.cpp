@@ -60,13 +60,15 @@ class SessionKnnScorer final : public NextItemScorer {
     };
     auto end = candidates_.end();
     if (candidates_.size() > sample_size_) {
-      std::nth_element(candidates_.begin(), candidates_.begin() + static_cast<ptrdiff_t>(sample_size_),
+      std::nth_element(candidates_.begin(),
+                       candidates_.begin() + static_cast<ptrdiff_t>(sample_size_),
                        candidates_.end(), more_recent);
       end = candidates_.begin() + static_cast<ptrdiff_t>(sample_size_);
     }
     // The k most similar (ties: the more recent first).
     const auto more_similar = [&](int32_t a, int32_t b) {
-      const float sa = similarity_[static_cast<size_t>(a)], sb = similarity_[static_cast<size_t>(b)];
+      const float sa = similarity_[static_cast<size_t>(a)],
+                  sb = similarity_[static_cast<size_t>(b)];
       return sa > sb || (sa == sb && more_recent(a, b));
     };
     const auto pool = static_cast<size_t>(end - candidates_.begin());
@@ -94,13 +96,13 @@ class SessionKnnScorer final : public NextItemScorer {
   const SessionIndex& index_;
   const std::vector<float>& fallback_;
   size_t k_, sample_size_;
-  std::vector<int32_t> session_;      // the current session's items
-  std::vector<int32_t> distinct_;     // its distinct items
-  std::vector<int32_t> candidates_;   // training sessions sharing an item with it
-  std::vector<int32_t> voted_;        // items with votes
-  std::vector<float> similarity_;     // per training session (0 outside candidates_)
-  std::vector<float> weight_;         // per item (0 outside distinct_)
-  std::vector<float> votes_;          // per item (0 outside voted_)
+  std::vector<int32_t> session_;     // the current session's items
+  std::vector<int32_t> distinct_;    // its distinct items
+  std::vector<int32_t> candidates_;  // training sessions sharing an item with it
+  std::vector<int32_t> voted_;       // items with votes
+  std::vector<float> similarity_;    // per training session (0 outside candidates_)
+  std::vector<float> weight_;        // per item (0 outside distinct_)
+  std::vector<float> votes_;         // per item (0 outside voted_)
 };
 
 class SessionKnn final : public Baseline {
@@ -146,7 +148,8 @@ std::unique_ptr<Baseline> fit_session_knn(std::string_view text, const SessionLo
   }
   const std::vector<int64_t> order = session_order_by_time(train);
   index.recency.assign(order.size(), 0);
-  for (size_t r = 0; r < order.size(); ++r) index.recency[static_cast<size_t>(order[r])] = static_cast<int64_t>(r);
+  for (size_t r = 0; r < order.size(); ++r)
+    index.recency[static_cast<size_t>(order[r])] = static_cast<int64_t>(r);
   // Each item's sessions, most recent first, at most sample_size of them.
   std::vector<std::vector<int32_t>> sessions_of(n);
   for (auto r = order.rbegin(); r != order.rend(); ++r) {

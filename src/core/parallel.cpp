@@ -133,9 +133,8 @@ struct ThreadTeam::Shared {
     for (;;) {
       if (!spin_until([&] { return generation.load(std::memory_order_acquire) != seen; })) {
         std::unique_lock<std::mutex> lock(mutex);
-        work.wait(lock, [&] {
-          return stopping || generation.load(std::memory_order_acquire) != seen;
-        });
+        work.wait(lock,
+                  [&] { return stopping || generation.load(std::memory_order_acquire) != seen; });
         if (stopping) return;
       }
       seen = generation.load(std::memory_order_acquire);

@@ -79,7 +79,8 @@ size_t LineInput::fill(char* out, size_t capacity) {
     if (d.in_begin == d.in_end && !d.input_done) {
       d.in_begin = 0;
       d.in_end = std::fread(d.input.data(), 1, d.input.size(), file_);
-      if (std::ferror(file_)) throw Error(fmt::format("{}: read error: {}", name_, std::strerror(errno)));
+      if (std::ferror(file_))
+        throw Error(fmt::format("{}: read error: {}", name_, std::strerror(errno)));
       d.input_done = d.in_end < d.input.size();
     }
     const size_t available = d.in_end - d.in_begin;
@@ -105,9 +106,11 @@ size_t LineInput::fill(char* out, size_t capacity) {
       const int status = inflate(&d.gzip, Z_NO_FLUSH);
       d.in_begin = d.in_end - d.gzip.avail_in;
       const size_t produced = capacity - d.gzip.avail_out;
-      if (status == Z_STREAM_END) d.stream_ended = true;
+      if (status == Z_STREAM_END)
+        d.stream_ended = true;
       else if (status != Z_OK && status != Z_BUF_ERROR)
-        throw Error(fmt::format("{}: corrupt gzip data ({})", name_, d.gzip.msg ? d.gzip.msg : "inflate failed"));
+        throw Error(fmt::format("{}: corrupt gzip data ({})", name_,
+                                d.gzip.msg ? d.gzip.msg : "inflate failed"));
       if (produced > 0) return produced;
       if (d.input_done && d.in_begin == d.in_end) {
         if (!d.stream_ended) throw Error(name_ + ": truncated gzip data");

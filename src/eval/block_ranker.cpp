@@ -49,7 +49,8 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
   // rounding could put the real value: a dot product's error is below about d * epsilon *
   // sum |h_m w_m| whatever the order of the sum; the band is four times that, plus the
   // rounding of the bias addition.
-  for (const int32_t target : targets) GRU4REC_CHECK(target >= 0 && target < n, "target out of range");
+  for (const int32_t target : targets)
+    GRU4REC_CHECK(target >= 0 && target < n, "target out of range");
   const auto length = static_cast<size_t>(list_length_);
   GRU4REC_CHECK(top_items.size() >= (length == 0 ? 0 : static_cast<size_t>(rows) * length));
   std::fill(heap_sizes_.begin(), heap_sizes_.end(), 0);
@@ -90,8 +91,8 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
       // Items above the row's current worst listed item: only then is the tile worth a look
       // for the top list (an equal score from a later tile never enters: larger item index).
       const bool list_full = length > 0 && static_cast<size_t>(heap_sizes_[r]) == length;
-      const float list_floor = list_full ? heaps_[r * length].score
-                                         : std::numeric_limits<float>::infinity();
+      const float list_floor =
+          list_full ? heaps_[r * length].score : std::numeric_limits<float>::infinity();
       int64_t above_floor = 0;
       int64_t greater = 0;
       int32_t close = 0;
@@ -117,8 +118,7 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
         tile_scores_(i, target) = saved_target;
         above_floor += exact_[r] > list_floor ? 1 : 0;  // the target was out of the count
       }
-      if (length > 0 && (!list_full || above_floor > 0))
-        keep_best(r, scores, tile_bias, j0, width);
+      if (length > 0 && (!list_full || above_floor > 0)) keep_best(r, scores, tile_bias, j0, width);
     }
   }
   for (size_t r = 0; length > 0 && r < static_cast<size_t>(rows); ++r) {

@@ -25,7 +25,8 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
   const int list_length = lists != nullptr ? lists->list_length() : 0;
   BlockRanker ranker(model.weights.Wy, model.weights.By.data(), block_rows, list_length);
   std::vector<RankCounts> counts(static_cast<size_t>(block_rows));
-  std::vector<int32_t> top_items(static_cast<size_t>(block_rows) * static_cast<size_t>(list_length));
+  std::vector<int32_t> top_items(static_cast<size_t>(block_rows) *
+                                 static_cast<size_t>(list_length));
   SessionBatcher batcher(test, std::move(order), options.batch_size);
   SessionBatcher::Step step;
   while (batcher.next(step)) {
@@ -43,8 +44,8 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
     for (Eigen::Index r0 = 0; r0 < rows; r0 += block_rows) {
       const Eigen::Index block = std::min(block_rows, rows - r0);
       ranker.rank(top.middleRows(r0, block),
-                  step.targets.subspan(static_cast<size_t>(r0), static_cast<size_t>(block)),
-                  counts, top_items);
+                  step.targets.subspan(static_cast<size_t>(r0), static_cast<size_t>(block)), counts,
+                  top_items);
       for (Eigen::Index i = 0; i < block; ++i) {
         const RankCounts& c = counts[static_cast<size_t>(i)];
         metrics.add(rank_from_counts(c.greater, c.equal, options.mode));
@@ -52,8 +53,8 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
         const auto list = std::span<const int32_t>(top_items).subspan(
             static_cast<size_t>(i) * static_cast<size_t>(list_length),
             static_cast<size_t>(list_length));
-        lists->add(list.first(static_cast<size_t>(
-            std::find(list.begin(), list.end(), -1) - list.begin())));
+        lists->add(list.first(
+            static_cast<size_t>(std::find(list.begin(), list.end(), -1) - list.begin())));
       }
     }
     for (Eigen::Index row = 0; row < rows; ++row) {
@@ -63,7 +64,6 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
     }
   }
 }
-
 
 EvalResult make_eval_result(const EvalOptions& options, const SessionLog& test,
                             const RankMetrics& metrics, const ListMetrics* lists, double seconds) {
@@ -106,8 +106,8 @@ EvalResult run_in_shares(int n_threads, std::span<const int64_t> supports, const
   for (size_t t = 1; t < list_shares.size(); ++t) list_shares[0].merge(list_shares[t]);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return make_eval_result(options, test, shares[0],
-                          list_shares.empty() ? nullptr : &list_shares[0], seconds);
+  return make_eval_result(options, test, shares[0], list_shares.empty() ? nullptr : &list_shares[0],
+                          seconds);
 }
 
 }  // namespace
@@ -118,16 +118,17 @@ EvalResult evaluate(const Model& model, const SessionLog& test, const EvalOption
   // Each thread takes every n-th session (in time order) and keeps its own metrics; a session
   // is evaluated from a zero state whatever its neighbours, so the split changes nothing.
   const std::vector<int64_t> order = session_order_by_time(test);
-  const auto n_threads = static_cast<int>(
-      std::clamp<int64_t>(static_cast<int64_t>(order.size()) / options.batch_size, 1,
-                          options.threads));
-  return run_in_shares(
-      n_threads, model.supports, test, options, [&](int t, RankMetrics& metrics, ListMetrics* lists) {
-        std::vector<int64_t> share;
-        for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads))
-          share.push_back(order[i]);
-        evaluate_share(predictor, model, test, std::move(share), options, metrics, lists);
-      });
+  const auto n_threads = static_cast<int>(std::clamp<int64_t>(
+      static_cast<int64_t>(order.size()) / options.batch_size, 1, options.threads));
+  return run_in_shares(n_threads, model.supports, test, options,
+                       [&](int t, RankMetrics& metrics, ListMetrics* lists) {
+                         std::vector<int64_t> share;
+                         for (size_t i = static_cast<size_t>(t); i < order.size();
+                              i += static_cast<size_t>(n_threads))
+                           share.push_back(order[i]);
+                         evaluate_share(predictor, model, test, std::move(share), options, metrics,
+                                        lists);
+                       });
 }
 
 EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int64_t> supports,
@@ -145,7 +146,8 @@ EvalResult evaluate_scorer(const ScorerFactory& make_scorer, std::span<const int
         const size_t length = lists != nullptr ? static_cast<size_t>(lists->list_length()) : 0;
         std::vector<ScoredItem> top(length);
         std::vector<int32_t> top_items(length);
-        for (size_t i = static_cast<size_t>(t); i < order.size(); i += static_cast<size_t>(n_threads)) {
+        for (size_t i = static_cast<size_t>(t); i < order.size();
+             i += static_cast<size_t>(n_threads)) {
           const std::span<const int32_t> items = test.session_items(order[i]);
           scorer->start_session();
           for (size_t e = 0; e + 1 < items.size(); ++e) {

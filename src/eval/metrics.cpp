@@ -137,8 +137,7 @@ double ListMetrics::coverage(size_t k) const {
 }
 
 double ListMetrics::popularity_bias(size_t k) const {
-  return listed_count_[k] == 0 ? 0.0
-                               : percentile_sum_[k] / static_cast<double>(listed_count_[k]);
+  return listed_count_[k] == 0 ? 0.0 : percentile_sum_[k] / static_cast<double>(listed_count_[k]);
 }
 
 }  // namespace gru4rec

@@ -15,7 +15,7 @@ struct Event {
   int64_t time;
   int32_t session;  // key index while sorting, then the session number
   int32_t item;
-  int32_t order;    // position in the input: ties in time keep the input order
+  int32_t order;  // position in the input: ties in time keep the input order
   uint8_t kept_type;
 };
 
@@ -36,7 +36,8 @@ struct BySessionTime {
 
 std::vector<int32_t> rank_item_ids(const ItemIndex& items) {
   const auto is_number = [](const std::string& id) {
-    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !id.empty() &&
+           std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   const auto id_less = [&](int32_t a, int32_t b) {
     const std::string& x = items.id(a);
@@ -56,7 +57,8 @@ std::vector<int32_t> rank_item_ids(const ItemIndex& items) {
   for (int32_t i = 0; i < items.size(); ++i) order[static_cast<size_t>(i)] = i;
   std::sort(order.begin(), order.end(), id_less);
   std::vector<int32_t> rank(order.size());
-  for (size_t r = 0; r < order.size(); ++r) rank[static_cast<size_t>(order[r])] = static_cast<int32_t>(r);
+  for (size_t r = 0; r < order.size(); ++r)
+    rank[static_cast<size_t>(order[r])] = static_cast<int32_t>(r);
   return rank;
 }
 
@@ -88,7 +90,9 @@ std::vector<Event> drop_short_sessions(const std::vector<Event>& events, int min
   std::vector<Event> kept;
   kept.reserve(events.size());
   for_each_session(events, [&](size_t b, size_t e) {
-    if (static_cast<int64_t>(e - b) >= min_length) kept.insert(kept.end(), events.begin() + static_cast<ptrdiff_t>(b), events.begin() + static_cast<ptrdiff_t>(e));
+    if (static_cast<int64_t>(e - b) >= min_length)
+      kept.insert(kept.end(), events.begin() + static_cast<ptrdiff_t>(b),
+                  events.begin() + static_cast<ptrdiff_t>(e));
   });
   return kept;
 }
@@ -124,7 +128,8 @@ void split_by_start(const std::vector<Event>& events, int64_t boundary, std::vec
   std::vector<Event> before;
   for_each_session(events, [&](size_t b, size_t e) {
     if (events[b].time >= boundary) {
-      test.insert(test.end(), events.begin() + static_cast<ptrdiff_t>(b), events.begin() + static_cast<ptrdiff_t>(e));
+      test.insert(test.end(), events.begin() + static_cast<ptrdiff_t>(b),
+                  events.begin() + static_cast<ptrdiff_t>(e));
       return;
     }
     for (size_t i = b; i < e; ++i)
@@ -140,7 +145,8 @@ void split_by_end(const std::vector<Event>& events, int64_t boundary, size_t num
   std::vector<Event> rest;
   for_each_session(events, [&](size_t b, size_t e) {
     auto& into = events[e - 1].time < boundary ? train : rest;
-    into.insert(into.end(), events.begin() + static_cast<ptrdiff_t>(b), events.begin() + static_cast<ptrdiff_t>(e));
+    into.insert(into.end(), events.begin() + static_cast<ptrdiff_t>(b),
+                events.begin() + static_cast<ptrdiff_t>(e));
   });
   std::vector<uint8_t> known(num_items, 0);
   for (const Event& e : train) known[static_cast<size_t>(e.item)] = 1;
@@ -162,12 +168,14 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
   PreparedData data;
   if (table.events() == 0) throw Error("the input has no event (only a header, or empty lines?)");
   const auto record = [&](const std::string& step, const std::vector<Event>& events) {
-    data.steps.push_back(PreparedData::Step{step, static_cast<int64_t>(events.size()), count_sessions(events)});
+    data.steps.push_back(
+        PreparedData::Step{step, static_cast<int64_t>(events.size()), count_sessions(events)});
     if (events.empty()) throw Error(fmt::format("{}: no event left", step));
   };
   std::vector<Event> events;
   events.reserve(static_cast<size_t>(table.events()));
-  const bool filter_types = std::find(table.kept_type.begin(), table.kept_type.end(), 0) != table.kept_type.end();
+  const bool filter_types =
+      std::find(table.kept_type.begin(), table.kept_type.end(), 0) != table.kept_type.end();
   for (int64_t i = 0; i < table.events(); ++i) {
     const auto at = static_cast<size_t>(i);
     if (filter_types && !o.filter_types_after_cut && table.kept_type[at] == 0) continue;
@@ -177,7 +185,8 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
   const std::vector<int32_t> item_rank = rank_item_ids(table.items);
   const BySessionTime by_session_time{&item_rank};
   std::sort(events.begin(), events.end(), by_session_time);
-  record(filter_types && !o.filter_types_after_cut ? "after the event-type filter" : "read", events);
+  record(filter_types && !o.filter_types_after_cut ? "after the event-type filter" : "read",
+         events);
   if (o.offset_from_session_day) {
     // The time of an event is its session's first day (the minimum date) plus its offset.
     for_each_session(events, [&](size_t b, size_t e) {
@@ -185,7 +194,8 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
       for (size_t i = b; i < e; ++i) day = std::min(day, events[i].time);
       for (size_t i = b; i < e; ++i)
         events[i].time = day + table.offset[static_cast<size_t>(events[i].order)];
-      std::sort(events.begin() + static_cast<ptrdiff_t>(b), events.begin() + static_cast<ptrdiff_t>(e), by_session_time);
+      std::sort(events.begin() + static_cast<ptrdiff_t>(b),
+                events.begin() + static_cast<ptrdiff_t>(e), by_session_time);
     });
   }
   // Sessions: numbered in order; cut at inactivity gaps when asked.
@@ -206,7 +216,8 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
     }
     s.events = std::move(events);
   }
-  if (o.cut_at_gaps) record(fmt::format("after cutting sessions at gaps over {} s", o.gap_ms / 1000), s.events);
+  if (o.cut_at_gaps)
+    record(fmt::format("after cutting sessions at gaps over {} s", o.gap_ms / 1000), s.events);
   if (filter_types && o.filter_types_after_cut) {
     std::erase_if(s.events, [](const Event& e) { return e.kept_type == 0; });
     record("after the event-type filter", s.events);
@@ -226,9 +237,13 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
     for (int round = 1;; ++round) {
       const size_t before = s.events.size();
       s.events = drop_short_sessions(s.events, o.min_session_length);
-      record(fmt::format("after the session-length filter (>= {}), round {}", o.min_session_length, round), s.events);
+      record(fmt::format("after the session-length filter (>= {}), round {}", o.min_session_length,
+                         round),
+             s.events);
       s.events = drop_rare_items(s.events, o.min_item_support, n_items);
-      record(fmt::format("after the item-support filter (>= {}), round {}", o.min_item_support, round), s.events);
+      record(
+          fmt::format("after the item-support filter (>= {}), round {}", o.min_item_support, round),
+          s.events);
       if (s.events.size() == before) break;
     }
   } else {
@@ -248,19 +263,23 @@ PreparedData prepare_events(const EventTable& table, const PrepareOptions& o) {
     // Validation: the train_full events of the sessions starting in the span before the test.
     for_each_session(train, [&](size_t b, size_t e) {
       if (train[b].time >= split - 2 * o.test_span_ms)
-        train_valid.insert(train_valid.end(), train.begin() + static_cast<ptrdiff_t>(b), train.begin() + static_cast<ptrdiff_t>(e));
+        train_valid.insert(train_valid.end(), train.begin() + static_cast<ptrdiff_t>(b),
+                           train.begin() + static_cast<ptrdiff_t>(e));
     });
   } else {
     split_by_end(s.events, max_time(s.events) - o.test_span_ms, n_items, train, test);
-    if (!train.empty()) split_by_end(train, max_time(train) - o.test_span_ms, n_items, train_tr, train_valid);
+    if (!train.empty())
+      split_by_end(train, max_time(train) - o.test_span_ms, n_items, train_tr, train_valid);
   }
   const std::string where = o.split == PrepareOptions::Split::kBySessionStart
                                 ? "sessions starting in the test span"
                                 : "sessions ending in the test span";
   record(fmt::format("train_full (before the {})", where), train);
   record(fmt::format("test ({})", where), test);
-  data.steps.push_back(PreparedData::Step{"train_tr", static_cast<int64_t>(train_tr.size()), count_sessions(train_tr)});
-  data.steps.push_back(PreparedData::Step{"train_valid", static_cast<int64_t>(train_valid.size()), count_sessions(train_valid)});
+  data.steps.push_back(PreparedData::Step{"train_tr", static_cast<int64_t>(train_tr.size()),
+                                          count_sessions(train_tr)});
+  data.steps.push_back(PreparedData::Step{"train_valid", static_cast<int64_t>(train_valid.size()),
+                                          count_sessions(train_valid)});
   data.train_full = to_log(train, s.ids);
   data.test = to_log(test, s.ids);
   data.train_tr = to_log(train_tr, s.ids);
@@ -279,9 +298,12 @@ void write_log(std::ostream& out, const PreparedLog& log, const EventTable& tabl
       text += '\t';
       text += table.items.id(log.items[at]);
       text += '\t';
-      if (!time_in_seconds) text += fmt::format("{}", ms);
-      else if (ms % 1000 == 0) text += fmt::format("{}", ms / 1000);
-      else text += fmt::format("{:.3f}", static_cast<double>(ms) / 1000.0);
+      if (!time_in_seconds)
+        text += fmt::format("{}", ms);
+      else if (ms % 1000 == 0)
+        text += fmt::format("{}", ms / 1000);
+      else
+        text += fmt::format("{:.3f}", static_cast<double>(ms) / 1000.0);
       text += '\n';
     }
     if (text.size() > (1u << 20)) {  // written in pieces: the output is never held whole

@@ -72,7 +72,8 @@ std::vector<Preset> make_presets() {
 
   Preset rees;
   rees.name = "rees46";
-  rees.input = "2019-Oct.csv and 2019-Nov.csv (event_time,event_type,product_id,...,user_id,user_session)";
+  rees.input =
+      "2019-Oct.csv and 2019-Nov.csv (event_time,event_type,product_id,...,user_id,user_session)";
   rees.format.separator = ',';
   rees.format.key = "user_id";
   rees.format.item = "product_id";
@@ -87,7 +88,10 @@ std::vector<Preset> make_presets() {
 
   Preset coveo;
   coveo.name = "coveo";
-  coveo.input = "browsing_train.csv (session_id_hash,event_type,product_action,product_sku_hash,server_timestamp_epoch_ms,hashed_url)";
+  coveo.input =
+      "browsing_train.csv "
+      "(session_id_hash,event_type,product_action,product_sku_hash,server_timestamp_epoch_ms,"
+      "hashed_url)";
   coveo.format.separator = ',';
   coveo.format.key = "session_id_hash";
   coveo.format.item = "product_sku_hash";
@@ -116,7 +120,8 @@ const Preset& find_preset(std::string_view name) {
     if (p.name == name) return p;
     names.push_back(p.name);
   }
-  throw Error(fmt::format("unknown preset {}; the presets: {}", quote_for_message(name), join(names, ", ")));
+  throw Error(fmt::format("unknown preset {}; the presets: {}", quote_for_message(name),
+                          join(names, ", ")));
 }
 
 }  // namespace gru4rec

@@ -71,14 +71,17 @@ int64_t parse_time(std::string_view text, TimeFormat format) {
       if (const std::optional<int64_t> ms = parse_int(text)) return *ms;
       const std::optional<double> ms = parse_double(text);
       if (!ms || !std::isfinite(*ms))
-        throw BadLine{fmt::format("time {} is not a number of milliseconds", quote_for_message(text))};
+        throw BadLine{
+            fmt::format("time {} is not a number of milliseconds", quote_for_message(text))};
       return std::llround(*ms);
     }
     case TimeFormat::kIso8601: {
       const std::optional<int64_t> ms = parse_iso8601_ms(text);
       if (!ms)
-        throw BadLine{fmt::format("time {} is not an ISO 8601 date or date-time "
-                                  "(e.g. 2014-04-07T10:51:09.277Z)", quote_for_message(text))};
+        throw BadLine{
+            fmt::format("time {} is not an ISO 8601 date or date-time "
+                        "(e.g. 2014-04-07T10:51:09.277Z)",
+                        quote_for_message(text))};
       return *ms;
     }
   }
@@ -106,7 +109,9 @@ ParsedEvent parse_event(const RawFormat& format, std::string_view key, std::stri
   e.ms = parse_time(time, format.time_format);
   if (!format.time_offset_ms.empty()) {
     const std::optional<int64_t> value = parse_int(trim(offset));
-    if (!value) throw BadLine{fmt::format("{} {} is not an integer", format.time_offset_ms, quote_for_message(offset))};
+    if (!value)
+      throw BadLine{
+          fmt::format("{} {} is not an integer", format.time_offset_ms, quote_for_message(offset))};
     e.offset = *value;
   }
   return e;
@@ -146,10 +151,10 @@ void read_json_lines(LineInput& input, const RawFormat& format, bool skip_bad_li
       if (object.is_discarded() || !object.is_object()) throw BadLine{"not a JSON object"};
       if (format.events_array.empty()) {
         const std::string key = field_of(object, format.key), item = field_of(object, format.item);
-        append_event(table, format,
-                     parse_event(format, key, item, field_of(object, format.time),
-                                 field_of(object, format.time_offset_ms),
-                                 field_of(object, format.type)));
+        append_event(
+            table, format,
+            parse_event(format, key, item, field_of(object, format.time),
+                        field_of(object, format.time_offset_ms), field_of(object, format.type)));
         continue;
       }
       const std::string key = field_of(object, format.key);
@@ -161,7 +166,8 @@ void read_json_lines(LineInput& input, const RawFormat& format, bool skip_bad_li
       std::vector<ParsedEvent> parsed;
       items.reserve(events->size());
       for (const Json& event : *events) {
-        if (!event.is_object()) throw BadLine{fmt::format("an element of \"{}\" is not an object", format.events_array)};
+        if (!event.is_object())
+          throw BadLine{fmt::format("an element of \"{}\" is not an object", format.events_array)};
         items.push_back(field_of(event, format.item));
         parsed.push_back(parse_event(format, key, items.back(), field_of(event, format.time),
                                      field_of(event, format.time_offset_ms),
@@ -183,8 +189,9 @@ size_t column_of(const std::string& name, const std::vector<std::string>& header
   if (header.empty()) {
     const std::optional<int64_t> number = parse_int(name);
     if (!number || *number < 1)
-      throw Error(fmt::format("{}: without a header, columns are given by number (1, 2, ...); got {}",
-                              source, quote_for_message(name)));
+      throw Error(
+          fmt::format("{}: without a header, columns are given by number (1, 2, ...); got {}",
+                      source, quote_for_message(name)));
     return static_cast<size_t>(*number - 1);
   }
   // "a|b": the first of these names that the header has.
@@ -224,7 +231,8 @@ void read_delimited(LineInput& input, const RawFormat& format, bool skip_bad_lin
       key = column_of(format.key, header, input.name());
       item = column_of(format.item, header, input.name());
       time = column_of(format.time, header, input.name());
-      if (!format.time_offset_ms.empty()) offset = column_of(format.time_offset_ms, header, input.name());
+      if (!format.time_offset_ms.empty())
+        offset = column_of(format.time_offset_ms, header, input.name());
       if (!format.type.empty()) type = column_of(format.type, header, input.name());
       if (format.header) continue;
     }
@@ -232,9 +240,11 @@ void read_delimited(LineInput& input, const RawFormat& format, bool skip_bad_lin
     ++table.lines;
     try {
       split_fields(line, separator, fields, unquoted);
-      const size_t needed = std::max({key, item, time, offset == kNone ? 0 : offset, type == kNone ? 0 : type}) + 1;
+      const size_t needed =
+          std::max({key, item, time, offset == kNone ? 0 : offset, type == kNone ? 0 : type}) + 1;
       if (fields.size() < needed)
-        throw BadLine{fmt::format("too few fields: found {}, expected at least {}", fields.size(), needed)};
+        throw BadLine{
+            fmt::format("too few fields: found {}, expected at least {}", fields.size(), needed)};
       append_event(table, format,
                    parse_event(format, fields[key], fields[item], fields[time],
                                offset == kNone ? std::string_view() : fields[offset],

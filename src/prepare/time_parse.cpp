@@ -30,10 +30,12 @@ bool digits(std::string_view text, size_t at, size_t width, int& out) {
 
 std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
   int year, month, day;
-  if (!digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, month) ||
-      text[7] != '-' || !digits(text, 8, 2, day) || month < 1 || month > 12 || day < 1 || day > 31)
+  if (!digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' ||
+      !digits(text, 5, 2, month) || text[7] != '-' || !digits(text, 8, 2, day) || month < 1 ||
+      month > 12 || day < 1 || day > 31)
     return std::nullopt;
-  int64_t ms = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400000;
+  int64_t ms =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400000;
   size_t at = 10;
   if (at == text.size()) return ms;
   if (text[at] != 'T' && text[at] != ' ') return std::nullopt;

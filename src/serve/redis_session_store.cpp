@@ -108,11 +108,11 @@ bool RedisSessionStore::try_update(const std::string& key,
   fn(session, is_new);
   const SessionRecord record = codec_.to_record(session);
   const std::string value = encode_session(record), answer = encode_answer(record);
-  const std::vector<RedisReply> write = call_all({{"MULTI"},
-                                                 {"HSET", key, kRecordField, value, kAnswerField,
-                                                  answer},
-                                                 {"PEXPIRE", key, ttl_milliseconds_},
-                                                 {"EXEC"}});
+  const std::vector<RedisReply> write =
+      call_all({{"MULTI"},
+                {"HSET", key, kRecordField, value, kAnswerField, answer},
+                {"PEXPIRE", key, ttl_milliseconds_},
+                {"EXEC"}});
   if (write[3].kind != RedisReply::Kind::kArray) return false;  // nil: changed since WATCH
   if (!write[3].elements.empty() && write[3].elements[0].kind == RedisReply::Kind::kError) {
     // The key holds something else than a hash (not ours): replaced, then tried again.

@@ -86,14 +86,13 @@ T loss_forward_backward(const LossConfig& config, ConstMatrixRef<T> scores, Loss
   const Eigen::Index rows = scores.rows();
   const Eigen::Index cols = scores.cols();
   const Eigen::Index offset = positive_offset;
-  GRU4REC_CHECK(offset >= 0 && cols >= rows + offset && grad.rows() == rows &&
-                grad.cols() == cols);
+  GRU4REC_CHECK(offset >= 0 && cols >= rows + offset && grad.rows() == rows && grad.cols() == cols);
   GRU4REC_CHECK(ws.activated.rows() >= rows && ws.activated.cols() >= cols);
   T total = 0;
   if (config.kind == LossKind::kCrossEntropy) {
     for (Eigen::Index i = 0; i < rows; ++i) {
-      total += cross_entropy_row(config, scores.row(i).data(), cols, i + offset,
-                                 grad.row(i).data());
+      total +=
+          cross_entropy_row(config, scores.row(i).data(), cols, i + offset, grad.row(i).data());
     }
     grad *= grad_scale;
     return total;

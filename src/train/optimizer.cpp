@@ -192,7 +192,8 @@ void AdagradMomentum<T>::update_share(NetworkWeights<T>& w, const StepGradients<
   update_dense_layers(w, g, share, shares);
   if (mode_ != EmbeddingMode::kShared)
     update_rows<T>(config_, input_, g.input_rows, slots.input.first, slots.input.last);
-  for (const SlotRange& range : slots.wy) update_rows<T>(config_, wy_, g.wy_rows, range.first, range.last);
+  for (const SlotRange& range : slots.wy)
+    update_rows<T>(config_, wy_, g.wy_rows, range.first, range.last);
   update_rows<T>(config_, by_, g.by_rows, slots.by.first, slots.by.last);
 }
 

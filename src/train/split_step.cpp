@@ -11,8 +11,8 @@ namespace {
 
 // Adds the rows of `from` to their items' rows in `into` (each item of `from` must have one),
 // those whose row in `into` is in [first, last) only.
-void add_rows_in_range(SparseRowGrad<float>& into, const SparseRowGrad<float>& from,
-                       int32_t first, int32_t last) {
+void add_rows_in_range(SparseRowGrad<float>& into, const SparseRowGrad<float>& from, int32_t first,
+                       int32_t last) {
   const auto ids = from.ids();
   const auto rows = from.rows();
   auto into_rows = into.rows();

@@ -94,8 +94,7 @@ class TrainingRun {
   // one thread restarts from; released (reset) once the first parallel epoch went well.
   TrainingRun(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
               PhaseProfile* profile, AdagradMomentum<float>& optimizer, const AliasSampler* sampler,
-              int n_lanes, int step_threads,
-              std::optional<NetworkWeights<float>>* initial_weights)
+              int n_lanes, int step_threads, std::optional<NetworkWeights<float>>* initial_weights)
       : model_(model),
         params_(model.params),
         train_(train),
@@ -113,10 +112,9 @@ class TrainingRun {
     lanes_ = std::vector<WorkerLane>(static_cast<size_t>(n_lanes));
     for (int i = 0; i < n_lanes; ++i) {
       WorkerLane& lane = lanes_[static_cast<size_t>(i)];
-      lane.batcher = queue_ ? std::make_unique<SessionBatcher>(train, *queue_, params_.batch_size,
-                                                               min_rows)
-                            : std::make_unique<SessionBatcher>(train, order_, params_.batch_size,
-                                                               min_rows);
+      lane.batcher =
+          queue_ ? std::make_unique<SessionBatcher>(train, *queue_, params_.batch_size, min_rows)
+                 : std::make_unique<SessionBatcher>(train, order_, params_.batch_size, min_rows);
       // Lane 0 uses the model's seed as is, so that threads=1 trains as it always has.
       lane.worker = std::make_unique<TrainWorker>(
           model, sampler,
@@ -173,8 +171,7 @@ class TrainingRun {
         throw TrainingDiverged(fmt::format(
             "training diverged: the loss became {} in epoch {} at mini-batch {}{}; {}",
             std::isnan(lane.bad_loss) ? "NaN" : "infinite", epoch, lane.bad_step,
-            n_lanes_ > 1 ? fmt::format(" of thread {}", &lane - lanes_.data() + 1) : "",
-            advice()));
+            n_lanes_ > 1 ? fmt::format(" of thread {}", &lane - lanes_.data() + 1) : "", advice()));
       }
       // A loss can stay finite while weights overflow (saturated sigmoids and softmaxes hide
       // them): no model with NaN or infinite weights leaves the training.
@@ -224,9 +221,10 @@ class TrainingRun {
   }
 
   std::string advice() const {
-    return fmt::format("lower learning_rate (now {}) or momentum (now {}), or try "
-                       "loss=cross-entropy",
-                       params_.learning_rate, params_.momentum);
+    return fmt::format(
+        "lower learning_rate (now {}) or momentum (now {}), or try "
+        "loss=cross-entropy",
+        params_.learning_rate, params_.momentum);
   }
 
   // Why the parallel run was abandoned (after run() returned kParallelRunDiverged).
@@ -281,10 +279,10 @@ class TrainingRun {
     const int64_t steps = lane.steps.load(std::memory_order_relaxed) + 1;
     if (!std::isfinite(loss)) {
       if (guarded) {
-        abandon_parallel_run(fmt::format("the loss of thread {} became {} at its mini-batch {} "
-                                         "of epoch {}",
-                                         i + 1, std::isnan(loss) ? "NaN" : "infinite", steps,
-                                         epoch));
+        abandon_parallel_run(
+            fmt::format("the loss of thread {} became {} at its mini-batch {} "
+                        "of epoch {}",
+                        i + 1, std::isnan(loss) ? "NaN" : "infinite", steps, epoch));
       } else {
         lane.bad_loss = loss;
         lane.bad_step = steps;
@@ -316,7 +314,8 @@ class TrainingRun {
     }
     // The step cost is the summed loss / batch_size; the epoch loss is its mean weighted by
     // the step's rows (as the official code prints it).
-    const double weighted = static_cast<double>(loss) / params_.batch_size * static_cast<double>(rows);
+    const double weighted =
+        static_cast<double>(loss) / params_.batch_size * static_cast<double>(rows);
     lane.weighted_loss.store(lane.weighted_loss.load(std::memory_order_relaxed) + weighted,
                              std::memory_order_relaxed);
     lane.events.store(lane.events.load(std::memory_order_relaxed) + rows,
@@ -384,10 +383,10 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   const int step_threads = hogwild ? 1 : params.threads;
   int n_lanes = hogwild ? training_lanes(train, params) : 1;
   if (hogwild && n_lanes < params.threads) {
-    notify(callbacks, fmt::format("training on {} thread{} instead of {}: each thread needs at "
-                                  "least batch_size ({}) sessions of 2 or more events",
-                                  n_lanes, n_lanes == 1 ? "" : "s", params.threads,
-                                  params.batch_size));
+    notify(callbacks,
+           fmt::format("training on {} thread{} instead of {}: each thread needs at "
+                       "least batch_size ({}) sessions of 2 or more events",
+                       n_lanes, n_lanes == 1 ? "" : "s", params.threads, params.batch_size));
   }
   // With several threads: the weights to restart from if the parallel run diverges.
   std::optional<NetworkWeights<float>> initial_weights;
@@ -395,14 +394,13 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     initial_weights = model.weights;
     const int64_t warmup = int64_t{params.parallel_warmup} * (n_lanes - 1);
     notify(callbacks,
-           warmup > 0
-               ? fmt::format("training on {} threads, parallel=hogwild: the first {} "
-                             "mini-batches one at a time (parallel_warmup={} per further "
-                             "thread), then all threads at once",
-                             n_lanes, warmup, params.parallel_warmup)
-               : fmt::format("training on {} threads, parallel=hogwild, all at once "
-                             "(parallel_warmup=0)",
-                             n_lanes));
+           warmup > 0 ? fmt::format("training on {} threads, parallel=hogwild: the first {} "
+                                    "mini-batches one at a time (parallel_warmup={} per further "
+                                    "thread), then all threads at once",
+                                    n_lanes, warmup, params.parallel_warmup)
+                      : fmt::format("training on {} threads, parallel=hogwild, all at once "
+                                    "(parallel_warmup=0)",
+                                    n_lanes));
   }
   const Clock::time_point start = Clock::now();
   TrainSummary summary;

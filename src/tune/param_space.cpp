@@ -45,7 +45,8 @@ SpaceParam parse_line(const Json& json) {
   if (!json.is_object()) throw std::invalid_argument("expected a JSON object");
   for (const auto& [key, _] : json.items()) {
     if (key != "name" && key != "dtype" && key != "values" && key != "step" && key != "log")
-      throw std::invalid_argument(fmt::format("unknown field \"{}\" (expected name, dtype, values, step, log)", key));
+      throw std::invalid_argument(
+          fmt::format("unknown field \"{}\" (expected name, dtype, values, step, log)", key));
   }
   if (!json.contains("name") || !json["name"].is_string())
     throw std::invalid_argument("\"name\" must be a string");
@@ -54,10 +55,14 @@ SpaceParam parse_line(const Json& json) {
   if (find_param(p.name) == nullptr)
     throw std::invalid_argument(fmt::format("unknown parameter \"{}\"", p.name));
   const std::string dtype = json.value("dtype", std::string());
-  if (dtype == "int") p.type = SpaceParam::Type::kInt;
-  else if (dtype == "float") p.type = SpaceParam::Type::kFloat;
-  else if (dtype == "categorical") p.type = SpaceParam::Type::kCategorical;
-  else throw std::invalid_argument("\"dtype\" must be int, float or categorical");
+  if (dtype == "int")
+    p.type = SpaceParam::Type::kInt;
+  else if (dtype == "float")
+    p.type = SpaceParam::Type::kFloat;
+  else if (dtype == "categorical")
+    p.type = SpaceParam::Type::kCategorical;
+  else
+    throw std::invalid_argument("\"dtype\" must be int, float or categorical");
   if (!json.contains("values") || !json["values"].is_array() || json["values"].empty())
     throw std::invalid_argument("\"values\" must be a non-empty list");
   const Json& values = json["values"];
@@ -111,13 +116,15 @@ ParamSpace parse_param_space(std::string_view text, std::string_view source) {
       const Json json = Json::parse(line);
       SpaceParam p = parse_line(json);
       for (const SpaceParam& q : space.params) {
-        if (q.name == p.name) throw std::invalid_argument(fmt::format("\"{}\" appears twice", p.name));
+        if (q.name == p.name)
+          throw std::invalid_argument(fmt::format("\"{}\" appears twice", p.name));
       }
       space.params.push_back(std::move(p));
     } catch (const Json::exception& e) {
-      throw Error(fmt::format("{}:{}: malformed JSON ({}); expected one object per line like "
-                              "{{\"name\": \"layers\", \"dtype\": \"int\", \"values\": [64, 512]}}",
-                              source, line_number, e.what()));
+      throw Error(
+          fmt::format("{}:{}: malformed JSON ({}); expected one object per line like "
+                      "{{\"name\": \"layers\", \"dtype\": \"int\", \"values\": [64, 512]}}",
+                      source, line_number, e.what()));
     } catch (const std::exception& e) {
       throw Error(fmt::format("{}:{}: {}", source, line_number, e.what()));
     }

@@ -24,7 +24,8 @@ struct Parzen {
     points.push_back(0.5 * (low + high));  // the prior's centre
     std::vector<size_t> order(points.size());
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return points[a] < points[b]; });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return points[a] < points[b]; });
     const double min_sigma = range / std::min(100.0, 1.0 + static_cast<double>(points.size()));
     for (size_t k = 0; k < order.size(); ++k) {
       const double x = points[order[k]];
@@ -44,7 +45,8 @@ struct Parzen {
     double total = 0;
     for (size_t k = 0; k < mu.size(); ++k) {
       const double z = (x - mu[k]) / sigma[k];
-      const double mass = normal_cdf((high - mu[k]) / sigma[k]) - normal_cdf((low - mu[k]) / sigma[k]);
+      const double mass =
+          normal_cdf((high - mu[k]) / sigma[k]) - normal_cdf((low - mu[k]) / sigma[k]);
       total += std::exp(-0.5 * z * z) / (sigma[k] * std::sqrt(2 * M_PI) * std::max(mass, 1e-12));
     }
     return std::log(std::max(total / static_cast<double>(mu.size()), 1e-300));
@@ -60,8 +62,12 @@ struct Parzen {
   }
 };
 
-double to_model(const SpaceParam& p, double x) { return p.log ? std::log(x) : x; }
-double from_model(const SpaceParam& p, double t) { return p.log ? std::exp(t) : t; }
+double to_model(const SpaceParam& p, double x) {
+  return p.log ? std::log(x) : x;
+}
+double from_model(const SpaceParam& p, double t) {
+  return p.log ? std::exp(t) : t;
+}
 
 }  // namespace
 
@@ -100,8 +106,8 @@ std::vector<double> TpeSampler::propose(const std::vector<Trial>& history) {
     return std::isnan(v) ? -std::numeric_limits<double>::infinity() : v;
   };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
-  const auto n_good = static_cast<size_t>(std::clamp(
-      std::ceil(options_.gamma * static_cast<double>(history.size())), 1.0, 25.0));
+  const auto n_good = static_cast<size_t>(
+      std::clamp(std::ceil(options_.gamma * static_cast<double>(history.size())), 1.0, 25.0));
   std::vector<double> point;
   for (size_t p = 0; p < space_.params.size(); ++p) {
     std::vector<double> good, bad;

@@ -25,7 +25,8 @@ std::string value_text(const SpaceParam& p, double value) {
 
 // Status texts are free-form error messages: keep them to one CSV field.
 std::string clean_status(std::string text) {
-  std::replace_if(text.begin(), text.end(), [](char c) { return c == ',' || c == '\n' || c == '\r'; }, ';');
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == ',' || c == '\n' || c == '\r'; }, ';');
   return text;
 }
 
@@ -45,8 +46,9 @@ std::string format_trial_log(const ParamSpace& space, const std::vector<TrialRec
     std::vector<std::string> fields{fmt::format("{}", r + 1)};
     for (size_t p = 0; p < space.params.size(); ++p)
       fields.push_back(value_text(space.params[p], record.trial.values[p]));
-    fields.push_back(std::isnan(record.trial.objective) ? "nan"
-                                                        : fmt::format("{:.10g}", record.trial.objective));
+    fields.push_back(std::isnan(record.trial.objective)
+                         ? "nan"
+                         : fmt::format("{:.10g}", record.trial.objective));
     fields.push_back(fmt::format("{:.3f}", record.seconds));
     fields.push_back(clean_status(record.status));
     text += join(fields, ",") + "\n";
@@ -64,8 +66,10 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
     if (trim(line).empty()) continue;
     if (line_number == 1) {
       if (line != header(space)) {
-        throw Error(fmt::format("{}:1: the log's columns are not those of this search space; "
-                                "expected {}", source, header(space)));
+        throw Error(
+            fmt::format("{}:1: the log's columns are not those of this search space; "
+                        "expected {}",
+                        source, header(space)));
       }
       continue;
     }
@@ -86,15 +90,21 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
         record.trial.values.push_back(static_cast<double>(found - param.choices.begin()));
       } else {
         const std::optional<double> value = parse_double(field);
-        if (!value) throw fail(fmt::format("{}: expected a number, got {}", param.name, quote_for_message(field)));
+        if (!value)
+          throw fail(
+              fmt::format("{}: expected a number, got {}", param.name, quote_for_message(field)));
         record.trial.values.push_back(*value);
       }
     }
     const std::string_view objective = fields[space.params.size() + 1];
     const std::optional<double> value = parse_double(objective);
-    if (objective == "nan") record.trial.objective = std::nan("");
-    else if (value) record.trial.objective = *value;
-    else throw fail(fmt::format("objective: expected a number or nan, got {}", quote_for_message(objective)));
+    if (objective == "nan")
+      record.trial.objective = std::nan("");
+    else if (value)
+      record.trial.objective = *value;
+    else
+      throw fail(
+          fmt::format("objective: expected a number or nan, got {}", quote_for_message(objective)));
     const std::optional<double> seconds = parse_double(fields[space.params.size() + 2]);
     if (!seconds) throw fail("seconds: expected a number");
     record.seconds = *seconds;

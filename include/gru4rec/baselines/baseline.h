@@ -18,8 +18,8 @@
 //
 // Items a method gives no score (an item-kNN without neighbours, a session kNN without
 // candidates) are ranked after the ones it scores, by popularity: scored items get 1 + score,
-// the others support / (2 (max support + 1)) < 1/2. So ties do not decide their Recall, whatever the
-// evaluation's tie mode.
+// the others support / (2 (max support + 1)) < 1/2. So ties do not decide their Recall, whatever
+// the evaluation's tie mode.
 //
 // Fitting is pure and deterministic; a fitted Baseline is immutable and thread-safe, each
 // scorer it makes is for one thread.

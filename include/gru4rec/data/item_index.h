@@ -5,12 +5,12 @@
 
 #include <tsl/robin_map.h>
 
-#include "gru4rec/core/string_hash.h"
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gru4rec/core/string_hash.h"
 
 namespace gru4rec {
 

@@ -53,7 +53,7 @@ class BlockRanker {
   const MatrixR<float>& items_;
   const float* bias_;
   Eigen::Index max_rows_;
-  MatrixR<float> tile_scores_;   // max_rows x kTileItems
+  MatrixR<float> tile_scores_;             // max_rows x kTileItems
   std::vector<float> low_, high_, exact_;  // per row: the band around the estimate, the score
   std::vector<int64_t> greater_;
   std::vector<int32_t> close_count_;

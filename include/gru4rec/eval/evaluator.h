@@ -23,7 +23,7 @@ struct EvalOptions {
   TieMode mode = TieMode::kStandard;
   int batch_size = 512;  // sessions advanced together per thread (the official run.py uses 512)
   int threads = available_cores();  // sessions are shared out between this many threads
-  bool list_metrics = true;  // coverage and popularity bias (keeps every prediction's top-N)
+  bool list_metrics = true;         // coverage and popularity bias (keeps every prediction's top-N)
 };
 
 struct EvalResult {

@@ -79,10 +79,10 @@ class ListMetrics {
  private:
   std::vector<int> cutoffs_;
   int list_length_ = 0;
-  std::vector<float> percentile_;              // per item
-  std::vector<std::vector<uint8_t>> listed_;   // per cut-off, per item: appeared in a list
-  std::vector<double> percentile_sum_;         // per cut-off
-  std::vector<int64_t> listed_count_;          // per cut-off: list entries seen
+  std::vector<float> percentile_;             // per item
+  std::vector<std::vector<uint8_t>> listed_;  // per cut-off, per item: appeared in a list
+  std::vector<double> percentile_sum_;        // per cut-off
+  std::vector<int64_t> listed_count_;         // per cut-off: list entries seen
 };
 
 }  // namespace gru4rec

@@ -28,10 +28,10 @@
 namespace gru4rec {
 
 struct PrepareOptions {
-  bool cut_at_gaps = false;             // the key is a user (or a session to cut further)
-  int64_t gap_ms = 3'600'000;           // inactivity that ends a session
-  bool filter_types_after_cut = false;  // cut sessions on every event type, then filter
-  bool offset_from_session_day = false; // Diginetica: time = session's first day + offset
+  bool cut_at_gaps = false;              // the key is a user (or a session to cut further)
+  int64_t gap_ms = 3'600'000;            // inactivity that ends a session
+  bool filter_types_after_cut = false;   // cut sessions on every event type, then filter
+  bool offset_from_session_day = false;  // Diginetica: time = session's first day + offset
   bool dedupe = true;
   bool iterate_filters = true;
   int min_session_length = 2;

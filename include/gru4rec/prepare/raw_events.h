@@ -40,14 +40,14 @@ struct RawFormat {
 
 // Times are kept in milliseconds since 1970 (UTC).
 struct EventTable {
-  std::vector<int32_t> key;    // index into keys
-  std::vector<int32_t> item;   // index into items
-  std::vector<int64_t> time;   // ms
-  std::vector<int64_t> offset; // the time_offset_ms column, when there is one
+  std::vector<int32_t> key;        // index into keys
+  std::vector<int32_t> item;       // index into items
+  std::vector<int64_t> time;       // ms
+  std::vector<int64_t> offset;     // the time_offset_ms column, when there is one
   std::vector<uint8_t> kept_type;  // 1 when the event's type is kept (all 1 without keep_types)
   ItemIndex keys, items;
-  int64_t lines = 0;       // data lines read
-  int64_t bad_lines = 0;   // skipped with skip_bad_lines
+  int64_t lines = 0;      // data lines read
+  int64_t bad_lines = 0;  // skipped with skip_bad_lines
   int64_t events() const { return static_cast<int64_t>(item.size()); }
 };
 

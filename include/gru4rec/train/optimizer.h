@@ -78,8 +78,7 @@ class AdagradMomentum {
 
  private:
   // The dense GRU tensors' share `share` of `shares` (see update_share; 0 of 1: all).
-  void update_dense_layers(NetworkWeights<T>& w, const StepGradients<T>& g, int share,
-                           int shares);
+  void update_dense_layers(NetworkWeights<T>& w, const StepGradients<T>& g, int share, int shares);
 
   OptimizerConfig config_;
   EmbeddingMode mode_;

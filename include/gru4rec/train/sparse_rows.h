@@ -116,8 +116,8 @@ class SparseRowGrad {
     return {slot, true};
   }
 
-  std::vector<int32_t> slot_of_item_;  // one per item; -1 when the item has no row yet
-  std::vector<int32_t> ids_;           // per slot: the item, or kFolded
+  std::vector<int32_t> slot_of_item_;               // one per item; -1 when the item has no row yet
+  std::vector<int32_t> ids_;                        // per slot: the item, or kFolded
   std::vector<std::pair<int32_t, int32_t>> folds_;  // (repeated slot, the item's first slot)
   MatrixR<T> rows_;
   int32_t count_ = 0;

@@ -81,8 +81,8 @@ struct TrainCallbacks {
 
 struct TrainSummary {
   std::vector<EpochReport> epochs;
-  double seconds = 0;      // of the whole training, a restart on one thread included
-  int threads = 1;         // threads that trained the returned model
+  double seconds = 0;        // of the whole training, a restart on one thread included
+  int threads = 1;           // threads that trained the returned model
   int64_t serial_steps = 0;  // mini-batches trained one at a time before the threads ran at once
   // The parallel training diverged and the model was trained again on one thread.
   bool fell_back_to_one_thread = false;
