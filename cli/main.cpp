@@ -52,6 +52,13 @@ int main(int argc, char** argv) {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const gru4rec::InternalError& e) {
+    // EX_SOFTWARE (sysexits.h): the program is wrong, whatever the input.
+    fmt::print(stderr,
+               "gru4rec: internal error (a bug in gru4rec, not in your input; please report it "
+               "with the command line): {}\n",
+               e.what());
+    return 70;
   } catch (const gru4rec::TrainingDiverged& e) {
     fmt::print(stderr, "gru4rec: error: {}\n", e.what());
     return 3;

@@ -403,6 +403,10 @@ PYBIND11_MODULE(_gru4rec, m) {
       if (p) std::rethrow_exception(p);
     } catch (const gru4rec::Error& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const gru4rec::InternalError& e) {
+      PyErr_SetString(
+          PyExc_RuntimeError,
+          fmt::format("internal error (a bug in gru4rec, please report it): {}", e.what()).c_str());
     }
   });
   m.def("check_params", [](const std::string& param_string) {

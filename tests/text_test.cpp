@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <type_traits>
+
+#include "gru4rec/core/error.h"
+
 namespace gru4rec {
 namespace {
 
@@ -37,4 +41,18 @@ TEST(Text, SplitsAndJoins) {
 }
 
 }  // namespace
+TEST(Errors, ABrokenInvariantIsABugNotBadInput) {
+  static_assert(!std::is_base_of_v<Error, InternalError>);
+  try {
+    GRU4REC_CHECK(1 + 1 == 3, "arithmetic is {}", "broken");
+    FAIL() << "the check passed";
+  } catch (const Error&) {
+    FAIL() << "reported as bad input";
+  } catch (const InternalError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("text_test.cpp:"), std::string::npos) << what;
+    EXPECT_NE(what.find("arithmetic is broken"), std::string::npos) << what;
+  }
+}
+
 }  // namespace gru4rec

@@ -22,9 +22,11 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class InternalError : public Error {
+// A bug, not bad input: deliberately not an Error, so that no handler of bad input (a
+// reload that keeps the old model, a 4xx answer, "gru4rec: error:") mistakes it for one.
+class InternalError : public std::logic_error {
  public:
-  using Error::Error;
+  using std::logic_error::logic_error;
 };
 
 class TrainingDiverged : public Error {
