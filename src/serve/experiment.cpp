@@ -124,21 +124,28 @@ std::optional<BaselineSource> parse_baseline_source(std::string_view source) {
   return b;
 }
 
+VariantAssignment::VariantAssignment(std::string_view experiment,
+                                     const std::vector<double>& weights)
+    // Fixed keys: the assignment must be the same in every process, now and after restarts.
+    : seed_(siphash24(SipKey{0x6772753472656331ull, 0x6578706572696d74ull}, experiment)) {
+  GRU4REC_CHECK(!weights.empty());
+  double cumulative = 0;
+  for (double w : weights) cumulative_.push_back(cumulative += w);
+}
+
+size_t VariantAssignment::operator()(std::string_view id) const {
+  const uint64_t h = siphash24(SipKey{seed_, 0x76617269616e7473ull}, id);
+  // Uniform in [0, total).
+  const double u = static_cast<double>(h >> 11) * 0x1p-53 * cumulative_.back();
+  for (size_t v = 0; v < cumulative_.size(); ++v) {
+    if (u < cumulative_[v]) return v;
+  }
+  return cumulative_.size() - 1;  // rounding at the top end
+}
+
 size_t assign_variant(std::string_view experiment, std::string_view id,
                       const std::vector<double>& weights) {
-  GRU4REC_CHECK(!weights.empty());
-  // Fixed keys: the assignment must be the same in every process, now and after restarts.
-  const uint64_t seed = siphash24(SipKey{0x6772753472656331ull, 0x6578706572696d74ull}, experiment);
-  const uint64_t h = siphash24(SipKey{seed, 0x76617269616e7473ull}, id);
-  double total = 0;
-  for (double w : weights) total += w;
-  const double u = static_cast<double>(h >> 11) * 0x1p-53 * total;  // uniform in [0, total)
-  double cumulative = 0;
-  for (size_t v = 0; v < weights.size(); ++v) {
-    cumulative += weights[v];
-    if (u < cumulative) return v;
-  }
-  return weights.size() - 1;  // rounding at the top end
+  return VariantAssignment(experiment, weights)(id);
 }
 
 uint64_t VariantCounts::hits() const {

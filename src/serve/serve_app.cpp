@@ -306,17 +306,20 @@ ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
     throw Error(fmt::format("--session-store '{}': expected memory or redis://HOST[:PORT][/DB]",
                             options.session_store));
   std::vector<std::string> names;
+  std::vector<double> weights;
   for (const VariantSpec& spec : variants_to_serve(options, model_path)) {
     auto variant = std::make_unique<Variant>();
     variant->spec = spec;
     variants_.push_back(std::move(variant));
-    weights_.push_back(spec.weight);
     names.push_back(spec.name);
+    weights.push_back(spec.weight);
   }
   std::optional<RedisAddress> shared;
   if (is_redis(options.session_store)) shared = parse_redis_url(options.session_store);
+  // The counters check the experiment's name before it keys the assignment.
   experiment_ = std::make_unique<ExperimentCounters>(options.experiment, std::move(names), shared,
                                                      options.session_store_timeout_seconds);
+  assignment_ = std::make_unique<VariantAssignment>(options.experiment, weights);
   reload();
 }
 
@@ -411,8 +414,7 @@ std::shared_ptr<const SessionModel> ServeApp::model_of(size_t variant) const {
 }
 
 size_t ServeApp::variant_of(std::string_view session_id) const {
-  return variants_.size() == 1 ? 0
-                               : assign_variant(experiment_->experiment(), session_id, weights_);
+  return variants_.size() == 1 ? 0 : (*assignment_)(session_id);
 }
 
 std::shared_ptr<const SessionModel> ServeApp::model_with_version(uint64_t version) const {

@@ -48,7 +48,20 @@ struct BaselineSource {
 // or nullopt when it names a model file (no '@' after a baseline's name).
 std::optional<BaselineSource> parse_baseline_source(std::string_view source);
 
-// The index of the variant of session `id`: chosen with probability weight / total weight.
+// The variant of a session id: chosen with probability weight / total weight, by a keyed hash
+// of the id (the key derived from the experiment's name). The key and the cumulative weights
+// are derived once; immutable and thread-safe.
+class VariantAssignment {
+ public:
+  VariantAssignment(std::string_view experiment, const std::vector<double>& weights);
+  size_t operator()(std::string_view id) const;
+
+ private:
+  uint64_t seed_;
+  std::vector<double> cumulative_;  // cumulative_.back(): the total weight
+};
+
+// VariantAssignment(experiment, weights)(id), for one id.
 size_t assign_variant(std::string_view experiment, std::string_view id,
                       const std::vector<double>& weights);
 

@@ -163,7 +163,7 @@ class ServeApp : private SessionCodec {
   ServerOptions options_;
   std::mutex reload_mutex_;
   std::vector<std::unique_ptr<Variant>> variants_;
-  std::vector<double> weights_;
+  std::unique_ptr<VariantAssignment> assignment_;
   std::unique_ptr<ExperimentCounters> experiment_;
   ItemIndex registry_;  // item ids of every model loaded (written under both mutexes)
   mutable std::shared_mutex registry_mutex_;
