@@ -325,7 +325,8 @@ ServeApp::ServeApp(const ServerOptions& options, std::string model_path)
 
 SessionRecord ServeApp::to_record(const SessionState& state) const {
   SessionRecord record;
-  const std::shared_ptr<const SessionModel> model = model_with_version(state.model_version);
+  const std::shared_ptr<const SessionModel> model =
+      find_model([&](const SessionModel& m) { return m.version() == state.model_version; });
   record.model_id = model != nullptr ? model->content_id() : 0;
   record.state = state.state;
   record.events = state.events;
@@ -338,7 +339,8 @@ SessionRecord ServeApp::to_record(const SessionState& state) const {
 
 SessionState ServeApp::from_record(const SessionRecord& record) const {
   SessionState state;
-  const std::shared_ptr<const SessionModel> model = model_with_content(record.model_id);
+  const std::shared_ptr<const SessionModel> model =
+      find_model([&](const SessionModel& m) { return m.content_id() == record.model_id; });
   // A state computed by another model (another replica's, or before a reload) is rebuilt from
   // the items by the caller: version 0 matches no model.
   const bool ours =
@@ -417,18 +419,11 @@ size_t ServeApp::variant_of(std::string_view session_id) const {
   return variants_.size() == 1 ? 0 : (*assignment_)(session_id);
 }
 
-std::shared_ptr<const SessionModel> ServeApp::model_with_version(uint64_t version) const {
+std::shared_ptr<const SessionModel> ServeApp::find_model(
+    const std::function<bool(const SessionModel&)>& match) const {
   for (size_t v = 0; v < variants_.size(); ++v) {
     auto model = model_of(v);
-    if (model != nullptr && model->version() == version) return model;
-  }
-  return nullptr;
-}
-
-std::shared_ptr<const SessionModel> ServeApp::model_with_content(uint64_t content_id) const {
-  for (size_t v = 0; v < variants_.size(); ++v) {
-    auto model = model_of(v);
-    if (model != nullptr && model->content_id() == content_id) return model;
+    if (model != nullptr && match(*model)) return model;
   }
   return nullptr;
 }
@@ -544,6 +539,11 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
   VariantCounts counts;
   counts[VariantCounts::kEvents] = events.size();
   counts[VariantCounts::kUnknownItems] = selection.unknown.size();
+  // What the session store's update counts (a new session, a measured event).
+  const auto forget_session_counts = [&] {
+    counts[VariantCounts::kSessions] = counts[VariantCounts::kMeasured] = 0;
+    std::fill_n(&counts[VariantCounts::kHit1], VariantCounts::kMaxRank, 0);
+  };
   // Counts the request and answers it (`events_after_request`: the session's known events).
   std::span<const ScoredItem> answered;
   const auto answer = [&](Json out, std::span<const int32_t> seen, uint64_t events_after_request) {
@@ -575,9 +575,8 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
   try {
     sessions_->update(id, [&](SessionState& session, bool is_new) {
       created = is_new;
-      counts[VariantCounts::kSessions] = is_new ? 1 : 0;  // set, not added: the store may retry
-      counts[VariantCounts::kMeasured] = 0;
-      std::fill_n(&counts[VariantCounts::kHit1], VariantCounts::kMaxRank, 0);
+      forget_session_counts();  // set, not added: the store may retry
+      counts[VariantCounts::kSessions] = is_new ? 1 : 0;
       if (!is_new && session.model_version != rec->version() &&
           session.model_version == model_of(variant)->version()) {
         // A reload happened after this request read the model, and another request has moved
@@ -619,8 +618,7 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
     // The shared store is down or slow: answer from this request's events alone.
     degraded_++;
     counts[VariantCounts::kDegraded] = 1;
-    counts[VariantCounts::kSessions] = counts[VariantCounts::kMeasured] = 0;
-    std::fill_n(&counts[VariantCounts::kHit1], VariantCounts::kMaxRank, 0);
+    forget_session_counts();
     state.assign(static_cast<size_t>(rec->state_size()), 0.0f);
     for (int32_t item : known) rec->advance(state, item);
     seen.assign(known.begin(), known.end());

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -144,9 +145,9 @@ class ServeApp : private SessionCodec {
   Response admin_reload();
   // Recomputes a session that another model computed, from its items (those this model knows).
   void rebuild(SessionState& session, const SessionModel& rec) const;
-  // The model of this process with that version or content id (nullptr: none).
-  std::shared_ptr<const SessionModel> model_with_version(uint64_t version) const;
-  std::shared_ptr<const SessionModel> model_with_content(uint64_t content_id) const;
+  // The first variant's model that `match` accepts (nullptr: none).
+  std::shared_ptr<const SessionModel> find_model(
+      const std::function<bool(const SessionModel&)>& match) const;
   // A new model for a variant from `source`, or nullptr when it holds the variant's current
   // model (same content id); the caller holds reload_mutex_.
   std::shared_ptr<const SessionModel> load_variant(size_t variant, const std::string& source);
