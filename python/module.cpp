@@ -130,24 +130,53 @@ EvalOptions eval_options(const std::vector<int>& cutoffs, const std::string& mod
   return options;
 }
 
-// The k best of `scores` (excluded items never), as (ids, scores) arrays; scores is modified.
+// Reads the test columns against `items` and runs `evaluate(test)` (an EvalResult), both
+// without the GIL; the metrics as a dict.
+template <typename Evaluate>
+py::dict evaluate_columns(const py::array& s, const py::array& i, const py::array& t,
+                          const ItemIndex& items, Evaluate&& evaluate) {
+  const Columns columns(s, i, t);
+  EvalResult result;
+  ReadReport report;
+  {
+    py::gil_scoped_release release;
+    const SessionLog test = test_log_from_columns(columns.view("test data"), items, &report);
+    result = evaluate(test);
+  }
+  return metrics_dict(result, report);
+}
+
+// The training supports as scores (the most popular items first), for sessions without a
+// known event.
+void fill_with_supports(std::span<const int64_t> supports, std::vector<float>& scores) {
+  for (size_t j = 0; j < scores.size(); ++j) scores[j] = static_cast<float>(supports[j]);
+}
+
+// The k best of `scores`, excluded items never (scores is modified). Needs no GIL.
+std::vector<ScoredItem> best_items(const ItemIndex& items, std::vector<float>& scores, size_t k,
+                                   const std::vector<std::string>& exclude) {
+  for (const std::string& id : exclude) {
+    const int32_t item = items.find(id);
+    if (item >= 0) scores[static_cast<size_t>(item)] = std::nanf("");
+  }
+  std::vector<ScoredItem> top(std::min(k, scores.size()));
+  top.resize(top_k(scores, top.size(), top));
+  return top;
+}
+
+// best_items() as (ids, scores) arrays.
 py::tuple top_items(const ItemIndex& items, std::vector<float>& scores, size_t k,
                     const std::vector<std::string>& exclude) {
   if (k < 1) throw py::value_error("k must be at least 1");
-  std::vector<ScoredItem> top(std::min(k, scores.size()));
-  size_t n = 0;
+  std::vector<ScoredItem> top;
   {
     py::gil_scoped_release release;
-    for (const std::string& id : exclude) {
-      const int32_t item = items.find(id);
-      if (item >= 0) scores[static_cast<size_t>(item)] = std::nanf("");
-    }
-    n = top_k(scores, top.size(), top);
+    top = best_items(items, scores, k, exclude);
   }
   py::list ids;
-  py::array_t<float> values(static_cast<py::ssize_t>(n));
+  py::array_t<float> values(static_cast<py::ssize_t>(top.size()));
   auto view = values.mutable_unchecked<1>();
-  for (size_t r = 0; r < n; ++r) {
+  for (size_t r = 0; r < top.size(); ++r) {
     ids.append(items.id(top[r].item));
     view(static_cast<py::ssize_t>(r)) = top[r].score;
   }
@@ -164,30 +193,32 @@ class PySession {
         state_(static_cast<size_t>(predictor_.state_size()), 0.0f) {}
 
   // Advances the state by `item`; false (state unchanged) for an item the model does not know.
+  // Needs no GIL (bound with the GIL released).
   bool add(const std::string& item) {
     const int32_t index = model_->items.find(item);
     if (index < 0) return false;
-    py::gil_scoped_release release;
     predictor_.advance(state_, index, scratch_);
     ++events_;
     return true;
   }
 
   // Scores of every item for the session so far: the model's, or the training supports
-  // (the most popular items) before any known event.
+  // (the most popular items) before any known event. Needs no GIL.
   std::vector<float> scores() const {
     std::vector<float> out(static_cast<size_t>(model_->num_items()));
-    py::gil_scoped_release release;
-    if (events_ > 0) {
+    if (events_ > 0)
       predictor_.score(state_, out);
-    } else {
-      for (size_t j = 0; j < out.size(); ++j) out[j] = static_cast<float>(model_->supports[j]);
-    }
+    else
+      fill_with_supports(model_->supports, out);
     return out;
   }
 
   py::tuple recommend(size_t k, const std::vector<std::string>& exclude) const {
-    std::vector<float> s = scores();
+    std::vector<float> s;
+    {
+      py::gil_scoped_release release;
+      s = scores();
+    }
     return top_items(model_->items, s, k, exclude);
   }
 
@@ -216,15 +247,9 @@ class PyBaseline {
   py::dict evaluate(const py::array& s, const py::array& i, const py::array& t,
                     const std::vector<int>& cutoffs, const std::string& mode) const {
     const EvalOptions options = eval_options(cutoffs, mode);
-    const Columns columns(s, i, t);
-    EvalResult result;
-    ReadReport report;
-    {
-      py::gil_scoped_release release;
-      const SessionLog test = test_log_from_columns(columns.view("test data"), items_, &report);
-      result = evaluate_scorer([&] { return baseline_->make_scorer(); }, supports_, test, options);
-    }
-    return metrics_dict(result, report);
+    return evaluate_columns(s, i, t, items_, [&](const SessionLog& test) {
+      return evaluate_scorer([&] { return baseline_->make_scorer(); }, supports_, test, options);
+    });
   }
 
   py::tuple recommend(const std::vector<std::string>& session, size_t k,
@@ -241,11 +266,10 @@ class PyBaseline {
         scorer->add_event(item);
         any = true;
       }
-      if (any) {
+      if (any)
         scorer->score(scores);
-      } else {
-        for (size_t j = 0; j < scores.size(); ++j) scores[j] = static_cast<float>(supports_[j]);
-      }
+      else
+        fill_with_supports(supports_, scores);
     }
     return top_items(items_, scores, k, exclude);
   }
@@ -314,16 +338,9 @@ class PyModel {
   py::dict evaluate(const py::array& s, const py::array& i, const py::array& t,
                     const std::vector<int>& cutoffs, const std::string& mode) const {
     const EvalOptions options = eval_options(cutoffs, mode);
-    const Columns columns(s, i, t);
-    EvalResult result;
-    ReadReport report;
-    {
-      py::gil_scoped_release release;
-      const SessionLog test =
-          test_log_from_columns(columns.view("test data"), model_->items, &report);
-      result = gru4rec::evaluate(*model_, test, options);
-    }
-    return metrics_dict(result, report);
+    return evaluate_columns(s, i, t, model_->items, [&](const SessionLog& test) {
+      return gru4rec::evaluate(*model_, test, options);
+    });
   }
 
   PySession session() const { return PySession(model_); }
@@ -332,7 +349,10 @@ class PyModel {
   py::tuple recommend(const std::vector<std::string>& items, size_t k,
                       const std::vector<std::string>& exclude) const {
     PySession session(model_);
-    for (const std::string& id : items) session.add(id);
+    {
+      py::gil_scoped_release release;
+      for (const std::string& id : items) session.add(id);
+    }
     return session.recommend(k, exclude);
   }
 
@@ -341,21 +361,30 @@ class PyModel {
   py::tuple recommend_batch(const std::vector<std::vector<std::string>>& sessions, size_t k) const {
     if (k < 1) throw py::value_error("k must be at least 1");
     const size_t width = std::min(k, static_cast<size_t>(model_->num_items()));
-    py::array_t<float> scores(
-        {static_cast<py::ssize_t>(sessions.size()), static_cast<py::ssize_t>(width)});
-    py::list rows;
-    auto view = scores.mutable_unchecked<2>();
-    for (size_t r = 0; r < sessions.size(); ++r) {
-      const py::tuple one = recommend(sessions[r], width, {});
-      const py::array ids = one[0].cast<py::array>();
-      const auto values = one[1].cast<py::array_t<float>>();
-      py::list row = ids.attr("tolist")();
-      for (py::ssize_t c = 0; c < static_cast<py::ssize_t>(width); ++c)
-        view(static_cast<py::ssize_t>(r), c) = c < values.size() ? values.at(c) : std::nanf("");
-      while (row.size() < width) row.append(py::none());
-      rows.append(row);
+    std::vector<std::vector<ScoredItem>> best(sessions.size());
+    {
+      py::gil_scoped_release release;
+      for (size_t r = 0; r < sessions.size(); ++r) {
+        PySession session(model_);
+        for (const std::string& id : sessions[r]) session.add(id);
+        std::vector<float> scores = session.scores();
+        best[r] = best_items(model_->items, scores, width, {});
+      }
     }
-    py::array ids = py::module_::import("numpy").attr("array")(rows, "dtype"_a = "object");
+    const auto rows = static_cast<py::ssize_t>(sessions.size());
+    py::array_t<float> scores({rows, static_cast<py::ssize_t>(width)});
+    py::array ids(py::dtype("O"), {rows, static_cast<py::ssize_t>(width)});  // None
+    auto score_view = scores.mutable_unchecked<2>();
+    for (py::ssize_t r = 0; r < rows; ++r) {
+      const std::vector<ScoredItem>& row = best[static_cast<size_t>(r)];
+      for (py::ssize_t c = 0; c < static_cast<py::ssize_t>(width); ++c) {
+        const bool filled = static_cast<size_t>(c) < row.size();
+        score_view(r, c) = filled ? row[static_cast<size_t>(c)].score : std::nanf("");
+        if (filled)
+          ids.attr("__setitem__")(py::make_tuple(r, c),
+                                  model_->items.id(row[static_cast<size_t>(c)].item));
+      }
+    }
     return py::make_tuple(ids, scores);
   }
 
@@ -432,7 +461,7 @@ PYBIND11_MODULE(_gru4rec, m) {
       .def("params", &PyModel::params)
       .def_property_readonly("num_items", &PyModel::num_items);
   py::class_<gru4rec::PySession>(m, "Session")
-      .def("add", &gru4rec::PySession::add)
+      .def("add", &gru4rec::PySession::add, py::call_guard<py::gil_scoped_release>())
       .def("recommend", &gru4rec::PySession::recommend)
       .def_property_readonly("events", &gru4rec::PySession::events);
   py::class_<gru4rec::PyBaseline>(m, "Baseline")

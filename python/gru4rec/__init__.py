@@ -91,13 +91,37 @@ def _progress_callback(progress):
     return update, lambda: [bar.close() for bar in bars.values()]
 
 
-class GRU4Rec:
+class _Fitted:
+    """What models and baselines share once fitted: the evaluation and recommendations of the
+    native object in self._native (None until fitted; _unfitted says what to call)."""
+
+    _native = None
+    _unfitted = "not fitted: call fit()"
+
+    def evaluate(self, data, cutoffs=(20,), mode="standard", session_key="SessionId",
+                 item_key="ItemId", time_key="Time"):
+        """The official next-item evaluation: {'recall@N', 'mrr@N', 'ndcg@N', ...}."""
+        sessions, items, times = _columns(data, session_key, item_key, time_key)
+        return self._fitted().evaluate(sessions, items, times, [int(c) for c in cutoffs], mode)
+
+    def recommend(self, items, k=20, exclude=()):
+        """The top-k item ids after the session `items` (oldest first), and their scores."""
+        return self._fitted().recommend([str(i) for i in items], int(k), [str(i) for i in exclude])
+
+    def _fitted(self):
+        if self._native is None:
+            raise RuntimeError(self._unfitted)
+        return self._native
+
+
+class GRU4Rec(_Fitted):
     """A GRU4Rec model: construct with the training parameters, then fit, or load a file."""
+
+    _unfitted = "the model is not trained: call fit() or GRU4Rec.load()"
 
     def __init__(self, **params):
         self._param_string = _param_string(params)
         _gru4rec.check_params(self._param_string)  # ValueError on a bad name or value
-        self._model = None
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time",
             progress=None):
@@ -110,20 +134,10 @@ class GRU4Rec:
         sessions, items, times = _columns(data, session_key, item_key, time_key)
         callback, close = _progress_callback(progress)
         try:
-            self._model = _gru4rec.Model.fit(self._param_string, sessions, items, times, callback)
+            self._native = _gru4rec.Model.fit(self._param_string, sessions, items, times, callback)
         finally:
             close()
         return self
-
-    def evaluate(self, data, cutoffs=(20,), mode="standard", session_key="SessionId",
-                 item_key="ItemId", time_key="Time"):
-        """The official next-item evaluation: {'recall@N', 'mrr@N', 'ndcg@N', ...}."""
-        sessions, items, times = _columns(data, session_key, item_key, time_key)
-        return self._fitted().evaluate(sessions, items, times, [int(c) for c in cutoffs], mode)
-
-    def recommend(self, items, k=20, exclude=()):
-        """The top-k item ids after the session `items` (oldest first), and their scores."""
-        return self._fitted().recommend([str(i) for i in items], int(k), [str(i) for i in exclude])
 
     def recommend_batch(self, sessions, k=20):
         """recommend() for many sessions: (ids, scores) arrays of len(sessions) x k (None and
@@ -143,8 +157,8 @@ class GRU4Rec:
         if not os.path.exists(path):
             raise FileNotFoundError(path)
         model = cls.__new__(cls)
-        model._model = _gru4rec.Model.load(path)
-        model._param_string = ",".join(f"{k}={v}" for k, v in model._model.params().items())
+        model._native = _gru4rec.Model.load(path)
+        model._param_string = ",".join(f"{k}={v}" for k, v in model._native.params().items())
         return model
 
     @property
@@ -159,11 +173,6 @@ class GRU4Rec:
     def item_embeddings(self):
         """The output item vectors (one row per item of item_ids), a read-only view."""
         return self._fitted().item_vectors()
-
-    def _fitted(self):
-        if self._model is None:
-            raise RuntimeError("the model is not trained: call fit() or GRU4Rec.load()")
-        return self._model
 
 
 class Session:
@@ -185,9 +194,11 @@ class Session:
         return self._native.events
 
 
-class Baseline:
+class Baseline(_Fitted):
     """A simple recommender evaluated like GRU4Rec: pop, spop, itemknn or vsknn, with the
     parameters of `gru4rec baseline -p` (e.g. Baseline("vsknn", k=100, sample_size=1000))."""
+
+    _unfitted = "the baseline is not fitted: call fit()"
 
     def __init__(self, algorithm, **params):
         if algorithm not in _gru4rec.baseline_names():
@@ -195,26 +206,12 @@ class Baseline:
                              f"{', '.join(_gru4rec.baseline_names())}")
         self._algorithm = algorithm
         self._params = ",".join(f"{k}={v}" for k, v in params.items())
-        self._native = None
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time"):
         sessions, items, times = _columns(data, session_key, item_key, time_key)
         self._native = _gru4rec.Baseline(self._algorithm, self._params, sessions, items, times)
         return self
 
-    def evaluate(self, data, cutoffs=(20,), mode="standard", session_key="SessionId",
-                 item_key="ItemId", time_key="Time"):
-        sessions, items, times = _columns(data, session_key, item_key, time_key)
-        return self._fitted().evaluate(sessions, items, times, [int(c) for c in cutoffs], mode)
-
-    def recommend(self, items, k=20, exclude=()):
-        return self._fitted().recommend([str(i) for i in items], int(k), [str(i) for i in exclude])
-
     @property
     def description(self):
         return self._fitted().description()
-
-    def _fitted(self):
-        if self._native is None:
-            raise RuntimeError("the baseline is not fitted: call fit()")
-        return self._native
