@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -195,18 +196,41 @@ void VariantCounts::add_latency(double seconds) {
   values[kLatencyMicros] += static_cast<uint64_t>(std::max(0.0, seconds) * 1e6);
 }
 
-std::string VariantCounts::field_name(size_t field) {
+namespace {
+std::string make_field_name(size_t field) {
+  using C = VariantCounts;
   switch (field) {
-    case kEvents: return "events";
-    case kUnknownItems: return "unknown_items";
-    case kMeasured: return "measured";
-    case kSessions: return "sessions";
-    case kDegraded: return "degraded";
-    case kLatencyMicros: return "latency_us";
+    case C::kEvents: return "events";
+    case C::kUnknownItems: return "unknown_items";
+    case C::kMeasured: return "measured";
+    case C::kSessions: return "sessions";
+    case C::kDegraded: return "degraded";
+    case C::kLatencyMicros: return "latency_us";
     default: break;
   }
-  if (field < kLatency0) return fmt::format("hit_{}", field - kHit1 + 1);
-  return fmt::format("latency_bucket_{}", field - kLatency0);
+  if (field < C::kLatency0) return fmt::format("hit_{}", field - C::kHit1 + 1);
+  return fmt::format("latency_bucket_{}", field - C::kLatency0);
+}
+
+// Every field's name, made once; and the field of a name.
+const std::array<std::string, VariantCounts::kFieldCount>& field_names() {
+  static const auto names = [] {
+    std::array<std::string, VariantCounts::kFieldCount> out;
+    for (size_t f = 0; f < out.size(); ++f) out[f] = make_field_name(f);
+    return out;
+  }();
+  return names;
+}
+std::optional<size_t> field_of(std::string_view name) {
+  const auto& names = field_names();
+  const auto found = std::find(names.begin(), names.end(), name);
+  if (found == names.end()) return std::nullopt;
+  return static_cast<size_t>(found - names.begin());
+}
+}  // namespace
+
+const std::string& VariantCounts::field_name(size_t field) {
+  return field_names()[field];
 }
 
 Estimate hit_rate(const VariantCounts& c) {
@@ -306,13 +330,12 @@ std::optional<std::vector<VariantCounts>> ExperimentCounters::totals() {
     const RedisReply& r = (*replies)[v];
     if (r.kind != RedisReply::Kind::kArray) continue;  // not ours: nothing counted
     for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-      for (size_t f = 0; f < VariantCounts::kFieldCount; ++f) {
-        if (r.elements[i].text != VariantCounts::field_name(f)) continue;
-        const std::string& text = r.elements[i + 1].text;
-        uint64_t value = 0;
-        std::from_chars(text.data(), text.data() + text.size(), value);
-        out[v][f] = value;
-      }
+      const std::optional<size_t> field = field_of(r.elements[i].text);
+      if (!field) continue;  // a field of another version
+      const std::string& text = r.elements[i + 1].text;
+      uint64_t value = 0;
+      std::from_chars(text.data(), text.data() + text.size(), value);
+      out[v][*field] = value;
     }
   }
   return out;

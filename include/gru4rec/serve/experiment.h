@@ -99,7 +99,7 @@ struct VariantCounts {
   void add_latency(double seconds);
 
   // The field's name in the shared store and in /v1/experiments.
-  static std::string field_name(size_t field);
+  static const std::string& field_name(size_t field);
 };
 
 struct Estimate {
