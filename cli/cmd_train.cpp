@@ -13,8 +13,8 @@
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/train/trainer.h"
+#include "gru4rec/train/validation.h"
 #include "progress.h"
-#include "validation.h"
 
 namespace gru4rec::cli {
 namespace {
@@ -33,7 +33,7 @@ struct TrainOptions {
   std::string valid_path;
   int eval_every = 1;
   int early_stop = 0;
-  std::string stop_metric = "mrr@20";
+  std::string stop_metric;  // "": MRR at the last cut-off of -m
   DataOptions data;
   MeasureOptions measure;
 };
@@ -63,6 +63,37 @@ void print_profile(std::FILE* out, const PhaseProfile& profile, int threads) {
                total > 0 ? 100 * seconds / total : 0.0,
                steps > 0 ? 1e6 * seconds / static_cast<double>(steps) : 0.0);
   }
+}
+
+// One line per validation, "*" marking a new best; the early stop when it happens.
+void print_validation(std::FILE* log, const ValidationRecord& r, const Validation& validation) {
+  std::string line = fmt::format("Validation after epoch {}:", r.epoch);
+  for (size_t c = 0; c < r.result.cutoffs.size(); ++c) {
+    const int n = r.result.cutoffs[c];
+    line +=
+        fmt::format(" Recall@{} {:.4f} MRR@{} {:.4f}", n, r.result.recall[c], n, r.result.mrr[c]);
+  }
+  fmt::print(log, "{}{} ({:.1f} s)\n", line, r.best ? " *" : "", r.result.seconds);
+  if (validation.stopped_early()) {
+    fmt::print(log, "Early stop: no better {} in {} validations\n", validation.metric().name,
+               validation.options().patience);
+  }
+  std::fflush(log);
+}
+
+Json validation_json(const Validation& validation) {
+  Json history = Json::array();
+  for (const ValidationRecord& r : validation.history()) {
+    Json metrics = Json::object();
+    for (size_t c = 0; c < r.result.cutoffs.size(); ++c) {
+      const int n = r.result.cutoffs[c];
+      metrics[fmt::format("recall@{}", n)] = r.result.recall[c];
+      metrics[fmt::format("mrr@{}", n)] = r.result.mrr[c];
+      metrics[fmt::format("ndcg@{}", n)] = r.result.ndcg[c];
+    }
+    history.push_back(Json{{"epoch", r.epoch}, {"metrics", metrics}, {"best", r.best}});
+  }
+  return history;
 }
 
 void run_train(const TrainOptions& o) {
@@ -112,26 +143,25 @@ void run_train(const TrainOptions& o) {
   ProgressPrinter progress(parse_progress_mode(o.progress), log);
   PhaseProfile phase_profile;
   TrainCallbacks callbacks = progress.callbacks();
+  std::optional<TestSet> valid;
   std::optional<Validation> validation;
   if (!o.valid_path.empty()) {
-    // Without early stopping the metric only marks the best epoch: any cut-off of -m will do.
-    const std::string metric = o.early_stop == 0 && o.stop_metric == "mrr@20"
-                                   ? fmt::format("mrr@{}", o.measure.cutoffs.back())
-                                   : o.stop_metric;
-    validation.emplace(read_test_set(o.valid_path, model, o.data, out), o.measure, metric,
-                       o.early_stop, log);
-    callbacks.snapshot_every = o.eval_every;
-    callbacks.on_snapshot = [&](const EpochReport& epoch, const Model& snapshot) {
-      return validation->check(epoch, snapshot);
-    };
+    valid.emplace(read_test_set(o.valid_path, model, o.data, out));
+    validation.emplace(valid->log, ValidationOptions{.eval = o.measure.eval_options(),
+                                                     .stop_metric = o.stop_metric,
+                                                     .patience = o.early_stop,
+                                                     .every = o.eval_every});
   }
   const TrainSummary summary =
-      train_model(model, train, callbacks, o.profile ? &phase_profile : nullptr);
+      validation ? train_with_validation(
+                       model, train, *validation, callbacks,
+                       [&](const ValidationRecord& r) { print_validation(log, r, *validation); },
+                       o.profile ? &phase_profile : nullptr)
+                 : train_model(model, train, callbacks, o.profile ? &phase_profile : nullptr);
   fmt::print(log, "Total training time: {:.2f}s\n", summary.seconds);
-  if (validation && o.early_stop > 0 && validation->best() != nullptr) {
-    model = *validation->best();
+  if (validation && validation->best_model() != nullptr) {
     fmt::print(log, "Kept the model of epoch {} (best {} on {}: {:.4f})\n", model.stats.epochs,
-               o.stop_metric, o.valid_path, validation->best_value());
+               validation->metric().name, o.valid_path, validation->best()->value);
   }
   if (o.profile) print_profile(log, phase_profile, model.params.threads);
   if (!o.save_path.empty()) {
@@ -166,7 +196,7 @@ void run_train(const TrainOptions& o) {
                 {"fell_back_to_one_thread", summary.fell_back_to_one_thread},
                 {"model", o.save_path.empty() ? Json() : Json(o.save_path)},
                 {"evaluations", evaluations}};
-    if (validation) result["validation"] = validation->history();
+    if (validation) result["validation"] = validation_json(*validation);
     fmt::print("{}\n", json_text(result));
   }
 }
@@ -211,8 +241,8 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   cmd->add_option("--stop-metric", options->stop_metric,
-                  "validation metric for early stopping: recall@N, mrr@N or ndcg@N (N one of -m)")
-      ->capture_default_str();
+                  "validation metric for early stopping: recall@N, mrr@N or ndcg@N (N one of -m) "
+                  "[default: mrr@N, N the last of -m]");
   options->data.add_to(*cmd);
   options->measure.add_to(*cmd);
   cmd->footer(parameter_help());

@@ -25,6 +25,7 @@
 #include "gru4rec/model/params.h"
 #include "gru4rec/model/top_k.h"
 #include "gru4rec/train/trainer.h"
+#include "gru4rec/train/validation.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -289,12 +290,28 @@ class PyModel {
   // Trains a model. `progress` (a callable or None) gets a dict about every 0.2 s and at the end
   // of each epoch. Ctrl-C (SIGINT) stops the training with KeyboardInterrupt, as does an
   // exception raised by `progress`; nothing is written.
-  static PyModel fit(const std::string& param_string, const py::array& s, const py::array& i,
-                     const py::array& t, const py::object& progress) {
+  // `valid`: None, or (sessions, items, times) evaluated every `every` epochs with `options`
+  // (cut-offs, mode); `patience` > 0 stops after that many validations without a better
+  // `stop_metric` and keeps the best epoch. Returns (model, validation history: a list of
+  // {"epoch", "metrics", "best"} dicts).
+  static py::tuple fit(const std::string& param_string, const py::array& s, const py::array& i,
+                       const py::array& t, const py::object& progress, const py::object& valid,
+                       const std::vector<int>& cutoffs, const std::string& mode,
+                       const std::string& stop_metric, int patience, int every) {
     Params params;
     apply_param_string(params, param_string);
     validate_params(params);
     const Columns columns(s, i, t);
+    std::optional<Columns> valid_columns;
+    if (!valid.is_none()) {
+      const auto arrays = valid.cast<std::tuple<py::array, py::array, py::array>>();
+      valid_columns.emplace(std::get<0>(arrays), std::get<1>(arrays), std::get<2>(arrays));
+    }
+    const ValidationOptions validation_options{.eval = eval_options(cutoffs, mode),
+                                               .stop_metric = stop_metric,
+                                               .patience = patience,
+                                               .every = every};
+    if (valid_columns) parse_stop_metric(stop_metric, cutoffs);  // before the long part
     TrainCallbacks callbacks;
     callbacks.progress_interval_seconds = 0.2;
     // On the calling thread, between mini-batches: the GIL is taken for the signal check and
@@ -317,12 +334,29 @@ class PyModel {
                           "seconds"_a = e.seconds, "loss"_a = e.loss, "epoch_end"_a = true));
       }
     };
-    py::gil_scoped_release release;
-    ItemIndex items;
-    const SessionLog log = training_log_from_columns(columns.view("training data"), items);
-    Model model = Model::initialize(params, std::move(items), log, "training data");
-    train_model(model, log, callbacks);
-    return PyModel(std::move(model));
+    std::optional<Model> model;
+    std::vector<ValidationRecord> history;
+    {
+      py::gil_scoped_release release;
+      ItemIndex items;
+      const SessionLog log = training_log_from_columns(columns.view("training data"), items);
+      model.emplace(Model::initialize(params, std::move(items), log, "training data"));
+      if (valid_columns) {
+        const SessionLog valid_log =
+            test_log_from_columns(valid_columns->view("validation data"), model->items);
+        Validation validation(valid_log, validation_options);
+        train_with_validation(*model, log, validation, callbacks);
+        history = validation.history();
+      } else {
+        train_model(*model, log, callbacks);
+      }
+    }
+    py::list records;
+    for (const ValidationRecord& r : history) {
+      records.append(py::dict("epoch"_a = r.epoch, "metrics"_a = metrics_dict(r.result, {}),
+                              "best"_a = r.best));
+    }
+    return py::make_tuple(PyModel(std::move(*model)), records);
   }
 
   static PyModel load(const std::string& path) {

@@ -5,11 +5,11 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "gru4rec/data/session_batcher.h"
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/train/optimizer.h"
 #include "gru4rec/train/sampler.h"
-#include "gru4rec/train/session_batcher.h"
 #include "gru4rec/train/train_step.h"
 #include "gru4rec/train/train_worker.h"
 #include "test_support.h"

@@ -42,6 +42,13 @@ def _param_string(params):
     return ",".join(f"{name}={_value_text(name, value)}" for name, value in params.items())
 
 
+def _cutoff_list(cutoffs):
+    """The cut-offs as a list of ints: one int or an iterable of them."""
+    if isinstance(cutoffs, int):
+        return [cutoffs]
+    return [int(c) for c in cutoffs]
+
+
 def _columns(data, session_key, item_key, time_key):
     """(sessions, items, times) arrays from a DataFrame, a dict of columns or a 3-tuple."""
     if isinstance(data, tuple):
@@ -102,7 +109,7 @@ class _Fitted:
                  item_key="ItemId", time_key="Time"):
         """The official next-item evaluation: {'recall@N', 'mrr@N', 'ndcg@N', ...}."""
         sessions, items, times = _columns(data, session_key, item_key, time_key)
-        return self._fitted().evaluate(sessions, items, times, [int(c) for c in cutoffs], mode)
+        return self._fitted().evaluate(sessions, items, times, _cutoff_list(cutoffs), mode)
 
     def recommend(self, items, k=20, exclude=()):
         """The top-k item ids after the session `items` (oldest first), and their scores."""
@@ -124,17 +131,32 @@ class GRU4Rec(_Fitted):
         _gru4rec.check_params(self._param_string)  # ValueError on a bad name or value
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time",
-            progress=None):
+            valid=None, early_stop=0, eval_every=1, stop_metric=None, cutoffs=(20,),
+            mode="standard", progress=None):
         """Trains on the events of `data` (one row per event); returns self.
 
+        valid: validation events (same columns as `data`), evaluated every `eval_every` epochs
+        and after the last one; the results are in `validation_history` (one dict per
+        validation: epoch, metrics keyed as evaluate()'s, best). early_stop: stop after this
+        many validations without a better `stop_metric` ("recall@N", "mrr@N" or "ndcg@N", N
+        one of `cutoffs`; default MRR at the last cut-off) and keep the best epoch's model;
+        0 trains every epoch and keeps the last.
         progress: None (quiet), True (a tqdm bar when tqdm is installed, else quiet), or a
         callable receiving dicts (epoch, n_epochs, events_done, events_total, seconds, loss,
         epoch_end). Ctrl-C stops the training with KeyboardInterrupt; the model is unchanged.
         """
         sessions, items, times = _columns(data, session_key, item_key, time_key)
+        if early_stop and valid is None:
+            raise ValueError("early_stop needs validation data (valid=)")
+        valid_columns = None
+        if valid is not None:
+            valid_columns = _columns(valid, session_key, item_key, time_key)
         callback, close = _progress_callback(progress)
         try:
-            self._native = _gru4rec.Model.fit(self._param_string, sessions, items, times, callback)
+            self._native, self.validation_history = _gru4rec.Model.fit(
+                self._param_string, sessions, items, times, callback, valid_columns,
+                _cutoff_list(cutoffs), str(mode), stop_metric or "", int(early_stop),
+                int(eval_every))
         finally:
             close()
         return self

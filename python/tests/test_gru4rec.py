@@ -41,6 +41,36 @@ def test_fit_on_a_dataframe_gives_the_cli_models_bytes(data, tmp_path):
     assert (tmp_path / "strings.g4r").read_bytes() == (tmp_path / "cli.g4r").read_bytes()
 
 
+def test_early_stopping_keeps_the_best_epoch_as_the_cli_does(data, tmp_path):
+    folder, train, test = data
+    # A high learning rate makes later epochs worse: early stopping has something to do.
+    params = dict(PARAMS, n_epochs=6, learning_rate=0.5)
+    cli_params = PARAM_STRING.replace("n_epochs=2", "n_epochs=6") + ",learning_rate=0.5"
+    model = GRU4Rec(**params).fit(train, valid=test, early_stop=1, cutoffs=[5, 20],
+                                  stop_metric="recall@5")
+    model.save(tmp_path / "python.g4r")
+    out = subprocess.run([CLI, "train", str(folder / "train.tsv"), "-s", str(tmp_path / "cli.g4r"),
+                          "--ps", cli_params, "-q", "--progress", "none", "--json",
+                          "--valid", str(folder / "test.tsv"), "--early-stop", "1",
+                          "--stop-metric", "recall@5", "-m", "5", "20"],
+                         check=True, capture_output=True, text=True)
+    cli_history = json.loads(out.stdout)["validation"]
+    history = model.validation_history
+    assert [h["epoch"] for h in history] == [h["epoch"] for h in cli_history]
+    assert [h["best"] for h in history] == [h["best"] for h in cli_history]
+    for mine, theirs in zip(history, cli_history):
+        assert mine["metrics"]["recall@5"] == pytest.approx(theirs["metrics"]["recall@5"],
+                                                            abs=1e-12)
+    assert (tmp_path / "python.g4r").read_bytes() == (tmp_path / "cli.g4r").read_bytes()
+    # The model kept is the best validation's: evaluated again, the same figure.
+    best = [h for h in history if h["best"]][-1]
+    assert model.evaluate(test, cutoffs=[5, 20])["recall@5"] == best["metrics"]["recall@5"]
+    with pytest.raises(ValueError, match="valid"):
+        GRU4Rec(**params).fit(train, early_stop=2)
+    with pytest.raises(ValueError, match="cut-offs"):
+        GRU4Rec(**params).fit(train, valid=test, early_stop=2, stop_metric="mrr@7")
+
+
 def test_evaluate_equals_the_cli_and_recommend_is_consistent(data, tmp_path):
     folder, train, test = data
     model = GRU4Rec(**PARAMS).fit(train)

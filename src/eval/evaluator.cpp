@@ -5,10 +5,10 @@
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
+#include "gru4rec/data/session_batcher.h"
 #include "gru4rec/eval/block_ranker.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/top_k.h"
-#include "gru4rec/train/session_batcher.h"
 
 namespace gru4rec {
 namespace {

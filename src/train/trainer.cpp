@@ -14,9 +14,9 @@
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
 #include "gru4rec/core/random.h"
+#include "gru4rec/data/session_batcher.h"
 #include "gru4rec/train/optimizer.h"
 #include "gru4rec/train/sampler.h"
-#include "gru4rec/train/session_batcher.h"
 #include "gru4rec/train/train_step.h"
 #include "gru4rec/train/train_worker.h"
 

@@ -1,4 +1,4 @@
-#include "gru4rec/train/session_batcher.h"
+#include "gru4rec/data/session_batcher.h"
 
 #include "gru4rec/core/error.h"
 
