@@ -10,11 +10,8 @@
 #include "commands.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/file_io.h"
-#include "gru4rec/core/parallel.h"
-#include "gru4rec/model/inference.h"
-#include "gru4rec/model/item_scorer.h"
+#include "gru4rec/model/batch_top_k.h"
 #include "gru4rec/model/model_file.h"
-#include "gru4rec/model/top_k.h"
 
 namespace gru4rec::cli {
 namespace {
@@ -29,56 +26,6 @@ struct PredictOptions {
   int threads = available_cores();
   DataOptions data;
 };
-
-// Recommendations of every session of `sessions` (k per session, fewer when fewer items can
-// be recommended), in the log's session order.
-std::vector<std::vector<ScoredItem>> recommend_all(const Model& model, const SessionLog& sessions,
-                                                   const PredictOptions& o) {
-  const Predictor predictor(model);
-  const ItemScorer scorer(model.weights.Wy,
-                          std::span<const float>(model.weights.By.data(),
-                                                 static_cast<size_t>(model.weights.By.size())));
-  const auto n_sessions = sessions.num_sessions();
-  std::vector<std::vector<ScoredItem>> results(static_cast<size_t>(n_sessions));
-  constexpr int kBatch = 32;  // sessions scored together (one pass over the item matrix)
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>((n_sessions + kBatch - 1) / kBatch, 1, o.threads));
-  run_parallel(threads, [&](int t) {
-    auto scratch = predictor.make_scratch(1);
-    const auto state_size = static_cast<size_t>(predictor.state_size());
-    const auto last = static_cast<size_t>(model.weights.shape.output_size());
-    const auto n_items = static_cast<size_t>(model.num_items());
-    std::vector<float> state(state_size);
-    MatrixR<float> states(kBatch, static_cast<Eigen::Index>(last));
-    MatrixR<float> scores(kBatch, static_cast<Eigen::Index>(n_items));
-    std::vector<int64_t> batch;
-    const auto flush = [&] {
-      scorer.score(states.data(), static_cast<int>(batch.size()), static_cast<int>(last),
-                   scores.data(), static_cast<int>(n_items));
-      for (size_t r = 0; r < batch.size(); ++r) {
-        std::span<float> row(&scores(static_cast<Eigen::Index>(r), 0), n_items);
-        if (o.exclude_seen) {
-          for (int32_t item : sessions.session_items(batch[r]))
-            row[static_cast<size_t>(item)] = std::numeric_limits<float>::quiet_NaN();
-        }
-        auto& out = results[static_cast<size_t>(batch[r])];
-        out.resize(static_cast<size_t>(o.k));
-        out.resize(top_k(row, static_cast<size_t>(o.k), out));
-      }
-      batch.clear();
-    };
-    for (int64_t s = t; s < n_sessions; s += threads) {
-      std::fill(state.begin(), state.end(), 0.0f);
-      for (int32_t item : sessions.session_items(s)) predictor.advance(state, item, scratch);
-      std::copy(state.end() - static_cast<ptrdiff_t>(last), state.end(),
-                &states(static_cast<Eigen::Index>(batch.size()), 0));
-      batch.push_back(s);
-      if (batch.size() == kBatch) flush();
-    }
-    if (!batch.empty()) flush();
-  });
-  return results;
-}
 
 void write_predictions(std::ostream& out, const Model& model, const SessionLog& sessions,
                        const std::vector<std::vector<ScoredItem>>& results,
@@ -111,7 +58,10 @@ void run_predict(const PredictOptions& o) {
   const ReadOptions read = o.data.read_options();
   // "-" is stdin.
   const SessionLog sessions = read_test_log(o.sessions_path, read, model.items, &report);
-  const auto results = recommend_all(model, sessions, o);
+  const auto results = recommend_sessions(
+      model, sessions,
+      BatchRecommendOptions{
+          .k = static_cast<size_t>(o.k), .exclude_seen = o.exclude_seen, .threads = o.threads});
   if (o.output_path == "-") {
     std::ostringstream text;
     write_predictions(text, model, sessions, results, o.format);

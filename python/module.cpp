@@ -16,8 +16,10 @@
 
 #include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/parallel.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
+#include "gru4rec/model/batch_top_k.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model.h"
 #include "gru4rec/model/model_file.h"
@@ -395,15 +397,19 @@ class PyModel {
   py::tuple recommend_batch(const std::vector<std::vector<std::string>>& sessions, size_t k) const {
     if (k < 1) throw py::value_error("k must be at least 1");
     const size_t width = std::min(k, static_cast<size_t>(model_->num_items()));
-    std::vector<std::vector<ScoredItem>> best(sessions.size());
+    std::vector<std::vector<ScoredItem>> best;
     {
       py::gil_scoped_release release;
-      for (size_t r = 0; r < sessions.size(); ++r) {
-        PySession session(model_);
-        for (const std::string& id : sessions[r]) session.add(id);
-        std::vector<float> scores = session.scores();
-        best[r] = best_items(model_->items, scores, width, {});
+      SessionLog log;  // unknown items skipped; a session left empty gets the popular items
+      for (const std::vector<std::string>& session : sessions) {
+        for (const std::string& id : session) {
+          const int32_t item = model_->items.find(id);
+          if (item >= 0) log.items.push_back(item);
+        }
+        log.offsets.push_back(static_cast<int64_t>(log.items.size()));
       }
+      best = recommend_sessions(*model_, log,
+                                BatchRecommendOptions{.k = width, .threads = available_cores()});
     }
     const auto rows = static_cast<py::ssize_t>(sessions.size());
     py::array_t<float> scores({rows, static_cast<py::ssize_t>(width)});

@@ -55,8 +55,10 @@ class ValidationTest : public ::testing::Test {
     Params params;
     // A learning rate this high makes later epochs worse than earlier ones: early stopping
     // has something to do.
-    apply_param_string(params, "layers=16,batch_size=16,n_sample=0,threads=1,learning_rate=0.5,"
-                               "n_epochs=" + std::to_string(epochs));
+    apply_param_string(params,
+                       "layers=16,batch_size=16,n_sample=0,threads=1,learning_rate=0.5,"
+                       "n_epochs=" +
+                           std::to_string(epochs));
     return Model::initialize(params, ItemIndex(items_), train_, "synthetic-train");
   }
 
@@ -69,8 +71,9 @@ TEST_F(ValidationTest, KeepsTheBestSnapshotAndStopsAfterPatience) {
   EvalOptions eval;
   eval.cutoffs = {5, 20};
   eval.threads = 1;
-  Validation validation(valid_, ValidationOptions{.eval = eval, .stop_metric = "recall@5",
-                                                  .patience = 1, .every = 1});
+  Validation validation(
+      valid_,
+      ValidationOptions{.eval = eval, .stop_metric = "recall@5", .patience = 1, .every = 1});
   std::vector<int> seen;
   train_with_validation(model, train_, validation, {},
                         [&](const ValidationRecord& r) { seen.push_back(r.epoch); });

@@ -30,8 +30,8 @@ struct Recommender::Job {
 };
 
 struct Recommender::Slot {
-  MatrixR<float> states, scores;  // kMaxBatch x state size, kMaxBatch x items
-  std::vector<float> candidates;  // NaN but for the included items during a request
+  explicit Slot(const ItemScorer& scorer) : top_k(scorer) {}
+  BatchTopK top_k;
   bool busy = false;
 };
 
@@ -50,14 +50,9 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, I
   else
     scorer_.emplace(model_->weights.Wy, bias, precision);
   pending_.reserve(4096);
-  const int n_items = model_->num_items();
   free_slots_ = available_cores();
   for (int i = 0; i < (ann_ ? 0 : available_cores()); ++i) {
-    auto slot = std::make_unique<Slot>();
-    slot->states.resize(kMaxBatch, model_->weights.shape.output_size());
-    slot->scores.resize(kMaxBatch, n_items);
-    slot->candidates.assign(static_cast<size_t>(n_items), std::numeric_limits<float>::quiet_NaN());
-    slots_.push_back(std::move(slot));
+    slots_.push_back(std::make_unique<Slot>(*scorer_));
   }
 }
 
@@ -154,31 +149,21 @@ void Recommender::pass_slot() const {
 }
 
 void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {
-  const auto rows = static_cast<Eigen::Index>(jobs.size());
-  const Eigen::Index last = model_->weights.shape.output_size();
-  for (Eigen::Index r = 0; r < rows; ++r) {
+  std::array<TopKQuery, kMaxBatch> queries;
+  std::array<size_t, kMaxBatch> counts{};
+  const auto units = static_cast<size_t>(model_->weights.shape.output_size());
+  for (size_t r = 0; r < jobs.size(); ++r) {
+    const Job& job = *jobs[r];
     // The scores depend on the last layer's state only.
-    const std::span<const float> state = jobs[static_cast<size_t>(r)]->state;
-    std::copy_n(state.data() + state.size() - static_cast<size_t>(last), last, &slot.states(r, 0));
+    queries[r] = TopKQuery{.state = job.state.last(units),
+                           .k = job.options->k,
+                           .exclude = job.options->exclude,
+                           .include = job.options->include,
+                           .out = job.out};
   }
-  scorer_->score(slot.states.data(), static_cast<int>(rows), static_cast<int>(slot.states.cols()),
-                 slot.scores.data(), static_cast<int>(slot.scores.cols()));
-  constexpr float kExcluded = std::numeric_limits<float>::quiet_NaN();  // never selected
-  for (Eigen::Index r = 0; r < rows; ++r) {
-    Job& job = *jobs[static_cast<size_t>(r)];
-    const RecommendOptions& options = *job.options;
-    const std::span<float> row(&slot.scores(r, 0), static_cast<size_t>(slot.scores.cols()));
-    for (int32_t item : options.exclude) row[static_cast<size_t>(item)] = kExcluded;
-    if (options.include.empty()) {
-      job.count = top_k(row, options.k, job.out);
-      continue;
-    }
-    // Only the listed items compete: copy their scores into a vector of NaN, select, restore.
-    for (int32_t item : options.include)
-      slot.candidates[static_cast<size_t>(item)] = row[static_cast<size_t>(item)];
-    job.count = top_k(slot.candidates, options.k, job.out);
-    for (int32_t item : options.include) slot.candidates[static_cast<size_t>(item)] = kExcluded;
-  }
+  slot.top_k.run(std::span<const TopKQuery>(queries.data(), jobs.size()),
+                 std::span<size_t>(counts.data(), jobs.size()));
+  for (size_t r = 0; r < jobs.size(); ++r) jobs[r]->count = counts[r];
 }
 
 size_t Recommender::recommend_approximate(std::span<const float> state,

@@ -25,8 +25,7 @@ StopMetric parse_stop_metric(const std::string& text, const std::vector<int>& cu
   const std::string kind = name.substr(0, at);
   const std::optional<int64_t> cutoff =
       at == std::string::npos ? std::nullopt : parse_int(name.substr(at + 1));
-  const auto found =
-      cutoff ? std::find(cutoffs.begin(), cutoffs.end(), *cutoff) : cutoffs.end();
+  const auto found = cutoff ? std::find(cutoffs.begin(), cutoffs.end(), *cutoff) : cutoffs.end();
   if ((kind != "recall" && kind != "mrr" && kind != "ndcg") || found == cutoffs.end()) {
     throw Error(fmt::format(
         "stop metric {}: expected recall@N, mrr@N or ndcg@N with N one of the cut-offs: {}",

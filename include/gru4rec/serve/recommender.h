@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gru4rec/model/batch_top_k.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/item_scorer.h"
 #include "gru4rec/model/model.h"
@@ -77,7 +78,7 @@ class Recommender : public SessionModel {
     return catalog_.popular(options, out);
   }
 
-  static constexpr Eigen::Index kMaxBatch = 32;
+  static constexpr Eigen::Index kMaxBatch = BatchTopK::kMaxRows;
 
   // The retrieval in use (never kAuto), its index (nullptr when exact), and a line saying so.
   RetrievalMode retrieval() const { return ann_ ? RetrievalMode::kAnn : RetrievalMode::kExact; }

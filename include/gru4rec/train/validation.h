@@ -34,10 +34,10 @@ struct StopMetric {
 StopMetric parse_stop_metric(const std::string& text, const std::vector<int>& cutoffs);
 
 struct ValidationOptions {
-  EvalOptions eval;             // cut-offs, tie mode, threads (list metrics are not computed)
-  std::string stop_metric;      // see parse_stop_metric
-  int patience = 0;             // validations without improvement before stopping; 0: never stop
-  int every = 1;                // epochs between validations (and after the last epoch)
+  EvalOptions eval;         // cut-offs, tie mode, threads (list metrics are not computed)
+  std::string stop_metric;  // see parse_stop_metric
+  int patience = 0;         // validations without improvement before stopping; 0: never stop
+  int every = 1;            // epochs between validations (and after the last epoch)
 };
 
 struct ValidationRecord {
@@ -74,10 +74,9 @@ class Validation {
 
 // train_model() with `validation` checking snapshots; `on_validated` (may be empty) sees each
 // record as it is made. With patience > 0 the model ends as the best snapshot.
-TrainSummary train_with_validation(Model& model, const SessionLog& train, Validation& validation,
-                                   TrainCallbacks callbacks = {},
-                                   const std::function<void(const ValidationRecord&)>& on_validated =
-                                       {},
-                                   PhaseProfile* profile = nullptr);
+TrainSummary train_with_validation(
+    Model& model, const SessionLog& train, Validation& validation, TrainCallbacks callbacks = {},
+    const std::function<void(const ValidationRecord&)>& on_validated = {},
+    PhaseProfile* profile = nullptr);
 
 }  // namespace gru4rec
