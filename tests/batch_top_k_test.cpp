@@ -13,8 +13,8 @@ namespace gru4rec {
 namespace {
 
 // The reference: the session's scores from Predictor::score, excluded items set to NaN.
-std::vector<ScoredItem> one_at_a_time(const Model& model, std::span<const int32_t> items,
-                                      size_t k, bool exclude_seen) {
+std::vector<ScoredItem> one_at_a_time(const Model& model, std::span<const int32_t> items, size_t k,
+                                      bool exclude_seen) {
   const Predictor predictor(model);
   auto scratch = predictor.make_scratch(1);
   std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
@@ -48,8 +48,8 @@ TEST(BatchTopK, EverySessionAsIfAlone) {
   for (const int threads : {1, 3}) {
     for (const bool exclude_seen : {false, true}) {
       const auto results = recommend_sessions(
-          model, test, BatchRecommendOptions{.k = 7, .exclude_seen = exclude_seen,
-                                             .threads = threads});
+          model, test,
+          BatchRecommendOptions{.k = 7, .exclude_seen = exclude_seen, .threads = threads});
       ASSERT_EQ(results.size(), static_cast<size_t>(test.num_sessions()));
       for (int64_t s = 0; s < test.num_sessions(); ++s) {
         expect_same(results[static_cast<size_t>(s)],
@@ -102,7 +102,8 @@ TEST(BatchTopK, IncludeListsAndExclusionsPerRow) {
   scorer.score(a.data(), 1, static_cast<int>(units), scores.data(), model.num_items());
   std::vector<ScoredItem> expected(3), again(3);
   expected.resize(top_k(scores, 3, expected));
-  const std::vector<TopKQuery> plain{TopKQuery{.state = a, .k = 3, .exclude = {}, .include = {}, .out = again}};
+  const std::vector<TopKQuery> plain{
+      TopKQuery{.state = a, .k = 3, .exclude = {}, .include = {}, .out = again}};
   batch.run(plain, counts);
   ASSERT_EQ(counts[0], expected.size());
   for (size_t r = 0; r < expected.size(); ++r) EXPECT_EQ(again[r].item, expected[r].item);

@@ -21,16 +21,14 @@ BatchTopK::BatchTopK(const ItemScorer& scorer)
       candidates_(static_cast<size_t>(scorer.num_items()), kNotSelectable) {}
 
 void BatchTopK::run(std::span<const TopKQuery> queries, std::span<size_t> counts) {
-  GRU4REC_CHECK(queries.size() <= static_cast<size_t>(kMaxRows) &&
-                counts.size() >= queries.size());
+  GRU4REC_CHECK(queries.size() <= static_cast<size_t>(kMaxRows) && counts.size() >= queries.size());
   const auto units = static_cast<size_t>(scorer_.units());
   for (size_t r = 0; r < queries.size(); ++r) {
     GRU4REC_CHECK(queries[r].state.size() == units && queries[r].out.size() >= queries[r].k);
     std::copy_n(queries[r].state.data(), units, &states_(static_cast<Eigen::Index>(r), 0));
   }
-  scorer_.score(states_.data(), static_cast<int>(queries.size()),
-                static_cast<int>(states_.cols()), scores_.data(),
-                static_cast<int>(scores_.cols()));
+  scorer_.score(states_.data(), static_cast<int>(queries.size()), static_cast<int>(states_.cols()),
+                scores_.data(), static_cast<int>(scores_.cols()));
   for (size_t r = 0; r < queries.size(); ++r) {
     const TopKQuery& query = queries[r];
     const std::span<float> row(&scores_(static_cast<Eigen::Index>(r), 0),

@@ -1,0 +1,58 @@
+// The hyperparameter search of `gru4rec tune` (the official paropt.py): the TPE sampler
+// proposes points of the parameter space, each trial trains a model on the training log and
+// evaluates it on the validation log, and the objective (MRR, Recall or NDCG at one cut-off)
+// is maximised. Trials run `jobs` at a time, each with cores / jobs training threads. A failed
+// trial (diverged, a bad combination, memory) is recorded with its error and never wins.
+//
+// Not thread-safe: one search at a time per call; the callbacks run on the calling thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gru4rec/core/parallel.h"
+#include "gru4rec/data/item_index.h"
+#include "gru4rec/data/session_log.h"
+#include "gru4rec/eval/metrics.h"
+#include "gru4rec/tune/param_space.h"
+#include "gru4rec/tune/trial_log.h"
+
+namespace gru4rec {
+
+struct TuneOptions {
+  std::string fixed;         // fixed parameters "name=value,..." (never also in the space)
+  int trials = 50;           // in all, the resumed ones included
+  int cutoff = 20;
+  std::string metric = "mrr";  // mrr, recall or ndcg
+  TieMode mode = TieMode::kStandard;
+  int jobs = available_cores();  // trials at once
+  uint64_t seed = 1;             // of the sampler (offset by the trials already done)
+};
+
+struct TuneCallbacks {
+  // After each trial, with every record so far (the new one last).
+  std::function<void(const std::vector<TrialRecord>&)> on_trial;
+  // After each round of `jobs` trials: the moment to save the log.
+  std::function<void(const std::vector<TrialRecord>&)> on_round;
+};
+
+// Throws Error when `options` contradict the space (a parameter both fixed and searched) or
+// hold a bad value.
+void check_tune_options(const ParamSpace& space, const TuneOptions& options);
+
+// Runs trials until `records` (the resumed ones first) holds options.trials of them. `train`
+// and `valid` hold indices of `items`.
+void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemIndex& items,
+                const SessionLog& train, const SessionLog& valid, std::vector<TrialRecord>& records,
+                const TuneCallbacks& callbacks = {});
+
+// The index of the record with the highest objective (the first of equal ones), or -1 when
+// every trial failed.
+int best_trial(const std::vector<TrialRecord>& records);
+
+// Every parameter of a trial: the fixed ones, then the searched ones.
+std::string all_trial_params(const ParamSpace& space, const TuneOptions& options,
+                             const TrialRecord& record);
+
+}  // namespace gru4rec

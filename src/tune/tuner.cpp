@@ -1,0 +1,126 @@
+#include "gru4rec/tune/tuner.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "gru4rec/core/error.h"
+#include "gru4rec/core/text.h"
+#include "gru4rec/eval/evaluator.h"
+#include "gru4rec/model/model.h"
+#include "gru4rec/model/param_sources.h"
+#include "gru4rec/train/trainer.h"
+#include "gru4rec/tune/tpe.h"
+
+namespace gru4rec {
+namespace {
+
+// The names set by a "name=value,..." string.
+std::set<std::string, std::less<>> fixed_names(std::string_view fixed) {
+  std::set<std::string, std::less<>> names;
+  if (trim(fixed).empty()) return names;
+  for (std::string_view pair : split(fixed, ','))
+    names.insert(std::string(trim(pair.substr(0, pair.find('=')))));
+  return names;
+}
+
+TrialRecord run_trial(const Params& base, const ParamSpace& space,
+                      const std::vector<double>& values, const ItemIndex& items,
+                      const SessionLog& train, const SessionLog& valid,
+                      const TuneOptions& options, int threads) {
+  const auto start = std::chrono::steady_clock::now();
+  TrialRecord record;
+  record.trial.values = values;
+  record.trial.objective = std::nan("");
+  try {
+    Params params = base;
+    apply_param_string(params, trial_params(space, values));
+    if (!fixed_names(options.fixed).contains("threads")) params.threads = threads;
+    validate_params(params);
+    Model model = Model::initialize(params, ItemIndex(items), train, "tuning data");
+    train_model(model, train);
+    EvalOptions eval;
+    eval.cutoffs = {options.cutoff};
+    eval.mode = options.mode;
+    eval.threads = threads;
+    eval.list_metrics = false;
+    const EvalResult result = evaluate(model, valid, eval);
+    record.trial.objective = options.metric == "recall" ? result.recall[0]
+                             : options.metric == "mrr"  ? result.mrr[0]
+                                                        : result.ndcg[0];
+  } catch (const std::exception& e) {  // a failed trial (diverged, bad combination, memory)
+    record.status = std::string("failed: ") + e.what();
+  }
+  record.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return record;
+}
+
+}  // namespace
+
+void check_tune_options(const ParamSpace& space, const TuneOptions& options) {
+  const auto fixed = fixed_names(options.fixed);
+  for (const SpaceParam& p : space.params) {
+    if (fixed.contains(p.name))
+      throw Error(fmt::format("{} is both fixed and searched (in the space)", p.name));
+  }
+  if (options.metric != "mrr" && options.metric != "recall" && options.metric != "ndcg") {
+    throw Error(fmt::format("tuning metric {}: expected mrr, recall or ndcg",
+                            quote_for_message(options.metric)));
+  }
+  if (options.cutoff < 1) throw Error("the cut-off of the tuning metric must be at least 1");
+  if (options.trials < 1 || options.jobs < 1) throw Error("trials and jobs must be at least 1");
+  Params base;
+  if (!options.fixed.empty()) apply_param_string(base, options.fixed);  // throws for bad ones
+}
+
+void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemIndex& items,
+                const SessionLog& train, const SessionLog& valid, std::vector<TrialRecord>& records,
+                const TuneCallbacks& callbacks) {
+  check_tune_options(space, options);
+  Params base;
+  if (!options.fixed.empty()) apply_param_string(base, options.fixed);
+  TpeOptions tpe;
+  tpe.seed = options.seed + records.size();  // a resumed search does not repeat its draws
+  TpeSampler sampler(space, tpe);
+  const int jobs = std::max(1, std::min(options.jobs, options.trials));
+  const int threads_per_trial = std::max(1, available_cores() / jobs);
+  while (static_cast<int>(records.size()) < options.trials) {
+    const int round = std::min(jobs, options.trials - static_cast<int>(records.size()));
+    std::vector<Trial> history;
+    for (const TrialRecord& r : records) history.push_back(r.trial);
+    std::vector<std::vector<double>> points;
+    for (int j = 0; j < round; ++j) points.push_back(sampler.propose(history));
+    std::vector<TrialRecord> outcomes(static_cast<size_t>(round));
+    run_parallel(round, [&](int j) {
+      outcomes[static_cast<size_t>(j)] =
+          run_trial(base, space, points[static_cast<size_t>(j)], items, train, valid, options,
+                    threads_per_trial);
+    });
+    for (TrialRecord& outcome : outcomes) {
+      records.push_back(std::move(outcome));
+      if (callbacks.on_trial) callbacks.on_trial(records);
+    }
+    if (callbacks.on_round) callbacks.on_round(records);
+  }
+}
+
+int best_trial(const std::vector<TrialRecord>& records) {
+  int best = -1;
+  for (size_t r = 0; r < records.size(); ++r) {
+    const double v = records[r].trial.objective;
+    if (!std::isnan(v) && (best < 0 || v > records[static_cast<size_t>(best)].trial.objective))
+      best = static_cast<int>(r);
+  }
+  return best;
+}
+
+std::string all_trial_params(const ParamSpace& space, const TuneOptions& options,
+                             const TrialRecord& record) {
+  const std::string tuned = trial_params(space, record.trial.values);
+  return options.fixed.empty() ? tuned : options.fixed + "," + tuned;
+}
+
+}  // namespace gru4rec
