@@ -1,18 +1,12 @@
 // gru4rec serve: the HTTP recommendation server (a thin layer over gru4rec_serve).
 #include <fmt/format.h>
-#include <pthread.h>
 
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <thread>
 
 #include "commands.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/serve/server.h"
+#include "gru4rec/serve/server_runner.h"
 
 namespace gru4rec::cli {
 namespace {
@@ -27,51 +21,13 @@ struct ServeOptions {
   std::string retrieval = "auto", ann_index = "ivf";
 };
 
-// The admin token: from the file (first line, surrounding blanks dropped), else from the
-// environment; never from the command line, where other users of the machine can read it.
-std::string admin_token(const std::string& file) {
-  std::string token;
-  if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) throw Error(fmt::format("{}: cannot read the admin token file", file));
-    std::getline(in, token);
-  } else if (const char* env = std::getenv("GRU4REC_ADMIN_TOKEN")) {
-    token = env;
-  }
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!token.empty() && blank(token.back())) token.pop_back();
-  while (!token.empty() && blank(token.front())) token.erase(token.begin());
-  if (token.size() < 16) {
-    throw Error(fmt::format(
-        "{}: the admin token must have at least 16 characters (--admin-token-file FILE or "
-        "GRU4REC_ADMIN_TOKEN)",
-        file.empty() ? std::string("GRU4REC_ADMIN_TOKEN") : file));
-  }
-  return token;
-}
-
-// Threads started before run_serve blocks the signals (OpenBLAS starts its pool when the
-// library is loaded: FAISS's k-means links it) may receive them: a handler forwards them to
-// the signal thread, whose sigwait() takes them.
-std::atomic<pthread_t> signal_thread_id{};
-extern "C" void forward_signal(int signal) {
-  pthread_kill(signal_thread_id.load(), signal);
-}
-
 void run_serve(const ServeOptions& o) {
-  // Signals go to a thread of their own (sigwait), blocked everywhere else: SIGHUP reloads the
-  // model, SIGINT and SIGTERM stop the server.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+  // Before any thread starts: only the server's signal thread takes SIGHUP, SIGINT, SIGTERM.
+  block_server_signals();
   ServerOptions options = o.server;
   for (const std::string& text : o.variants) options.variants.push_back(parse_variant(text));
   options.max_session_memory = o.max_session_memory_mib << 20;
-  if (options.admin_port >= 0) options.admin_token = admin_token(o.admin_token_file);
+  if (options.admin_port >= 0) options.admin_token = read_admin_token(o.admin_token_file);
   ServeApp app(options, o.model_path);
   HttpServer server(app);
   const int port = server.bind();
@@ -95,48 +51,7 @@ void run_serve(const ServeOptions& o) {
     fmt::print(stderr, "Admin (POST /admin/reload, with the token) on http://{}:{}\n",
                options.admin_host, server.admin_port());
   }
-  std::thread signal_thread([&] {
-    for (;;) {
-      int signal = 0;
-      if (sigwait(&signals, &signal) != 0) continue;
-      if (signal == SIGHUP) {
-        try {
-          if (app.reload()) {
-            fmt::print(stderr, "Reloaded (model version {})\n", app.model_of(0)->version());
-            if (const auto rec = app.recommender())
-              fmt::print(stderr, "Retrieval: {}\n", rec->retrieval_summary());
-          } else {
-            fmt::print(stderr, "Reload: the files hold the models being served; nothing changed\n");
-          }
-        } catch (const std::exception& e) {  // any failure: the old model keeps serving
-          fmt::print(stderr, "Reload failed, still serving the previous model: {}\n", e.what());
-        }
-        continue;
-      }
-      fmt::print(stderr, "Stopping: /ready answers 503, finishing the requests in flight\n");
-      server.stop();
-      return;
-    }
-  });
-  signal_thread_id.store(signal_thread.native_handle());
-  struct sigaction forward = {};
-  forward.sa_handler = forward_signal;
-  sigemptyset(&forward.sa_mask);
-  for (int signal : {SIGHUP, SIGINT, SIGTERM}) sigaction(signal, &forward, nullptr);
-  std::atomic<bool> running{true};
-  std::thread sweeper([&] {
-    // Idle sessions are dropped on access; this also frees those never accessed again.
-    for (int tick = 1; running.load(); ++tick) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (tick % 50 == 0) app.sessions().expire();
-      if (tick % 10 == 0) app.experiment().flush();  // to Redis, when shared
-    }
-  });
-  server.serve();
-  signal_thread.join();
-  running.store(false);
-  sweeper.join();
-  app.experiment().flush();  // the last counts, for the replicas still serving
+  run_server(app, server, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/serve/server.h"
+#include "gru4rec/serve/server_runner.h"
 #include "gru4rec/serve/session_store.h"
 #include "http_test_client.h"
 #include "test_support.h"
@@ -513,6 +515,26 @@ TEST_F(ServeTest, SlowAndHalfClosedClientsTimeOutWhileOthersAreServed) {
   EXPECT_EQ(client.get("/health").status, 200);
   server.stop();
   serving.join();
+}
+
+TEST(AdminToken, FromTheFileElseTheEnvironmentAndLongEnough) {
+  testing::TempDir dir;
+  const std::string file = dir.file("token");
+  {
+    std::ofstream out(file);
+    out << "  0123456789abcdef-token \n second line ignored\n";
+  }
+  EXPECT_EQ(read_admin_token(file), "0123456789abcdef-token");
+  {
+    std::ofstream out(file);
+    out << "short\n";
+  }
+  EXPECT_THROW(read_admin_token(file), Error);
+  EXPECT_THROW(read_admin_token(dir.file("missing")), Error);
+  ::setenv("GRU4REC_ADMIN_TOKEN", "from-the-environment-1234", 1);
+  EXPECT_EQ(read_admin_token(""), "from-the-environment-1234");
+  ::unsetenv("GRU4REC_ADMIN_TOKEN");
+  EXPECT_THROW(read_admin_token(""), Error);
 }
 
 }  // namespace

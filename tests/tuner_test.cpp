@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "gru4rec/core/error.h"
-#include "gru4rec/data/synthetic.h"
 #include "gru4rec/data/session_reader.h"
+#include "gru4rec/data/synthetic.h"
 
 namespace gru4rec {
 namespace {

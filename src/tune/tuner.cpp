@@ -28,8 +28,8 @@ std::set<std::string, std::less<>> fixed_names(std::string_view fixed) {
 
 TrialRecord run_trial(const Params& base, const ParamSpace& space,
                       const std::vector<double>& values, const ItemIndex& items,
-                      const SessionLog& train, const SessionLog& valid,
-                      const TuneOptions& options, int threads) {
+                      const SessionLog& train, const SessionLog& valid, const TuneOptions& options,
+                      int threads) {
   const auto start = std::chrono::steady_clock::now();
   TrialRecord record;
   record.trial.values = values;
@@ -53,8 +53,7 @@ TrialRecord run_trial(const Params& base, const ParamSpace& space,
   } catch (const std::exception& e) {  // a failed trial (diverged, bad combination, memory)
     record.status = std::string("failed: ") + e.what();
   }
-  record.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return record;
 }
 
@@ -95,9 +94,8 @@ void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemI
     for (int j = 0; j < round; ++j) points.push_back(sampler.propose(history));
     std::vector<TrialRecord> outcomes(static_cast<size_t>(round));
     run_parallel(round, [&](int j) {
-      outcomes[static_cast<size_t>(j)] =
-          run_trial(base, space, points[static_cast<size_t>(j)], items, train, valid, options,
-                    threads_per_trial);
+      outcomes[static_cast<size_t>(j)] = run_trial(base, space, points[static_cast<size_t>(j)],
+                                                   items, train, valid, options, threads_per_trial);
     });
     for (TrialRecord& outcome : outcomes) {
       records.push_back(std::move(outcome));

@@ -21,8 +21,8 @@
 namespace gru4rec {
 
 struct TuneOptions {
-  std::string fixed;         // fixed parameters "name=value,..." (never also in the space)
-  int trials = 50;           // in all, the resumed ones included
+  std::string fixed;  // fixed parameters "name=value,..." (never also in the space)
+  int trials = 50;    // in all, the resumed ones included
   int cutoff = 20;
   std::string metric = "mrr";  // mrr, recall or ndcg
   TieMode mode = TieMode::kStandard;
