@@ -34,8 +34,7 @@ extern "C" void forward_signal(int signal) {
 
 std::string reload_message(ServeApp& app) {
   try {
-    if (!app.reload())
-      return "Reload: the files hold the models being served; nothing changed";
+    if (!app.reload()) return "Reload: the files hold the models being served; nothing changed";
     std::string message = fmt::format("Reloaded (model version {})", app.model_of(0)->version());
     if (const auto rec = app.recommender())
       message += fmt::format("\nRetrieval: {}", rec->retrieval_summary());
