@@ -26,6 +26,7 @@
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/model/params.h"
 #include "gru4rec/model/top_k.h"
+#include "gru4rec/prepare/prepare_folder.h"
 #include "gru4rec/train/trainer.h"
 #include "gru4rec/train/validation.h"
 
@@ -285,6 +286,64 @@ class PyBaseline {
   std::unique_ptr<Baseline> baseline_;
 };
 
+// gru4rec prepare into `output_dir`: a named preset, or the generic layout given as a dict of
+// GenericLayout's fields. Returns what stats.json holds (JSON text).
+std::string prepare(const std::vector<std::string>& inputs, const std::string& output_dir,
+                    const std::string& preset_name, bool skip_bad_lines, const py::dict& layout) {
+  GenericLayout g;
+  for (const auto& [key, value] : layout) {
+    const std::string name = py::str(key).cast<std::string>();
+    if (name == "format")
+      g.format = value.cast<std::string>();
+    else if (name == "separator")
+      g.separator = value.cast<std::string>();
+    else if (name == "header")
+      g.header = value.cast<bool>();
+    else if (name == "session_column")
+      g.session_column = value.cast<std::string>();
+    else if (name == "user_column")
+      g.user_column = value.cast<std::string>();
+    else if (name == "item_column")
+      g.item_column = value.cast<std::string>();
+    else if (name == "time_column")
+      g.time_column = value.cast<std::string>();
+    else if (name == "type_column")
+      g.type_column = value.cast<std::string>();
+    else if (name == "events_array")
+      g.events_array = value.cast<std::string>();
+    else if (name == "keep_types")
+      g.keep_types = value.cast<std::vector<std::string>>();
+    else if (name == "time_format")
+      g.time_format = value.cast<std::string>();
+    else if (name == "gap_minutes")
+      g.gap_minutes = value.cast<double>();
+    else if (name == "dedupe")
+      g.dedupe = value.cast<bool>();
+    else if (name == "min_session_length")
+      g.min_session_length = value.cast<int>();
+    else if (name == "min_item_support")
+      g.min_item_support = value.cast<int>();
+    else if (name == "test_days")
+      g.test_days = value.cast<double>();
+    else if (name == "split_time")
+      g.split_time = value.cast<double>();
+    else if (name == "split_by")
+      g.split_by = value.cast<std::string>();
+    else
+      throw py::value_error(fmt::format(
+          "prepare: unknown option '{}'; expected format, separator, header, session_column, "
+          "user_column, item_column, time_column, type_column, events_array, keep_types, "
+          "time_format, gap_minutes, dedupe, min_session_length, min_item_support, test_days, "
+          "split_time, split_by",
+          name));
+  }
+  if (!preset_name.empty() && !layout.empty())
+    throw py::value_error("prepare: give a preset or the columns of a generic layout, not both");
+  const Preset preset = preset_name.empty() ? generic_preset(g) : find_preset(preset_name);
+  py::gil_scoped_release release;
+  return prepare_folder(inputs, preset, output_dir, skip_bad_lines).stats_json;
+}
+
 class PyModel {
  public:
   explicit PyModel(Model model) : model_(std::make_shared<const Model>(std::move(model))) {}
@@ -511,4 +570,10 @@ PYBIND11_MODULE(_gru4rec, m) {
       .def("recommend", &gru4rec::PyBaseline::recommend)
       .def("description", &gru4rec::PyBaseline::description);
   m.def("baseline_names", [] { return gru4rec::baseline_names(); });
+  m.def("prepare", &gru4rec::prepare);
+  m.def("preset_names", [] {
+    std::vector<std::string> names;
+    for (const gru4rec::Preset& p : gru4rec::presets()) names.push_back(p.name);
+    return names;
+  });
 }

@@ -13,17 +13,45 @@
 Parameters are those of `gru4rec train` (reference section 2 of the project's docs), by the
 same names and with the same validation; errors are ValueError with the library's message.
 """
+import json
 import os
 
 import numpy as np
 
 from . import _gru4rec
 
-__all__ = ["GRU4Rec", "Session", "Baseline", "baseline_names"]
+__all__ = ["GRU4Rec", "Session", "Baseline", "baseline_names", "prepare", "preset_names"]
 
 
 def baseline_names():
     return _gru4rec.baseline_names()
+
+
+def preset_names():
+    """The named preparations of prepare(): the datasets of the GRU4Rec papers."""
+    return _gru4rec.preset_names()
+
+
+def prepare(inputs, output_dir, preset=None, skip_bad_lines=False, **layout):
+    """Raw click logs to train_full.tsv, test.tsv, train_tr.tsv, train_valid.tsv and
+    stats.json in `output_dir`, as `gru4rec prepare` does; returns the statistics (a dict).
+
+    inputs: a path or a list of paths (gzip and zstd read directly). preset: one of
+    preset_names(), or None for a generic layout given by keywords: item_column, time_column,
+    and session_column (sessions given) or user_column (sessions cut at gap_minutes of
+    inactivity); optional format ("csv", "tsv", "jsonl"), separator, header, type_column,
+    keep_types, events_array, time_format ("unix-s", "unix-ms", "iso8601"), gap_minutes,
+    dedupe, min_session_length, min_item_support, test_days, split_time, split_by.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    inputs = [os.fspath(p) for p in inputs]
+    for path in inputs:
+        if path != "-" and not os.path.exists(path):
+            raise FileNotFoundError(path)
+    text = _gru4rec.prepare(inputs, os.fspath(output_dir), preset or "", bool(skip_bad_lines),
+                            layout)
+    return json.loads(text)
 
 
 def _value_text(name, value):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import gru4rec
 from gru4rec import GRU4Rec
 
 CLI = os.environ.get("GRU4REC_CLI", "build/cli/gru4rec")
@@ -256,3 +257,27 @@ def test_installs_into_a_virtual_environment_offline(tmp_path):
         check=True, capture_output=True, text=True, env=env, cwd=tmp_path)
     package, library = out.stdout.split()
     assert package.startswith(str(venv)) and library.startswith(str(venv))
+
+
+def test_prepare_writes_what_the_cli_writes(data, tmp_path):
+    folder, _, _ = data
+    raw = folder / "train.tsv"
+    stats = gru4rec.prepare(raw, tmp_path / "py", format="tsv", session_column="SessionId",
+                            item_column="ItemId", time_column="Time", min_item_support=2,
+                            test_days=3)
+    subprocess.run([CLI, "prepare", str(raw), "-o", str(tmp_path / "cli"), "--format", "tsv",
+                    "--session-col", "SessionId", "--item-col", "ItemId", "--time-col", "Time",
+                    "--min-item-support", "2", "--test-days", "3"],
+                   check=True, capture_output=True)
+    for name in ("train_full", "test", "train_tr", "train_valid"):
+        mine = (tmp_path / "py" / f"{name}.tsv").read_bytes()
+        assert mine == (tmp_path / "cli" / f"{name}.tsv").read_bytes(), name
+        assert stats["outputs"][name]["events"] == mine.count(b"\n") - 1, name
+    assert stats["outputs"]["test"]["events"] > 0
+    assert "yoochoose" in gru4rec.preset_names()
+    with pytest.raises(ValueError, match="unknown option 'item_col'"):
+        gru4rec.prepare(raw, tmp_path / "bad", item_col="ItemId")
+    with pytest.raises(ValueError, match="item_column and time_column"):
+        gru4rec.prepare(raw, tmp_path / "bad", session_column="SessionId")
+    with pytest.raises(FileNotFoundError):
+        gru4rec.prepare(tmp_path / "missing.csv", tmp_path / "bad", preset="yoochoose")

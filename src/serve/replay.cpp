@@ -22,7 +22,6 @@ using Json = nlohmann::json;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-
 struct Target {
   std::string host, port;
 };
@@ -124,14 +123,16 @@ VariantCounts counts_of(const Json& variant) {
 
 }  // namespace
 
-void check_server_url(const std::string& url) { parse_server(url); }
+void check_server_url(const std::string& url) {
+  parse_server(url);
+}
 
 ReplayResult replay_log(const SessionLog& log, const ItemIndex& items,
                         const ReplayOptions& options) {
   const Target target = parse_server(options.server);
   ReplayResult result;
-  result.sessions = options.sessions > 0 ? std::min(options.sessions, log.num_sessions())
-                                         : log.num_sessions();
+  result.sessions =
+      options.sessions > 0 ? std::min(options.sessions, log.num_sessions()) : log.num_sessions();
   std::string prefix = options.session_prefix;
   if (prefix.empty()) prefix = fmt::format("replay-{:08x}-", std::random_device{}());
 

@@ -21,9 +21,9 @@ namespace gru4rec {
 
 struct ReplayOptions {
   std::string server = "http://127.0.0.1:8080";  // http://HOST:PORT
-  int k = 20;                                     // asked for with every event
-  int64_t sessions = 0;                           // the first N sessions; 0: all
-  int concurrency = 8;                            // sessions replayed at once
+  int k = 20;                                    // asked for with every event
+  int64_t sessions = 0;                          // the first N sessions; 0: all
+  int concurrency = 8;                           // sessions replayed at once
   std::string session_prefix;  // of the replayed session ids; "": replay-<random>- (new ones)
 };
 
