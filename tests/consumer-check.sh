@@ -8,6 +8,24 @@ source_dir="$(cd "$(dirname "$0")/consumer" && pwd)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+# The installed headers are exactly the facade and what it includes, transitively.
+include="$work/prefix/include"
+reachable=$(
+  todo="gru4rec/gru4rec.h"; seen=""
+  while [ -n "$todo" ]; do
+    set -- $todo; header=$1; shift; todo="$*"
+    case " $seen " in *" $header "*) continue ;; esac
+    seen="$seen $header"
+    [ -f "$include/$header" ] || { echo "MISSING $header" ; continue; }
+    todo="$todo $(sed -n 's/^#include "\(gru4rec\/[^"]*\)".*/\1/p' "$include/$header")"
+  done
+  printf '%s\n' $seen | sort)
+installed=$(cd "$include" && find gru4rec -name '*.h' | sort)
+if [ "$reachable" != "$installed" ]; then
+  echo "consumer-check: the installed headers differ from what gru4rec/gru4rec.h includes" >&2
+  diff <(echo "$reachable") <(echo "$installed") >&2 || true
+  exit 1
+fi
 cmake -S "$source_dir" -B "$work/build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/build" > "$work/build.log" || { cat "$work/build.log"; exit 1; }

@@ -1,6 +1,8 @@
-// The public API of the gru4rec library in one header: read session logs (files or columns in
-// memory), set parameters, train, evaluate with the official protocol, save and load models,
-// recommend for a session, and the baselines.
+// The public API of the gru4rec library in one header: prepare raw logs, read session logs
+// (files or columns in memory), set parameters, train (with validation and early stopping),
+// evaluate with the official protocol, save and load models, recommend for one session or a
+// batch of them, tune hyperparameters, and the baselines. Only this header and what it
+// includes are installed.
 //
 //   #include <gru4rec/gru4rec.h>
 //   gru4rec::ItemIndex items;
@@ -21,10 +23,14 @@
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/eval/metrics.h"
+#include "gru4rec/model/batch_top_k.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/model/params.h"
 #include "gru4rec/model/top_k.h"
+#include "gru4rec/prepare/prepare_folder.h"
 #include "gru4rec/train/trainer.h"
+#include "gru4rec/train/validation.h"
+#include "gru4rec/tune/tuner.h"

@@ -37,8 +37,8 @@ Preset generic_preset(const GenericLayout& o) {
   if (o.format != "csv" && o.format != "tsv" && o.format != "jsonl")
     throw Error(fmt::format("format '{}': expected csv, tsv or jsonl", o.format));
   if (o.time_format != "unix-s" && o.time_format != "unix-ms" && o.time_format != "iso8601")
-    throw Error(fmt::format("time format '{}': expected unix-s, unix-ms or iso8601",
-                            o.time_format));
+    throw Error(
+        fmt::format("time format '{}': expected unix-s, unix-ms or iso8601", o.time_format));
   if (o.split_by != "start" && o.split_by != "end")
     throw Error(fmt::format("split by '{}': expected start or end", o.split_by));
   if (o.separator.size() > 1 && o.separator != "tab")
@@ -137,12 +137,15 @@ PrepareSummary prepare_folder(const std::vector<std::string>& inputs, const Pres
         Json{{"step", step.name}, {"events", step.events}, {"sessions", step.sessions}});
   summary.lines = table.lines;
   summary.bad_lines = table.bad_lines;
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const Json stats{{"preset", preset.name},   {"inputs", inputs},
-                   {"lines", table.lines},    {"bad_lines", table.bad_lines},
-                   {"time_unit", summary.time_unit}, {"steps", steps},
-                   {"outputs", outputs},      {"seconds", summary.seconds}};
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Json stats{{"preset", preset.name},
+                   {"inputs", inputs},
+                   {"lines", table.lines},
+                   {"bad_lines", table.bad_lines},
+                   {"time_unit", summary.time_unit},
+                   {"steps", steps},
+                   {"outputs", outputs},
+                   {"seconds", summary.seconds}};
   summary.stats_json = stats.dump(2, ' ', false, Json::error_handler_t::replace);
   write_file_atomically(summary.stats_path,
                         [&](std::ostream& s) { s << summary.stats_json << '\n'; });

@@ -31,7 +31,7 @@ struct GenericLayout {
   int min_session_length = 2;
   int min_item_support = 5;
   double test_days = 1;
-  double split_time = -1;         // end of the test span in the input's time unit; -1: last event
+  double split_time = -1;          // end of the test span in the input's time unit; -1: last event
   std::string split_by = "start";  // start or end (the RSC15 split)
 };
 
