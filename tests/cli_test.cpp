@@ -202,7 +202,7 @@ TEST_F(CliTest, AFileThatIsNotAModelIsRejected) {
   const nlohmann::json stats = nlohmann::json::parse(data.output);
   EXPECT_GT(stats["events"].get<int64_t>(), stats["sessions"].get<int64_t>());
   EXPECT_GE(stats["min_length"].get<int64_t>(), 1);
-  write(dir_.file("junk.bin"), std::string("\x01\x02\x03 not a table", 19));
+  write(dir_.file("junk.bin"), std::string("\x01\x02\x03 not a table"));
   EXPECT_NE(run_cli("info " + dir_.file("junk.bin")).exit_code, 0);
 }
 
