@@ -91,6 +91,16 @@ void run_info(const std::string& path, const DataOptions& data, bool json) {
   Json params = Json::object();
   for (const auto& [name, value] : format_params(model.params)) params[name] = value;
   const TrainingStats& s = model.stats;
+  Json lineage = Json::array();
+  for (const LineageStep& step : model.lineage) {
+    lineage.push_back(Json{{"model_id", fmt::format("{:016x}", step.model_id)},
+                           {"items", step.items},
+                           {"events", step.events},
+                           {"sessions", step.sessions},
+                           {"time_min", step.time_min},
+                           {"time_max", step.time_max},
+                           {"epochs", step.epochs}});
+  }
   if (json) {
     Json info{{"file", path},
               {"file_bytes", file_bytes},
@@ -107,7 +117,10 @@ void run_info(const std::string& path, const DataOptions& data, bool json) {
                                 {"time_min", s.time_min},
                                 {"time_max", s.time_max},
                                 {"epochs", s.epochs},
-                                {"final_loss", s.final_loss}}}};
+                                {"final_loss", s.final_loss}}},
+              {"model_id", fmt::format("{:016x}", model.content_id)},
+              {"optimizer_state", model.optimizer_state != nullptr},
+              {"lineage", lineage}};
     fmt::print("{}\n", json_text(info));
     return;
   }
@@ -124,6 +137,23 @@ void run_info(const std::string& path, const DataOptions& data, bool json) {
              with_thousands(s.events), with_thousands(s.sessions), with_thousands(s.transitions));
   fmt::print("Time range      {} .. {}\n", format_time(s.time_min), format_time(s.time_max));
   fmt::print("Epochs trained  {} (final loss {:.6f})\n", s.epochs, s.final_loss);
+  fmt::print("Model id        {:016x}\n", model.content_id);
+  fmt::print("Optimizer state {}\n",
+             !model.optimizer_state ? "not saved (a continued training starts it from zero)"
+             : model.optimizer_state->velocities ? "saved (Adagrad accumulators, momentum)"
+                                                 : "saved (Adagrad accumulators)");
+  if (model.lineage.empty()) {
+    fmt::print("Lineage         trained from scratch\n");
+  } else {
+    fmt::print("Lineage         continued from {} earlier model(s), oldest first:\n",
+               model.lineage.size());
+    for (const LineageStep& step : model.lineage) {
+      fmt::print("  {:016x}: {} items, {} events, {} sessions, {} epochs, time {} .. {}\n",
+                 step.model_id, with_thousands(step.items), with_thousands(step.events),
+                 with_thousands(step.sessions), step.epochs, format_time(step.time_min),
+                 format_time(step.time_max));
+    }
+  }
   fmt::print("Tensors\n");
   model.weights.for_each_tensor([&](const std::string& name, const auto& tensor) {
     fmt::print("  {:<14} {} x {}\n", name, tensor.rows(), tensor.cols());

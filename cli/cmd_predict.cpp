@@ -12,6 +12,7 @@
 #include "gru4rec/core/file_io.h"
 #include "gru4rec/model/batch_top_k.h"
 #include "gru4rec/model/model_file.h"
+#include "gru4rec/model/vectors.h"
 
 namespace gru4rec::cli {
 namespace {
@@ -21,6 +22,7 @@ struct PredictOptions {
   std::string sessions_path;
   std::string output_path = "-";
   std::string format = "tsv";
+  std::string session_vectors_path;
   int k = 20;
   bool exclude_seen = false;
   int threads = available_cores();
@@ -54,6 +56,7 @@ void write_predictions(std::ostream& out, const Model& model, const SessionLog& 
 void run_predict(const PredictOptions& o) {
   const Model model = load_model(o.model_path);
   if (o.output_path != "-") check_writable(o.output_path);
+  if (!o.session_vectors_path.empty()) check_writable(o.session_vectors_path);
   ReadReport report;
   const ReadOptions read = o.data.read_options();
   // "-" is stdin.
@@ -70,6 +73,12 @@ void run_predict(const PredictOptions& o) {
     write_file_atomically(o.output_path, [&](std::ostream& out) {
       write_predictions(out, model, sessions, results, o.format);
     });
+  }
+  if (!o.session_vectors_path.empty()) {
+    const std::vector<std::string> written =
+        save_vectors(o.session_vectors_path, "SessionId", sessions.session_ids,
+                     session_vectors(model, sessions, o.threads));
+    fmt::print(stderr, "Session vectors written to {}\n", fmt::join(written, " and "));
   }
   fmt::print(stderr,
              "{} sessions predicted; {} events with items unknown to the model skipped, {} "
@@ -101,6 +110,10 @@ void add_predict_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--exclude-seen", options->exclude_seen,
                 "never recommend an item the session already has");
+  cmd->add_option("--session-vectors", options->session_vectors_path,
+                  "also write each session's vector (the last GRU layer's state after its "
+                  "events): TSV (SessionId, v0, v1, ...), or NumPy when it ends in .npy (the "
+                  "ids in FILE.ids.txt)");
   cmd->add_option("--threads", options->threads, "threads (default: every core)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();

@@ -14,6 +14,7 @@
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/train/trainer.h"
 #include "gru4rec/train/validation.h"
+#include "gru4rec/train/warm_start.h"
 #include "progress.h"
 
 namespace gru4rec::cli {
@@ -24,12 +25,14 @@ struct TrainOptions {
   std::string param_string;
   std::string param_file;
   std::string save_path;
+  std::string init_path;  // continue from this model
   std::vector<std::string> test_paths;
   int64_t sample_store_size = -1;
   std::string progress = "auto";
   bool json = false;
   bool quiet = false;
   bool profile = false;
+  bool save_optimizer_state = false;
   std::string valid_path;
   int eval_every = 1;
   int early_stop = 0;
@@ -100,12 +103,18 @@ void run_train(const TrainOptions& o) {
   const Output out{.json = o.json};
   std::FILE* log = out.log();
   Params params;
+  std::optional<Model> parent;
+  if (!o.init_path.empty()) {  // its parameters are the defaults of the continued training
+    parent.emplace(load_model(o.init_path));
+    params = parent->params;
+  }
   if (!o.param_file.empty()) apply_param_file(params, o.param_file);
   if (!o.param_string.empty()) apply_param_string(params, o.param_string);
   if (o.sample_store_size >= 0) {
     set_param(params, "sample_store_size", std::to_string(o.sample_store_size), "-ss");
   }
   const std::vector<std::string> notes = validate_params(params);
+  if (parent) check_same_shape(parent->params, params);
   if (!o.quiet) {
     for (const ParamDef& def : param_table()) {
       fmt::print(log, "SET {:<22} TO {} ({})\n", def.name, def.format(params), def.type_text);
@@ -113,10 +122,13 @@ void run_train(const TrainOptions& o) {
   }
   for (const std::string& note : notes) fmt::print(log, "note: {}\n", note);
   if (!o.save_path.empty()) check_writable(o.save_path);
+  if (o.save_optimizer_state && o.save_path.empty())
+    throw Error("--save-optimizer-state needs a model file to save to (-s FILE)");
   if (o.early_stop > 0 && o.valid_path.empty())
     throw Error("--early-stop needs a validation file (--valid FILE)");
 
-  ItemIndex items;
+  // Continuing: the parent's items keep their indices, new ones follow.
+  ItemIndex items = parent ? parent->items : ItemIndex();
   ReadReport report;
   const ReadOptions read_options = o.data.read_options();
   const auto load_start = std::chrono::steady_clock::now();
@@ -130,7 +142,13 @@ void run_train(const TrainOptions& o) {
   fmt::print(log, "Loaded {}: {} events, {} sessions, {} items ({:.2f} s)\n", o.train_path,
              with_thousands(train.num_events()), with_thousands(train.num_sessions()),
              with_thousands(items.size()), load_seconds);
-  Model model = Model::initialize(params, std::move(items), train, o.train_path);
+  Model model = parent ? warm_start(*parent, params, std::move(items), train, o.train_path)
+                       : Model::initialize(params, std::move(items), train, o.train_path);
+  if (parent) {
+    fmt::print(log, "Continuing {} (trained on {} events; {} items): {} new items\n", o.init_path,
+               with_thousands(parent->stats.events), with_thousands(parent->num_items()),
+               with_thousands(model.num_items() - parent->num_items()));
+  }
   // Test files are read (and checked) before the long part starts.
   std::vector<TestSet> tests;
   for (const std::string& path : o.test_paths)
@@ -165,7 +183,7 @@ void run_train(const TrainOptions& o) {
   }
   if (o.profile) print_profile(log, phase_profile, model.params.threads);
   if (!o.save_path.empty()) {
-    save_model(model, o.save_path);
+    save_model(model, o.save_path, o.save_optimizer_state);
     fmt::print(log, "Saved model to {}\n", o.save_path);
   }
   std::fflush(log);
@@ -216,6 +234,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--pf,--param-file", options->param_file,
                   "parameter file: TOML (name = value lines) or an official .py paramfile");
   cmd->add_option("-s,--save", options->save_path, "save the trained model to this file");
+  cmd->add_flag("--save-optimizer-state", options->save_optimizer_state,
+                "save the optimizer's state (Adagrad accumulators, momentum) with the model, so "
+                "that a training continued with --init goes on exactly where this one stopped "
+                "(the file is 2 to 3 times larger)");
+  cmd->add_option("--init", options->init_path,
+                  "continue training this model on TRAIN: its items keep their weights, new "
+                  "items get new rows; its parameters are the defaults (-ps may change all "
+                  "but layers, embedding and constrained_embedding)");
   cmd->add_option("-t,--test", options->test_paths, "test files to evaluate after training")
       ->expected(1, 1 << 20);
   cmd->add_option("--ss,--sample-store-size", options->sample_store_size,

@@ -16,5 +16,6 @@ void add_baseline_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace gru4rec::cli

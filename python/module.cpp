@@ -26,6 +26,7 @@
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/model/params.h"
 #include "gru4rec/model/top_k.h"
+#include "gru4rec/model/vectors.h"
 #include "gru4rec/prepare/prepare_folder.h"
 #include "gru4rec/train/trainer.h"
 #include "gru4rec/train/validation.h"
@@ -344,6 +345,20 @@ std::string prepare(const std::vector<std::string>& inputs, const std::string& o
   return prepare_folder(inputs, preset, output_dir, skip_bad_lines).stats_json;
 }
 
+// Sessions of item ids as a SessionLog of `items`' indices, unknown ids skipped. Needs no GIL.
+SessionLog sessions_log_of(const ItemIndex& items,
+                           const std::vector<std::vector<std::string>>& sessions) {
+  SessionLog log;
+  for (const std::vector<std::string>& session : sessions) {
+    for (const std::string& id : session) {
+      const int32_t item = items.find(id);
+      if (item >= 0) log.items.push_back(item);
+    }
+    log.offsets.push_back(static_cast<int64_t>(log.items.size()));
+  }
+  return log;
+}
+
 class PyModel {
  public:
   explicit PyModel(Model model) : model_(std::make_shared<const Model>(std::move(model))) {}
@@ -459,15 +474,8 @@ class PyModel {
     std::vector<std::vector<ScoredItem>> best;
     {
       py::gil_scoped_release release;
-      SessionLog log;  // unknown items skipped; a session left empty gets the popular items
-      for (const std::vector<std::string>& session : sessions) {
-        for (const std::string& id : session) {
-          const int32_t item = model_->items.find(id);
-          if (item >= 0) log.items.push_back(item);
-        }
-        log.offsets.push_back(static_cast<int64_t>(log.items.size()));
-      }
-      best = recommend_sessions(*model_, log,
+      // A session left empty by unknown items gets the popular items.
+      best = recommend_sessions(*model_, sessions_log(sessions),
                                 BatchRecommendOptions{.k = width, .threads = available_cores()});
     }
     const auto rows = static_cast<py::ssize_t>(sessions.size());
@@ -485,6 +493,20 @@ class PyModel {
       }
     }
     return py::make_tuple(ids, scores);
+  }
+
+  // The last GRU layer's state after each session (ids; unknown ones skipped), a sessions x
+  // units array (zeros for a session without a known item).
+  py::array_t<float> session_vectors(const std::vector<std::vector<std::string>>& sessions) const {
+    MatrixR<float> vectors;
+    {
+      py::gil_scoped_release release;
+      vectors = gru4rec::session_vectors(*model_, sessions_log(sessions), available_cores());
+    }
+    py::array_t<float> out(
+        {static_cast<py::ssize_t>(vectors.rows()), static_cast<py::ssize_t>(vectors.cols())});
+    std::copy_n(vectors.data(), vectors.size(), out.mutable_data());
+    return out;
   }
 
   std::vector<std::string> item_ids() const {
@@ -517,6 +539,10 @@ class PyModel {
   int num_items() const { return model_->num_items(); }
 
  private:
+  SessionLog sessions_log(const std::vector<std::vector<std::string>>& sessions) const {
+    return sessions_log_of(model_->items, sessions);
+  }
+
   std::shared_ptr<const Model> model_;
 };
 
@@ -554,6 +580,7 @@ PYBIND11_MODULE(_gru4rec, m) {
       .def("evaluate", &PyModel::evaluate)
       .def("recommend", &PyModel::recommend)
       .def("recommend_batch", &PyModel::recommend_batch)
+      .def("session_vectors", &PyModel::session_vectors)
       .def("session", &PyModel::session)
       .def("item_ids", &PyModel::item_ids)
       .def("item_vectors", &PyModel::item_vectors)

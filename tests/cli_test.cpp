@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "gru4rec/core/file_io.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/top_k.h"
@@ -204,6 +205,54 @@ TEST_F(CliTest, AFileThatIsNotAModelIsRejected) {
   EXPECT_GE(stats["min_length"].get<int64_t>(), 1);
   write(dir_.file("junk.bin"), std::string("\x01\x02\x03 not a table"));
   EXPECT_NE(run_cli("info " + dir_.file("junk.bin")).exit_code, 0);
+}
+
+TEST_F(CliTest, TrainInitContinuesAModelAndRecordsItsLineage) {
+  ASSERT_EQ(run_cli("train " + train_ + kFast + " -q --progress none -s " + model_).exit_code, 0);
+  const Model parent = load_model(model_);
+  // A new day: a known item followed by two items the parent has never seen.
+  std::string day = "SessionId\tItemId\tTime\n";
+  for (int s = 0; s < 30; ++s) {
+    day +=
+        fmt::format("d{}\t{}\t{}\nd{}\tnew-x\t{}\nd{}\tnew-y\t{}\n", s, parent.items.id(2),
+                    2'000'000'000 + 10 * s, s, 2'000'000'001 + 10 * s, s, 2'000'000'002 + 10 * s);
+  }
+  write(dir_.file("day.tsv"), day);
+  const std::string child = dir_.file("child.g4r");
+  const RunResult r = run_cli("train " + dir_.file("day.tsv") + " --init " + model_ +
+                              " -ps learning_rate=0.02 -q --progress none -s " + child);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 new items"), std::string::npos) << r.output;
+  const Model continued = load_model(child);
+  EXPECT_EQ(continued.num_items(), parent.num_items() + 2);
+  EXPECT_EQ(continued.items.id(parent.num_items()), "new-x");
+  EXPECT_EQ(continued.params.learning_rate, 0.02);           // changed by -ps
+  EXPECT_EQ(continued.params.layers, parent.params.layers);  // the parent's by default
+  const RunResult info = run_cli("info " + child + " --json");
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  const nlohmann::json lineage = nlohmann::json::parse(info.output)["lineage"];
+  ASSERT_EQ(lineage.size(), 1u);
+  EXPECT_EQ(lineage[0]["model_id"], fmt::format("{:016x}", parent.content_id));
+  EXPECT_EQ(lineage[0]["events"], parent.stats.events);
+  EXPECT_NE(run_cli("info " + child).output.find("continued from 1 earlier model"),
+            std::string::npos);
+  // A shape change is refused before any training, and nothing is written.
+  const std::string refused = dir_.file("refused.g4r");
+  const RunResult shape = run_cli("train " + dir_.file("day.tsv") + " --init " + model_ +
+                                  " -ps layers=32 -q --progress none -s " + refused);
+  EXPECT_NE(shape.exit_code, 0);
+  EXPECT_NE(shape.output.find("shape"), std::string::npos) << shape.output;
+  EXPECT_EQ(shape.output.find("Epoch"), std::string::npos) << shape.output;
+  EXPECT_FALSE(std::filesystem::exists(refused));
+  // A corrupt parent: a clear error, nothing written.
+  std::string bytes = read_file(model_);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+  write(dir_.file("corrupt.g4r"), bytes);
+  const RunResult corrupt = run_cli("train " + dir_.file("day.tsv") + " --init " +
+                                    dir_.file("corrupt.g4r") + " -q --progress none -s " + refused);
+  EXPECT_NE(corrupt.exit_code, 0);
+  EXPECT_NE(corrupt.output.find("corrupt"), std::string::npos) << corrupt.output;
+  EXPECT_FALSE(std::filesystem::exists(refused));
 }
 
 TEST_F(CliTest, PredictGivesTheTopItemsOfTheOfflineScores) {

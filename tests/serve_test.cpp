@@ -22,6 +22,8 @@
 #include "gru4rec/serve/server.h"
 #include "gru4rec/serve/server_runner.h"
 #include "gru4rec/serve/session_store.h"
+#include "gru4rec/train/trainer.h"
+#include "gru4rec/train/warm_start.h"
 #include "http_test_client.h"
 #include "test_support.h"
 
@@ -411,6 +413,44 @@ TEST_F(ServeTest, ReloadKeepsTheSameModelAndRebuildsSessionsOfAnother) {
   // A bad file is refused and the old model stays.
   EXPECT_THROW(app.reload("/nonexistent/model.g4r"), Error);
   EXPECT_EQ(app.recommender()->version(), 2u);
+  std::filesystem::remove(path);
+}
+
+TEST_F(ServeTest, ReloadOfAContinuedModelWithNewItemsKeepsLiveSessions) {
+  const std::string path = *model_path_ + ".continued";
+  std::filesystem::copy_file(*model_path_, path, std::filesystem::copy_options::overwrite_existing);
+  ServeApp app(ServerOptions{}, path);
+  const Model parent = load_model(path);
+  const std::string a = parent.items.id(4);
+  const std::string event_a = fmt::format(R"({{"item": "{}", "k": 5}})", a);
+  call(app, "POST", "/v1/sessions/live/events", event_a);
+  const Json unknown = call(app, "POST", "/v1/sessions/live/events", R"({"item": "brand-new"})");
+  EXPECT_EQ(unknown["unknown_items"], Json::array({"brand-new"}));
+  // The next day: "brand-new" always follows a. Continue the model on it and reload.
+  std::string day = "SessionId\tItemId\tTime\n";
+  for (int s = 0; s < 80; ++s)
+    day += fmt::format("d{}\t{}\t{}\nd{}\tbrand-new\t{}\n", s, a, 2'000'000'000 + 10 * s, s,
+                       2'000'000'001 + 10 * s);
+  ItemIndex items = parent.items;
+  const SessionLog log = parse_training_log(day, "day", ReadOptions{}, items);
+  Params params = parent.params;
+  params.n_epochs = 5;
+  params.threads = 1;
+  Model child = warm_start(parent, params, std::move(items), log, "day");
+  train_model(child, log);
+  save_model(child, path);
+  ASSERT_TRUE(app.reload());
+  // The live session goes on (its known events replayed on the new model), and the new item
+  // is now known and recommended after a.
+  const Json next = call(app, "POST", "/v1/sessions/live/events", R"({"item": "brand-new"})");
+  EXPECT_EQ(next["unknown_items"], Json::array());
+  EXPECT_EQ(next["session_events"], unknown["session_events"].get<int>() + 1);
+  EXPECT_TRUE(next["state_rebuilt"].get<bool>());
+  EXPECT_EQ(next["model_version"], 2);
+  const Json fresh = call(app, "POST", "/v1/sessions/other/events", event_a);
+  bool recommended = false;
+  for (const Json& r : fresh["recommendations"]) recommended |= r["item"] == "brand-new";
+  EXPECT_TRUE(recommended) << fresh.dump();
   std::filesystem::remove(path);
 }
 

@@ -1,6 +1,7 @@
 // The public API of the gru4rec library in one header: prepare raw logs, read session logs
 // (files or columns in memory), set parameters, train (with validation and early stopping),
-// evaluate with the official protocol, save and load models, recommend for one session or a
+// continue a saved model on new events, evaluate with the official protocol, save and load
+// models, export item and session vectors, recommend for one session or a
 // batch of them, tune hyperparameters, and the baselines. Only this header and what it
 // includes are installed.
 //
@@ -30,7 +31,9 @@
 #include "gru4rec/model/param_sources.h"
 #include "gru4rec/model/params.h"
 #include "gru4rec/model/top_k.h"
+#include "gru4rec/model/vectors.h"
 #include "gru4rec/prepare/prepare_folder.h"
 #include "gru4rec/train/trainer.h"
 #include "gru4rec/train/validation.h"
+#include "gru4rec/train/warm_start.h"
 #include "gru4rec/tune/tuner.h"

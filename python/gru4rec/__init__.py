@@ -194,6 +194,11 @@ class GRU4Rec(_Fitted):
         NaN where the catalog has fewer than k items)."""
         return self._fitted().recommend_batch([[str(i) for i in s] for s in sessions], int(k))
 
+    def session_vectors(self, sessions):
+        """The last GRU layer's state after each session (a list of item id lists): an array
+        of len(sessions) x units; zeros for a session without an item the model knows."""
+        return self._fitted().session_vectors([[str(i) for i in s] for s in sessions])
+
     def session(self):
         """A live session: add(item) each event, then recommend(k)."""
         return Session(self._fitted().session())

@@ -281,3 +281,35 @@ def test_prepare_writes_what_the_cli_writes(data, tmp_path):
         gru4rec.prepare(raw, tmp_path / "bad", session_column="SessionId")
     with pytest.raises(FileNotFoundError):
         gru4rec.prepare(tmp_path / "missing.csv", tmp_path / "bad", preset="yoochoose")
+
+
+def test_exported_vectors_read_back_with_numpy_and_pandas(data, tmp_path):
+    folder, train, test = data
+    model = GRU4Rec(**PARAMS).fit(train)
+    model.save(tmp_path / "m.g4r")
+    subprocess.run([CLI, "export", str(tmp_path / "m.g4r"), "--items", str(tmp_path / "i.npy")],
+                   check=True, capture_output=True)
+    vectors = np.load(tmp_path / "i.npy")
+    ids = (tmp_path / "i.ids.txt").read_text().splitlines()
+    assert ids == list(model.item_ids)
+    assert vectors.dtype == np.float32
+    assert np.array_equal(vectors, model.item_embeddings)
+    subprocess.run([CLI, "export", str(tmp_path / "m.g4r"), "--items", str(tmp_path / "i.tsv")],
+                   check=True, capture_output=True)
+    table = pd.read_csv(tmp_path / "i.tsv", sep="\t", dtype={"ItemId": str})
+    assert list(table.ItemId) == ids
+    assert np.array_equal(table.iloc[:, 1:].to_numpy(np.float32), vectors)
+    # Session vectors: predict's file against the package's, session by session.
+    subprocess.run([CLI, "predict", str(tmp_path / "m.g4r"), str(folder / "test.tsv"),
+                    "-o", str(tmp_path / "p.tsv"), "--session-vectors", str(tmp_path / "s.npy")],
+                   check=True, capture_output=True)
+    by_cli = dict(zip((tmp_path / "s.ids.txt").read_text().splitlines(),
+                      np.load(tmp_path / "s.npy")))
+    sessions = test.groupby("SessionId", sort=False).ItemId.apply(list)
+    mine = model.session_vectors(list(sessions))
+    assert mine.shape == (len(sessions), 24)
+    assert len(by_cli) == len(sessions)
+    for session_id, vector in zip(sessions.index, mine):
+        assert np.array_equal(by_cli[str(session_id)], vector), session_id
+    # A session of unknown items only: zeros.
+    assert not model.session_vectors([["no-such-item"]]).any()

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "gru4rec/core/error.h"
@@ -18,6 +19,18 @@ namespace gru4rec {
 namespace {
 
 using Json = nlohmann::json;
+
+// 16 hexadecimal digits (a model id as the header writes it).
+std::optional<uint64_t> parse_hex64(const std::string& text) {
+  if (text.size() != 16) return std::nullopt;
+  uint64_t value = 0;
+  for (const char c : text) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    value = value << 4 | static_cast<uint64_t>(digit);
+  }
+  return value;
+}
 
 constexpr char kMagic[8] = {'G', 'R', 'U', '4', 'R', 'E', 'C', 'm'};
 constexpr char kEndMagic[4] = {'G', '4', 'R', 'E'};
@@ -89,7 +102,7 @@ Json stats_to_json(const TrainingStats& s) {
               {"final_loss", s.final_loss}};
 }
 
-void write_model(const Model& model, std::ostream& out) {
+void write_model(const Model& model, std::ostream& out, bool with_optimizer_state) {
   const NetworkWeights<float>& w = model.weights;
   std::vector<Block> blocks;
   size_t offset = 0;
@@ -106,6 +119,19 @@ void write_model(const Model& model, std::ostream& out) {
     add_block(name, "float32", tensor.rows(), tensor.cols(),
               sizeof(float) * static_cast<size_t>(tensor.size()));
   });
+  // The optimizer's state: "adagrad.<tensor>" (and "momentum.<tensor>") blocks after the weights.
+  const OptimizerState* state = with_optimizer_state ? model.optimizer_state.get() : nullptr;
+  const auto state_parts = [&](const auto& f) {
+    if (state == nullptr) return;
+    f("adagrad.", state->accumulators);
+    if (state->velocities) f("momentum.", *state->velocities);
+  };
+  state_parts([&](const std::string& prefix, const NetworkWeights<float>& part) {
+    part.for_each_tensor([&](const std::string& name, const auto& tensor) {
+      add_block(prefix + name, "float32", tensor.rows(), tensor.cols(),
+                sizeof(float) * static_cast<size_t>(tensor.size()));
+    });
+  });
 
   Json params = Json::object();
   for (const auto& [name, value] : format_params(model.params)) params[name] = value;
@@ -118,11 +144,24 @@ void write_model(const Model& model, std::ostream& out) {
                                {"offset", b.offset},
                                {"bytes", b.bytes}});
   }
-  const Json header{{"created_by", std::string("gru4rec ") + GRU4REC_VERSION},
-                    {"params", params},
-                    {"num_items", model.num_items()},
-                    {"stats", stats_to_json(model.stats)},
-                    {"blocks", block_table}};
+  Json header{{"created_by", std::string("gru4rec ") + GRU4REC_VERSION},
+              {"params", params},
+              {"num_items", model.num_items()},
+              {"stats", stats_to_json(model.stats)},
+              {"blocks", block_table}};
+  if (!model.lineage.empty()) {  // absent from models trained from scratch (and older files)
+    Json lineage = Json::array();
+    for (const LineageStep& step : model.lineage) {
+      lineage.push_back(Json{{"model_id", fmt::format("{:016x}", step.model_id)},
+                             {"items", step.items},
+                             {"events", step.events},
+                             {"sessions", step.sessions},
+                             {"time_min", step.time_min},
+                             {"time_max", step.time_max},
+                             {"epochs", step.epochs}});
+    }
+    header["lineage"] = lineage;
+  }
   const std::string header_text = header.dump();
 
   ChecksummedWriter writer(out);
@@ -153,6 +192,12 @@ void write_model(const Model& model, std::ostream& out) {
     start_block();
     writer.write(tensor.data(), sizeof(float) * static_cast<size_t>(tensor.size()));
   });
+  state_parts([&](const std::string&, const NetworkWeights<float>& part) {
+    part.for_each_tensor([&](const std::string&, const auto& tensor) {
+      start_block();
+      writer.write(tensor.data(), sizeof(float) * static_cast<size_t>(tensor.size()));
+    });
+  });
   std::string trailer;
   put_le<uint64_t>(trailer, writer.length());
   put_le<uint32_t>(trailer, static_cast<uint32_t>(writer.crc()));
@@ -175,16 +220,22 @@ void require_finite_weights(const Model& model, std::string_view target) {
 
 }  // namespace
 
-std::string serialize_model(const Model& model) {
+std::string serialize_model(const Model& model, bool with_optimizer_state) {
   require_finite_weights(model, "model");
   std::ostringstream out(std::ios::binary);
-  write_model(model, out);
+  write_model(model, out, with_optimizer_state);
   return std::move(out).str();
 }
 
-void save_model(const Model& model, const std::string& path) {
+void save_model(const Model& model, const std::string& path, bool with_optimizer_state) {
   require_finite_weights(model, path);
-  write_file_atomically(path, [&](std::ostream& out) { write_model(model, out); });
+  if (with_optimizer_state && !model.optimizer_state)
+    throw Error(
+        fmt::format("{}: not written: the model has no optimizer state to save (it was "
+                    "not trained in this process nor loaded with one)",
+                    path));
+  write_file_atomically(path,
+                        [&](std::ostream& out) { write_model(model, out, with_optimizer_state); });
 }
 
 Model load_model(const std::string& path) {
@@ -261,6 +312,17 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
     model.stats.time_max = stats.at("time_max").get<double>();
     model.stats.epochs = stats.at("epochs").get<int>();
     model.stats.final_loss = stats.at("final_loss").get<double>();
+    if (header.contains("lineage")) {
+      for (const Json& step : header.at("lineage")) {
+        const std::string id = step.at("model_id").get<std::string>();
+        const std::optional<uint64_t> parsed = parse_hex64(id);
+        if (!parsed) throw fail(fmt::format("lineage: invalid model id '{}'", id));
+        model.lineage.push_back(
+            LineageStep{*parsed, step.at("items").get<int32_t>(), step.at("events").get<int64_t>(),
+                        step.at("sessions").get<int64_t>(), step.at("time_min").get<double>(),
+                        step.at("time_max").get<double>(), step.at("epochs").get<int>()});
+      }
+    }
 
     std::map<std::string, Block> blocks;
     for (const Json& b : header.at("blocks")) {
@@ -318,6 +380,31 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
       std::memcpy(tensor.data(), data.data(), data.size());
       if (!tensor.allFinite()) throw fail(fmt::format("tensor {} holds NaN or Inf values", name));
     });
+    // The optimizer's state, when the file holds it: every tensor, or the file is refused.
+    if (blocks.contains("adagrad.Wy")) {
+      auto state = std::make_shared<OptimizerState>();
+      const auto read_part = [&](const std::string& prefix, NetworkWeights<float>& part) {
+        part = NetworkWeights<float>::zeros(shape);
+        part.for_each_tensor([&](const std::string& name, auto& tensor) {
+          auto [block, data] = block_bytes(prefix + name);
+          if (block.kind != "float32" || block.rows != tensor.rows() ||
+              block.cols != tensor.cols() ||
+              data.size() != sizeof(float) * static_cast<size_t>(tensor.size())) {
+            throw fail(
+                fmt::format("tensor {}{} does not have the shape of {}", prefix, name, name));
+          }
+          std::memcpy(tensor.data(), data.data(), data.size());
+          if (!tensor.allFinite())
+            throw fail(fmt::format("tensor {}{} holds NaN or Inf values", prefix, name));
+        });
+      };
+      read_part("adagrad.", state->accumulators);
+      if (blocks.contains("momentum.Wy")) {
+        state->velocities.emplace();
+        read_part("momentum.", *state->velocities);
+      }
+      model.optimizer_state = std::move(state);
+    }
   } catch (const Json::exception& e) {
     throw fail(fmt::format("invalid model header: {}", e.what()));
   }

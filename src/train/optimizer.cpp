@@ -143,6 +143,69 @@ void AdagradMomentum<T>::export_items(NetworkWeights<T>& w) const {
   }
 }
 
+namespace {
+
+template <typename From, typename To>
+void copy_item_rows(const ItemRows<From>& from, const ItemRows<To>& to) {
+  GRU4REC_CHECK(from.rows == to.rows && from.cols == to.cols);
+  for (int32_t r = 0; r < static_cast<int32_t>(from.rows); ++r)
+    std::copy_n(from.row(r), from.cols, to.row(r));
+}
+
+}  // namespace
+
+template <typename T>
+void AdagradMomentum<T>::import_state(const NetworkWeights<T>& acc, const NetworkWeights<T>* vel) {
+  const bool momentum = config_.momentum > 0 && vel != nullptr;
+  for (size_t l = 0; l < accumulators_.size(); ++l) {
+    const bool item_indexed = l == 0 && mode_ == EmbeddingMode::kOneHot;
+    const auto copy_layer = [&](const GruLayerWeights<T>& from, GruLayerWeights<T>& to) {
+      if (!item_indexed) to.Wx = from.Wx;
+      to.Urz = from.Urz;
+      to.Uh = from.Uh;
+      to.bh = from.bh;
+    };
+    copy_layer(acc.layers[l], accumulators_[l]);
+    if (momentum) copy_layer(vel->layers[l], velocities_[l]);
+  }
+  const auto copy_tables = [&](const NetworkWeights<T>& from, auto slab) {
+    copy_item_rows(item_rows_of(from.Wy), slab(wy_));
+    copy_item_rows(item_rows_of(from.By), slab(by_));
+    if (mode_ == EmbeddingMode::kSeparate) copy_item_rows(item_rows_of(from.E), slab(input_));
+    if (mode_ == EmbeddingMode::kOneHot)
+      copy_item_rows(item_rows_of(from.layers[0].Wx), slab(input_));
+  };
+  copy_tables(acc, [](InterleavedTable<T>& t) { return t.accumulators(); });
+  if (momentum) copy_tables(*vel, [](InterleavedTable<T>& t) { return t.velocities(); });
+}
+
+template <typename T>
+void AdagradMomentum<T>::export_state(NetworkWeights<T>& acc, NetworkWeights<T>* vel) const {
+  const bool momentum = config_.momentum > 0 && vel != nullptr;
+  for (size_t l = 0; l < accumulators_.size(); ++l) {
+    const bool item_indexed = l == 0 && mode_ == EmbeddingMode::kOneHot;
+    const auto copy_layer = [&](const GruLayerWeights<T>& from, GruLayerWeights<T>& to) {
+      if (!item_indexed) to.Wx = from.Wx;
+      to.Urz = from.Urz;
+      to.Uh = from.Uh;
+      to.bh = from.bh;
+    };
+    copy_layer(accumulators_[l], acc.layers[l]);
+    if (momentum) copy_layer(velocities_[l], vel->layers[l]);
+  }
+  auto& self = const_cast<AdagradMomentum&>(*this);  // slabs are views; nothing is written
+  const auto copy_tables = [&](NetworkWeights<T>& to, auto slab) {
+    copy_item_rows(ItemRows<const T>(slab(self.wy_)), item_rows_of(to.Wy));
+    copy_item_rows(ItemRows<const T>(slab(self.by_)), item_rows_of(to.By));
+    if (mode_ == EmbeddingMode::kSeparate)
+      copy_item_rows(ItemRows<const T>(slab(self.input_)), item_rows_of(to.E));
+    if (mode_ == EmbeddingMode::kOneHot)
+      copy_item_rows(ItemRows<const T>(slab(self.input_)), item_rows_of(to.layers[0].Wx));
+  };
+  copy_tables(acc, [](InterleavedTable<T>& t) { return t.accumulators(); });
+  if (momentum) copy_tables(*vel, [](InterleavedTable<T>& t) { return t.velocities(); });
+}
+
 template <typename T>
 bool AdagradMomentum<T>::weights_finite(const NetworkWeights<T>& w) const {
   for (size_t l = 0; l < w.layers.size(); ++l) {

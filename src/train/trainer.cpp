@@ -23,6 +23,16 @@
 namespace gru4rec {
 namespace {
 
+// A copy of the optimizer's state, to keep with the model.
+std::shared_ptr<const OptimizerState> state_of(const AdagradMomentum<float>& optimizer,
+                                               const NetworkShape& shape) {
+  auto state = std::make_shared<OptimizerState>();
+  state->accumulators = NetworkWeights<float>::zeros(shape);
+  if (optimizer.has_momentum()) state->velocities = NetworkWeights<float>::zeros(shape);
+  optimizer.export_state(state->accumulators, state->velocities ? &*state->velocities : nullptr);
+  return state;
+}
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -206,6 +216,7 @@ class TrainingRun {
           (epoch % callbacks_.snapshot_every == 0 || epoch == params_.n_epochs)) {
         Model snapshot = model_;  // the item weights are the optimizer's until exported
         optimizer_.export_items(snapshot.weights);
+        snapshot.optimizer_state = state_of(optimizer_, snapshot.weights.shape);
         if (!callbacks_.on_snapshot(report, snapshot)) break;
       }
     }
@@ -409,6 +420,12 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     summary = TrainSummary{};
     // From here until export_items(), the optimizer holds the item weights.
     AdagradMomentum<float> optimizer(model.weights, OptimizerConfig::from_params(params));
+    if (model.optimizer_state) {  // continue where the last training stopped (also on a restart)
+      const OptimizerState& state = *model.optimizer_state;
+      GRU4REC_CHECK(state.accumulators.shape.num_items == model.num_items() &&
+                    state.accumulators.shape.layers == model.weights.shape.layers);
+      optimizer.import_state(state.accumulators, state.velocities ? &*state.velocities : nullptr);
+    }
     RunOutcome outcome;
     std::string divergence;
     try {
@@ -435,6 +452,7 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
       continue;
     }
     optimizer.export_items(model.weights);
+    model.optimizer_state = state_of(optimizer, model.weights.shape);
     break;
   }
   summary.fell_back_to_one_thread = fell_back;

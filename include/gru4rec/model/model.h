@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,12 +26,35 @@ struct TrainingStats {
   double final_loss = 0;  // mean loss of the last epoch
 };
 
+// One earlier training in a model's history (gru4rec train --init): the model continued from
+// and the data that model had been trained on.
+struct LineageStep {
+  uint64_t model_id = 0;  // content id of the parent model (its file's SipHash)
+  int32_t items = 0;      // the parent's item count
+  int64_t events = 0, sessions = 0;
+  double time_min = 0, time_max = 0;  // of the parent's training data
+  int epochs = 0;
+};
+
+// The optimizer's state after a training, tensor by tensor as the weights (same shape): the
+// Adagrad accumulators and, when trained with momentum, the velocities (else no tensors). Kept
+// so that a continued training (gru4rec train --init) goes on where this one stopped.
+struct OptimizerState {
+  NetworkWeights<float> accumulators;
+  std::optional<NetworkWeights<float>> velocities;
+};
+
 struct Model {
   Params params;
   ItemIndex items;
   std::vector<int64_t> supports;  // training events per item
   NetworkWeights<float> weights;
-  TrainingStats stats;
+  TrainingStats stats;  // of the data of the last training
+  // The models this one continued from, oldest first; empty for a model trained from scratch.
+  std::vector<LineageStep> lineage;
+  // Set by train_model(); read from a model file saved with it; null otherwise (a continued
+  // training then starts its optimizer from zeros).
+  std::shared_ptr<const OptimizerState> optimizer_state;
   // The model's identity: SipHash-2-4 (fixed public key) of the model file it was loaded from,
   // so that the same content always has the same id; 0 for a model not loaded from a file.
   uint64_t content_id = 0;

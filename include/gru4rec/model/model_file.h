@@ -12,6 +12,7 @@
 //                    items     for each item: uint32 length + the id's bytes
 //                    supports  int64 per item
 //                    tensors   float32, row-major (E, layerL.Wx/.Urz/.Uh/.bh, Wy, By)
+//                    optional: adagrad.<tensor> (and momentum.<tensor>) for every tensor
 //   end  16 bytes  trailer: uint64 length of everything before the trailer, uint32 CRC-32
 //                  (zlib) of those bytes, magic "G4RE"
 //
@@ -31,14 +32,17 @@ namespace gru4rec {
 inline constexpr uint32_t kModelFormatVersion = 1;
 
 // Writes the model to `path` atomically (temporary file, then rename). Throws Error, and writes
-// nothing, when a weight is NaN or infinite.
-void save_model(const Model& model, const std::string& path);
+// nothing, when a weight is NaN or infinite. with_optimizer_state: also the optimizer's state
+// ("adagrad.<tensor>" blocks, and "momentum.<tensor>" ones with momentum: the file doubles or
+// triples), so that a continued training goes on where this one stopped; Error when the model
+// has none.
+void save_model(const Model& model, const std::string& path, bool with_optimizer_state = false);
 
 Model load_model(const std::string& path);
 // The same from bytes in memory; `source_name` is used in messages.
 Model load_model_from_bytes(std::string_view bytes, std::string_view source_name);
 
 // The file's bytes, as save_model writes them (the same refusal of non-finite weights).
-std::string serialize_model(const Model& model);
+std::string serialize_model(const Model& model, bool with_optimizer_state = false);
 
 }  // namespace gru4rec

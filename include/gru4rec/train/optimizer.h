@@ -69,6 +69,14 @@ class AdagradMomentum {
   // Writes the item-indexed weights back into `weights` (allocating them).
   void export_items(NetworkWeights<T>& weights) const;
 
+  // The optimizer's state, tensor by tensor as the weights (same shape): the Adagrad
+  // accumulators and, with momentum, the velocities. import_state() replaces the zeros a new
+  // optimizer starts from (`velocities` null, or without momentum: they stay zero);
+  // export_state() writes them (velocities only with momentum).
+  void import_state(const NetworkWeights<T>& accumulators, const NetworkWeights<T>* velocities);
+  void export_state(NetworkWeights<T>& accumulators, NetworkWeights<T>* velocities) const;
+  bool has_momentum() const { return config_.momentum > 0; }
+
   // True when every weight (the dense ones of `weights` and the item-indexed ones held here) is
   // finite. A pass over all weights.
   bool weights_finite(const NetworkWeights<T>& weights) const;

@@ -1,0 +1,212 @@
+// Rolling evaluation of daily retraining (docs/results.md, "Daily updates"): the sessions of
+// one or more logs are cut into periods (calendar days of their start time, or equal shares of
+// the sessions in time order for logs whose Time only keeps the order); a model is trained on
+// the first periods, then for each later period three models are evaluated on it (the official
+// next-item protocol, Recall@20 and MRR@20):
+//   never    the initial model, never updated;
+//   warm     the previous warm model continued on the previous period's events
+//            (train --init, with the optimizer's state);
+//   scratch  a new model trained from scratch on every period before.
+//   rolling_eval OUT.json --periods N|--day-seconds S --initial K --params P --update-epochs E
+//                FILE...
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "gru4rec/gru4rec.h"
+#include "gru4rec/core/file_io.h"
+
+using namespace gru4rec;
+using Json = nlohmann::json;
+
+namespace {
+
+struct SessionRef {
+  const SessionLog* log;
+  int64_t session;
+  double start;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The sessions as a TSV log (ids as in the files).
+std::string tsv_of(const std::vector<const SessionRef*>& sessions, const ItemIndex& ids) {
+  std::string text = "SessionId\tItemId\tTime\n";
+  for (const SessionRef* ref : sessions) {
+    const SessionLog& log = *ref->log;
+    const auto begin = static_cast<size_t>(log.offsets[static_cast<size_t>(ref->session)]);
+    const std::string& sid = log.session_ids[static_cast<size_t>(ref->session)];
+    for (size_t e = begin; e < static_cast<size_t>(log.offsets[static_cast<size_t>(ref->session) + 1]);
+         ++e)
+      text += fmt::format("{}\t{}\t{:.3f}\n", sid, ids.id(log.items[e]), log.times[e]);
+  }
+  return text;
+}
+
+struct Scored {
+  double recall = 0, mrr = 0;
+  int64_t predictions = 0;
+  double new_item_share = 0;  // of the period's events, items the model does not know
+};
+
+Scored score(const Model& model, const std::string& test_tsv, int64_t events) {
+  ReadReport report;
+  const SessionLog test = parse_test_log(test_tsv, "period", ReadOptions{}, model.items, &report);
+  EvalOptions options;
+  options.cutoffs = {20};
+  options.list_metrics = false;
+  const EvalResult r = evaluate(model, test, options);
+  return Scored{r.recall[0], r.mrr[0], r.predictions,
+                static_cast<double>(report.dropped_unknown_items) / static_cast<double>(events)};
+}
+
+Json scored_json(const Scored& s) {
+  return Json{{"recall@20", s.recall},
+              {"mrr@20", s.mrr},
+              {"predictions", s.predictions},
+              {"new_item_share", s.new_item_share}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 3) {
+      std::fprintf(stderr,
+                   "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
+                   "[--params P] [--update-epochs E] FILE...\n");
+      return 2;
+    }
+    const std::string out_path = argv[1];
+    int periods = 0, initial = 3, update_epochs = 1;
+    double day_seconds = 0;
+    std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5";
+    std::vector<std::string> files;
+    for (int a = 2; a < argc; ++a) {
+      const std::string arg = argv[a];
+      const auto value = [&] {
+        if (a + 1 >= argc) throw Error(arg + " needs a value");
+        return std::string(argv[++a]);
+      };
+      if (arg == "--periods") periods = std::stoi(value());
+      else if (arg == "--day-seconds") day_seconds = std::stod(value());
+      else if (arg == "--initial") initial = std::stoi(value());
+      else if (arg == "--params") param_string = value();
+      else if (arg == "--update-epochs") update_epochs = std::stoi(value());
+      else files.push_back(arg);
+    }
+    if (files.empty() || (periods > 0) == (day_seconds > 0))
+      throw Error("give the files and one of --periods and --day-seconds");
+    Params params;
+    apply_param_string(params, param_string);
+    validate_params(params);
+    Params update = params;
+    update.n_epochs = update_epochs;
+
+    // Every session of every file, by start time.
+    ItemIndex ids;
+    std::vector<SessionLog> logs;
+    logs.reserve(files.size());
+    for (const std::string& f : files) logs.push_back(read_training_log(f, ReadOptions{}, ids));
+    std::vector<SessionRef> sessions;
+    for (const SessionLog& log : logs) {
+      for (int64_t s = 0; s < log.num_sessions(); ++s)
+        sessions.push_back({&log, s, log.times[static_cast<size_t>(log.offsets[static_cast<size_t>(s)])]});
+    }
+    std::stable_sort(sessions.begin(), sessions.end(),
+                     [](const SessionRef& a, const SessionRef& b) { return a.start < b.start; });
+    std::map<int, std::vector<const SessionRef*>> by_period;
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      const int p = day_seconds > 0
+                        ? static_cast<int>((sessions[i].start - sessions[0].start) / day_seconds)
+                        : static_cast<int>(i * static_cast<size_t>(periods) / sessions.size());
+      by_period[p].push_back(&sessions[i]);
+    }
+    std::vector<std::vector<const SessionRef*>> period;
+    for (auto& [p, list] : by_period) period.push_back(std::move(list));
+    if (static_cast<int>(period.size()) <= initial)
+      throw Error(fmt::format("{} periods: need more than --initial {}", period.size(), initial));
+    std::vector<std::string> text;
+    std::vector<int64_t> events;
+    for (const auto& list : period) {
+      text.push_back(tsv_of(list, ids));
+      int64_t n = 0;
+      for (const SessionRef* r : list) n += r->log->session_length(r->session);
+      events.push_back(n);
+    }
+    const auto first_periods = [&](int count) {
+      std::string joined = "SessionId\tItemId\tTime\n";
+      for (int p = 0; p < count; ++p) joined += text[static_cast<size_t>(p)].substr(text[static_cast<size_t>(p)].find('\n') + 1);
+      return joined;
+    };
+    const auto from_scratch = [&](int count, double& seconds) {
+      ItemIndex items;
+      const SessionLog log = parse_training_log(first_periods(count), "history", ReadOptions{}, items);
+      const auto start = std::chrono::steady_clock::now();
+      Model model = Model::initialize(params, std::move(items), log, "history");
+      train_model(model, log);
+      seconds = seconds_since(start);
+      return model;
+    };
+    double initial_seconds = 0;
+    const Model never = from_scratch(initial, initial_seconds);
+    fmt::print(stderr, "{} periods; initial model on {} of them: {} items, {:.1f} s\n",
+               period.size(), initial, never.num_items(), initial_seconds);
+    Model warm = never;
+    Json days = Json::array();
+    for (int p = initial; p < static_cast<int>(period.size()); ++p) {
+      double warm_seconds = 0, scratch_seconds = 0;
+      if (p > initial) {  // continue on the previous period
+        ItemIndex items = warm.items;
+        const SessionLog log = parse_training_log(text[static_cast<size_t>(p - 1)], "period",
+                                                  ReadOptions{}, items);
+        const auto start = std::chrono::steady_clock::now();
+        Model next = warm_start(warm, update, std::move(items), log, "period");
+        train_model(next, log);
+        warm_seconds = seconds_since(start);
+        warm = std::move(next);
+      }
+      const Model scratch = p > initial ? from_scratch(p, scratch_seconds) : never;
+      if (p == initial) scratch_seconds = initial_seconds;
+      const Scored n = score(never, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
+      const Scored w = score(warm, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
+      const Scored s = score(scratch, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
+      fmt::print(stderr,
+                 "period {}: {} events; Recall@20 never {:.4f} warm {:.4f} scratch {:.4f}; MRR@20 "
+                 "{:.4f} {:.4f} {:.4f}; new items {:.2f}% / {:.2f}%; seconds warm {:.1f} scratch "
+                 "{:.1f}\n",
+                 p, events[static_cast<size_t>(p)], n.recall, w.recall, s.recall, n.mrr, w.mrr,
+                 s.mrr, 100 * n.new_item_share, 100 * w.new_item_share, warm_seconds, scratch_seconds);
+      days.push_back(Json{{"period", p},
+                          {"events", events[static_cast<size_t>(p)]},
+                          {"never", scored_json(n)},
+                          {"warm", scored_json(w)},
+                          {"scratch", scored_json(s)},
+                          {"warm_items", warm.num_items()},
+                          {"warm_seconds", warm_seconds},
+                          {"scratch_seconds", scratch_seconds}});
+    }
+    const Json result{{"files", files},
+                      {"params", param_string},
+                      {"update_epochs", update_epochs},
+                      {"periods", period.size()},
+                      {"initial", initial},
+                      {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},
+                      {"threads", params.threads},
+                      {"days", days}};
+    write_file_atomically(out_path, [&](std::ostream& out) { out << result.dump(2) << '\n'; });
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rolling_eval: %s\n", e.what());
+    return 1;
+  }
+}
