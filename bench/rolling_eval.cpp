@@ -5,7 +5,7 @@
 // next-item protocol, Recall@20 and MRR@20):
 //   never    the initial model, never updated;
 //   warm     the previous warm model continued on the previous period's events
-//            (train --init, with the optimizer's state);
+//            (train --init, with the optimizer's state; --reset-optimizer: without it);
 //   scratch  a new model trained from scratch on every period before.
 //   rolling_eval OUT.json --periods N|--day-seconds S --initial K --params P --update-epochs E
 //                FILE...
@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "gru4rec/gru4rec.h"
 #include "gru4rec/core/file_io.h"
+#include "gru4rec/gru4rec.h"
 
 using namespace gru4rec;
 using Json = nlohmann::json;
@@ -45,8 +45,8 @@ std::string tsv_of(const std::vector<const SessionRef*>& sessions, const ItemInd
     const SessionLog& log = *ref->log;
     const auto begin = static_cast<size_t>(log.offsets[static_cast<size_t>(ref->session)]);
     const std::string& sid = log.session_ids[static_cast<size_t>(ref->session)];
-    for (size_t e = begin; e < static_cast<size_t>(log.offsets[static_cast<size_t>(ref->session) + 1]);
-         ++e)
+    for (size_t e = begin;
+         e < static_cast<size_t>(log.offsets[static_cast<size_t>(ref->session) + 1]); ++e)
       text += fmt::format("{}\t{}\t{:.3f}\n", sid, ids.id(log.items[e]), log.times[e]);
   }
   return text;
@@ -81,13 +81,15 @@ Json scored_json(const Scored& s) {
 int main(int argc, char** argv) {
   try {
     if (argc < 3) {
-      std::fprintf(stderr,
-                   "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
-                   "[--params P] [--update-epochs E] FILE...\n");
+      std::fprintf(
+          stderr,
+          "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
+          "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
     int periods = 0, initial = 3, update_epochs = 1;
+    bool reset_optimizer = false, skip_scratch = false;
     double day_seconds = 0;
     std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5";
     std::vector<std::string> files;
@@ -97,12 +99,24 @@ int main(int argc, char** argv) {
         if (a + 1 >= argc) throw Error(arg + " needs a value");
         return std::string(argv[++a]);
       };
-      if (arg == "--periods") periods = std::stoi(value());
-      else if (arg == "--day-seconds") day_seconds = std::stod(value());
-      else if (arg == "--initial") initial = std::stoi(value());
-      else if (arg == "--params") param_string = value();
-      else if (arg == "--update-epochs") update_epochs = std::stoi(value());
-      else files.push_back(arg);
+      if (arg == "--periods")
+        periods = std::stoi(value());
+      else if (arg == "--day-seconds")
+        day_seconds = std::stod(value());
+      else if (arg == "--initial")
+        initial = std::stoi(value());
+      else if (arg == "--params")
+        param_string = value();
+      else if (arg == "--update-epochs")
+        update_epochs = std::stoi(value());
+      else if (arg == "--reset-optimizer")
+        reset_optimizer = true;
+      // Only the warm models (to compare variants of the update with the scratch figures of an
+      // earlier run: with parallel=sync or one thread the scratch models are the same).
+      else if (arg == "--skip-scratch")
+        skip_scratch = true;
+      else
+        files.push_back(arg);
     }
     if (files.empty() || (periods > 0) == (day_seconds > 0))
       throw Error("give the files and one of --periods and --day-seconds");
@@ -120,7 +134,8 @@ int main(int argc, char** argv) {
     std::vector<SessionRef> sessions;
     for (const SessionLog& log : logs) {
       for (int64_t s = 0; s < log.num_sessions(); ++s)
-        sessions.push_back({&log, s, log.times[static_cast<size_t>(log.offsets[static_cast<size_t>(s)])]});
+        sessions.push_back(
+            {&log, s, log.times[static_cast<size_t>(log.offsets[static_cast<size_t>(s)])]});
     }
     std::stable_sort(sessions.begin(), sessions.end(),
                      [](const SessionRef& a, const SessionRef& b) { return a.start < b.start; });
@@ -145,12 +160,14 @@ int main(int argc, char** argv) {
     }
     const auto first_periods = [&](int count) {
       std::string joined = "SessionId\tItemId\tTime\n";
-      for (int p = 0; p < count; ++p) joined += text[static_cast<size_t>(p)].substr(text[static_cast<size_t>(p)].find('\n') + 1);
+      for (int p = 0; p < count; ++p)
+        joined += text[static_cast<size_t>(p)].substr(text[static_cast<size_t>(p)].find('\n') + 1);
       return joined;
     };
     const auto from_scratch = [&](int count, double& seconds) {
       ItemIndex items;
-      const SessionLog log = parse_training_log(first_periods(count), "history", ReadOptions{}, items);
+      const SessionLog log =
+          parse_training_log(first_periods(count), "history", ReadOptions{}, items);
       const auto start = std::chrono::steady_clock::now();
       Model model = Model::initialize(params, std::move(items), log, "history");
       train_model(model, log);
@@ -167,15 +184,16 @@ int main(int argc, char** argv) {
       double warm_seconds = 0, scratch_seconds = 0;
       if (p > initial) {  // continue on the previous period
         ItemIndex items = warm.items;
-        const SessionLog log = parse_training_log(text[static_cast<size_t>(p - 1)], "period",
-                                                  ReadOptions{}, items);
+        const SessionLog log =
+            parse_training_log(text[static_cast<size_t>(p - 1)], "period", ReadOptions{}, items);
+        if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
         Model next = warm_start(warm, update, std::move(items), log, "period");
         train_model(next, log);
         warm_seconds = seconds_since(start);
         warm = std::move(next);
       }
-      const Model scratch = p > initial ? from_scratch(p, scratch_seconds) : never;
+      const Model scratch = p > initial && !skip_scratch ? from_scratch(p, scratch_seconds) : never;
       if (p == initial) scratch_seconds = initial_seconds;
       const Scored n = score(never, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
       const Scored w = score(warm, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
@@ -185,12 +203,13 @@ int main(int argc, char** argv) {
                  "{:.4f} {:.4f} {:.4f}; new items {:.2f}% / {:.2f}%; seconds warm {:.1f} scratch "
                  "{:.1f}\n",
                  p, events[static_cast<size_t>(p)], n.recall, w.recall, s.recall, n.mrr, w.mrr,
-                 s.mrr, 100 * n.new_item_share, 100 * w.new_item_share, warm_seconds, scratch_seconds);
+                 s.mrr, 100 * n.new_item_share, 100 * w.new_item_share, warm_seconds,
+                 scratch_seconds);
       days.push_back(Json{{"period", p},
                           {"events", events[static_cast<size_t>(p)]},
                           {"never", scored_json(n)},
                           {"warm", scored_json(w)},
-                          {"scratch", scored_json(s)},
+                          {"scratch", skip_scratch && p > initial ? Json() : scored_json(s)},
                           {"warm_items", warm.num_items()},
                           {"warm_seconds", warm_seconds},
                           {"scratch_seconds", scratch_seconds}});
@@ -198,6 +217,7 @@ int main(int argc, char** argv) {
     const Json result{{"files", files},
                       {"params", param_string},
                       {"update_epochs", update_epochs},
+                      {"optimizer_state", reset_optimizer ? "reset" : "carried on"},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},

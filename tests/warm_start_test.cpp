@@ -140,8 +140,9 @@ namespace {
 TEST(WarmStartOptimizerState, ContinuingWithTheStateIsTheUninterruptedTraining) {
   testing::TempDir dir;
   for (const char* momentum : {"0", "0.3"}) {
-    const std::string base = std::string("layers=12,batch_size=8,n_sample=0,threads=1,seed=9,"
-                                         "dropout_p_hidden=0,dropout_p_embed=0,logq=0,momentum=") +
+    const std::string base = std::string(
+                                 "layers=12,batch_size=8,n_sample=0,threads=1,seed=9,"
+                                 "dropout_p_hidden=0,dropout_p_embed=0,logq=0,momentum=") +
                              momentum;
     SessionLog train;
     const Model three = testing::train_small_model(base + ",n_epochs=3", 300, &train);

@@ -45,8 +45,9 @@ void write_vectors_tsv(std::ostream& out, const std::string& id_column,
 }
 
 void write_npy(std::ostream& out, const MatrixR<float>& vectors) {
-  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-                                   vectors.rows(), vectors.cols());
+  std::string header =
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", vectors.rows(),
+                  vectors.cols());
   // Magic (6), version (2), header length (2), header: padded with spaces to a multiple of 64
   // bytes in all, ending with a newline.
   const size_t unpadded = 10 + header.size() + 1;
@@ -74,8 +75,8 @@ std::vector<std::string> save_vectors(const std::string& path, const std::string
     write_file_atomically(path, [&](std::ostream& out) { write_npy(out, vectors); });
     return {path, ids_path};
   }
-  write_file_atomically(path,
-                        [&](std::ostream& out) { write_vectors_tsv(out, id_column, ids, vectors); });
+  write_file_atomically(
+      path, [&](std::ostream& out) { write_vectors_tsv(out, id_column, ids, vectors); });
   return {path};
 }
 

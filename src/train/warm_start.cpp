@@ -56,8 +56,8 @@ void check_same_shape(const Params& parent, const Params& params) {
   }
 }
 
-Model warm_start(const Model& parent, const Params& params, ItemIndex items,
-                 const SessionLog& data, const std::string& source) {
+Model warm_start(const Model& parent, const Params& params, ItemIndex items, const SessionLog& data,
+                 const std::string& source) {
   check_same_shape(parent.params, params);
   const int32_t known = parent.num_items();
   GRU4REC_CHECK(items.size() >= known);
@@ -78,13 +78,12 @@ Model warm_start(const Model& parent, const Params& params, ItemIndex items,
   }
   model.lineage = parent.lineage;
   // A model made in memory has no file id yet: the id its file would have.
-  const uint64_t parent_id = parent.content_id != 0
-                                 ? parent.content_id
-                                 : load_model_from_bytes(serialize_model(parent), "parent")
-                                       .content_id;
-  model.lineage.push_back(LineageStep{parent_id, known, parent.stats.events,
-                                      parent.stats.sessions, parent.stats.time_min,
-                                      parent.stats.time_max, parent.stats.epochs});
+  const uint64_t parent_id =
+      parent.content_id != 0 ? parent.content_id
+                             : load_model_from_bytes(serialize_model(parent), "parent").content_id;
+  model.lineage.push_back(LineageStep{parent_id, known, parent.stats.events, parent.stats.sessions,
+                                      parent.stats.time_min, parent.stats.time_max,
+                                      parent.stats.epochs});
   return model;
 }
 

@@ -28,7 +28,7 @@ void check_same_shape(const Params& parent, const Params& params);
 // copy of parent.items to get that) and `data` holds its indices. The returned model's stats
 // describe `data` (epochs 0) and its lineage ends with the parent. Throws Error as
 // Model::initialize does for data that cannot train, and for a shape change.
-Model warm_start(const Model& parent, const Params& params, ItemIndex items,
-                 const SessionLog& data, const std::string& source);
+Model warm_start(const Model& parent, const Params& params, ItemIndex items, const SessionLog& data,
+                 const std::string& source);
 
 }  // namespace gru4rec

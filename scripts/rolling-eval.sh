@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Daily updates against retraining from scratch (docs/results.md, "Daily updates"): runs
+# build/bench/rolling_eval on yoochoose (real days) and Diginetica (equal shares of its
+# sessions in time order: its Time only keeps the order), then prints the Markdown tables.
+#   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR]
+# About 20 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+update_epochs=2 out=build/rolling
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --update-epochs) update_epochs="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "usage: $0 [--update-epochs N] [--out DIR]" >&2; exit 2 ;;
+  esac
+done
+data="${GRU4REC_DATA_DIR:-../shared/data}"
+mkdir -p "$out"
+# The published settings of reference section 5.1 (as bench/results_report uses them).
+common="constrained_embedding=True,n_sample=2048,loss=cross-entropy,logq=1,momentum=0,n_epochs=10"
+build/bench/rolling_eval "$out/yoochoose.json" --day-seconds 86400 --initial 3 \
+  --update-epochs "$update_epochs" \
+  --params "$common,layers=480,batch_size=48,dropout_p_embed=0,dropout_p_hidden=0.2,learning_rate=0.07,sample_alpha=0.2" \
+  "$data/yoochoose-rsc15/yoochoose-clicks-100k_train_full.txt" \
+  "$data/yoochoose-rsc15/yoochoose-clicks-100k_test.txt"
+build/bench/rolling_eval "$out/diginetica.json" --periods 10 --initial 5 \
+  --update-epochs "$update_epochs" \
+  --params "$common,layers=192,batch_size=128,dropout_p_embed=0.45,dropout_p_hidden=0.15,learning_rate=0.1,sample_alpha=0" \
+  "$data/diginetica-cikm16/gcegnn-preprocessed/train.tsv" \
+  "$data/diginetica-cikm16/gcegnn-preprocessed/test.tsv"
+/usr/bin/python3 scripts/rolling_table.py "$out/yoochoose.json" "$out/diginetica.json"
