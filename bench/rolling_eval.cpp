@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gru4rec/core/file_io.h"
+#include "gru4rec/core/random.h"
 #include "gru4rec/gru4rec.h"
 
 using namespace gru4rec;
@@ -81,16 +82,17 @@ Json scored_json(const Scored& s) {
 int main(int argc, char** argv) {
   try {
     if (argc < 3) {
-      std::fprintf(
-          stderr,
-          "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
-          "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] FILE...\n");
+      std::fprintf(stderr,
+                   "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
+                   "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
+                   "[--replay-share R] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
     int periods = 0, initial = 3, update_epochs = 1;
     bool reset_optimizer = false, skip_scratch = false;
     double day_seconds = 0;
+    double replay_share = 0;  // older sessions added to each update, as a share of the new ones
     std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5";
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
@@ -111,6 +113,10 @@ int main(int argc, char** argv) {
         update_epochs = std::stoi(value());
       else if (arg == "--reset-optimizer")
         reset_optimizer = true;
+      // Each update also replays a uniform sample of older sessions (this share of the new
+      // period's count), before the new ones in time order.
+      else if (arg == "--replay-share")
+        replay_share = std::stod(value());
       // Only the warm models (to compare variants of the update with the scratch figures of an
       // earlier run: with parallel=sync or one thread the scratch models are the same).
       else if (arg == "--skip-scratch")
@@ -184,8 +190,25 @@ int main(int argc, char** argv) {
       double warm_seconds = 0, scratch_seconds = 0;
       if (p > initial) {  // continue on the previous period
         ItemIndex items = warm.items;
-        const SessionLog log =
-            parse_training_log(text[static_cast<size_t>(p - 1)], "period", ReadOptions{}, items);
+        std::string update_text = text[static_cast<size_t>(p - 1)];
+        if (replay_share > 0) {
+          std::vector<const SessionRef*> older;
+          for (int q = 0; q < p - 1; ++q)
+            older.insert(older.end(), period[static_cast<size_t>(q)].begin(),
+                         period[static_cast<size_t>(q)].end());
+          Rng rng(static_cast<uint64_t>(p));
+          const size_t wanted = std::min(
+              older.size(),
+              static_cast<size_t>(replay_share *
+                                  static_cast<double>(period[static_cast<size_t>(p - 1)].size())));
+          for (size_t i = 0; i < wanted; ++i)  // a partial Fisher-Yates shuffle
+            std::swap(older[i], older[i + rng.below(static_cast<uint32_t>(older.size() - i))]);
+          older.resize(wanted);
+          std::sort(older.begin(), older.end(),
+                    [](const SessionRef* a, const SessionRef* b) { return a->start < b->start; });
+          update_text = tsv_of(older, ids) + update_text.substr(update_text.find('\n') + 1);
+        }
+        const SessionLog log = parse_training_log(update_text, "period", ReadOptions{}, items);
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
         Model next = warm_start(warm, update, std::move(items), log, "period");
@@ -218,6 +241,7 @@ int main(int argc, char** argv) {
                       {"params", param_string},
                       {"update_epochs", update_epochs},
                       {"optimizer_state", reset_optimizer ? "reset" : "carried on"},
+                      {"replay_share", replay_share},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},
