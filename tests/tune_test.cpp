@@ -97,10 +97,16 @@ TEST(Tpe, FindsTheOptimumOfASyntheticObjectiveFasterThanRandomSearch) {
     double tpe_best = -1e9, random_best = -1e9;
     for (int t = 0; t < kTrials; ++t) {
       const std::vector<double> point = tpe.propose(history);
-      for (size_t p = 0; p < point.size(); ++p)
-        EXPECT_EQ(point[p], space.params[p].type == SpaceParam::Type::kCategorical
-                                ? point[p]
-                                : space.params[p].snap(point[p]));  // always on the grid
+      for (size_t p = 0; p < point.size(); ++p) {
+        const SpaceParam& param = space.params[p];
+        if (param.type == SpaceParam::Type::kCategorical) {  // the index of one of the choices
+          EXPECT_EQ(point[p], std::floor(point[p]));
+          EXPECT_GE(point[p], 0);
+          EXPECT_LT(point[p], static_cast<double>(param.choices.size()));
+        } else {
+          EXPECT_EQ(point[p], param.snap(point[p]));  // always on the grid
+        }
+      }
       history.push_back(Trial{point, objective(point)});
       tpe_best = std::max(tpe_best, history.back().objective);
       random_best = std::max(random_best, objective(random.random_point()));
