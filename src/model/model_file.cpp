@@ -220,6 +220,11 @@ void require_finite_weights(const Model& model, std::string_view target) {
 
 }  // namespace
 
+uint64_t model_content_id(std::string_view file_bytes) {
+  // Identity, not security: the key is fixed so that every process agrees on a file's id.
+  return siphash24(SipKey{0x6772753472656331ull, 0x6d6f64656c2d6964ull}, file_bytes);
+}
+
 std::string serialize_model(const Model& model, bool with_optimizer_state) {
   require_finite_weights(model, "model");
   std::ostringstream out(std::ios::binary);
@@ -288,8 +293,7 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
   const size_t data_start = align_up(kPrefixBytes + header_length);
 
   Model model;
-  // Identity, not security: the key is fixed so that every process agrees on a file's id.
-  model.content_id = siphash24(SipKey{0x6772753472656331ull, 0x6d6f64656c2d6964ull}, bytes);
+  model.content_id = model_content_id(bytes);
   try {
     for (const auto& [name, value] : header.at("params").items()) {
       set_param(model.params, name, value.get<std::string>(), fmt::format("{}: parameter", source));

@@ -155,55 +155,48 @@ void copy_item_rows(const ItemRows<From>& from, const ItemRows<To>& to) {
 }  // namespace
 
 template <typename T>
-void AdagradMomentum<T>::import_state(const NetworkWeights<T>& acc, const NetworkWeights<T>* vel) {
-  const bool momentum = config_.momentum > 0 && vel != nullptr;
-  for (size_t l = 0; l < accumulators_.size(); ++l) {
-    const bool item_indexed = l == 0 && mode_ == EmbeddingMode::kOneHot;
-    const auto copy_layer = [&](const GruLayerWeights<T>& from, GruLayerWeights<T>& to) {
-      if (!item_indexed) to.Wx = from.Wx;
-      to.Urz = from.Urz;
-      to.Uh = from.Uh;
-      to.bh = from.bh;
-    };
-    copy_layer(acc.layers[l], accumulators_[l]);
-    if (momentum) copy_layer(vel->layers[l], velocities_[l]);
-  }
-  const auto copy_tables = [&](const NetworkWeights<T>& from, auto slab) {
-    copy_item_rows(item_rows_of(from.Wy), slab(wy_));
-    copy_item_rows(item_rows_of(from.By), slab(by_));
-    if (mode_ == EmbeddingMode::kSeparate) copy_item_rows(item_rows_of(from.E), slab(input_));
-    if (mode_ == EmbeddingMode::kOneHot)
-      copy_item_rows(item_rows_of(from.layers[0].Wx), slab(input_));
+void AdagradMomentum<T>::transfer_state(NetworkWeights<T>& state, bool velocities,
+                                        bool into_optimizer) {
+  const auto copy = [into_optimizer](auto& optimizer_side, auto& state_side) {
+    if (into_optimizer)
+      optimizer_side = state_side;
+    else
+      state_side = optimizer_side;
   };
-  copy_tables(acc, [](InterleavedTable<T>& t) { return t.accumulators(); });
-  if (momentum) copy_tables(*vel, [](InterleavedTable<T>& t) { return t.velocities(); });
+  std::vector<GruLayerWeights<T>>& dense = velocities ? velocities_ : accumulators_;
+  for (size_t l = 0; l < dense.size(); ++l) {
+    // The one-hot input weights are item-indexed: they live in input_.
+    if (!(l == 0 && mode_ == EmbeddingMode::kOneHot)) copy(dense[l].Wx, state.layers[l].Wx);
+    copy(dense[l].Urz, state.layers[l].Urz);
+    copy(dense[l].Uh, state.layers[l].Uh);
+    copy(dense[l].bh, state.layers[l].bh);
+  }
+  const auto copy_rows = [&](InterleavedTable<T>& table, const ItemRows<T>& tensor) {
+    const ItemRows<T> slab = velocities ? table.velocities() : table.accumulators();
+    if (into_optimizer)
+      copy_item_rows(ItemRows<const T>(tensor), slab);
+    else
+      copy_item_rows(ItemRows<const T>(slab), tensor);
+  };
+  copy_rows(wy_, item_rows_of(state.Wy));
+  copy_rows(by_, item_rows_of(state.By));
+  if (mode_ == EmbeddingMode::kSeparate) copy_rows(input_, item_rows_of(state.E));
+  if (mode_ == EmbeddingMode::kOneHot) copy_rows(input_, item_rows_of(state.layers[0].Wx));
+}
+
+// The const_casts: transfer_state() writes only to the side it copies into.
+template <typename T>
+void AdagradMomentum<T>::import_state(const NetworkWeights<T>& acc, const NetworkWeights<T>* vel) {
+  transfer_state(const_cast<NetworkWeights<T>&>(acc), false, true);
+  if (config_.momentum > 0 && vel != nullptr)
+    transfer_state(const_cast<NetworkWeights<T>&>(*vel), true, true);
 }
 
 template <typename T>
 void AdagradMomentum<T>::export_state(NetworkWeights<T>& acc, NetworkWeights<T>* vel) const {
-  const bool momentum = config_.momentum > 0 && vel != nullptr;
-  for (size_t l = 0; l < accumulators_.size(); ++l) {
-    const bool item_indexed = l == 0 && mode_ == EmbeddingMode::kOneHot;
-    const auto copy_layer = [&](const GruLayerWeights<T>& from, GruLayerWeights<T>& to) {
-      if (!item_indexed) to.Wx = from.Wx;
-      to.Urz = from.Urz;
-      to.Uh = from.Uh;
-      to.bh = from.bh;
-    };
-    copy_layer(accumulators_[l], acc.layers[l]);
-    if (momentum) copy_layer(velocities_[l], vel->layers[l]);
-  }
-  auto& self = const_cast<AdagradMomentum&>(*this);  // slabs are views; nothing is written
-  const auto copy_tables = [&](NetworkWeights<T>& to, auto slab) {
-    copy_item_rows(ItemRows<const T>(slab(self.wy_)), item_rows_of(to.Wy));
-    copy_item_rows(ItemRows<const T>(slab(self.by_)), item_rows_of(to.By));
-    if (mode_ == EmbeddingMode::kSeparate)
-      copy_item_rows(ItemRows<const T>(slab(self.input_)), item_rows_of(to.E));
-    if (mode_ == EmbeddingMode::kOneHot)
-      copy_item_rows(ItemRows<const T>(slab(self.input_)), item_rows_of(to.layers[0].Wx));
-  };
-  copy_tables(acc, [](InterleavedTable<T>& t) { return t.accumulators(); });
-  if (momentum) copy_tables(*vel, [](InterleavedTable<T>& t) { return t.velocities(); });
+  auto& self = const_cast<AdagradMomentum&>(*this);
+  self.transfer_state(acc, false, false);
+  if (config_.momentum > 0 && vel != nullptr) self.transfer_state(*vel, true, false);
 }
 
 template <typename T>

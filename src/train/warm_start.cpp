@@ -79,8 +79,7 @@ Model warm_start(const Model& parent, const Params& params, ItemIndex items, con
   model.lineage = parent.lineage;
   // A model made in memory has no file id yet: the id its file would have.
   const uint64_t parent_id =
-      parent.content_id != 0 ? parent.content_id
-                             : load_model_from_bytes(serialize_model(parent), "parent").content_id;
+      parent.content_id != 0 ? parent.content_id : model_content_id(serialize_model(parent));
   model.lineage.push_back(LineageStep{parent_id, known, parent.stats.events, parent.stats.sessions,
                                       parent.stats.time_min, parent.stats.time_max,
                                       parent.stats.epochs});

@@ -45,4 +45,7 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source_name
 // The file's bytes, as save_model writes them (the same refusal of non-finite weights).
 std::string serialize_model(const Model& model, bool with_optimizer_state = false);
 
+// The id of a model file's bytes (Model::content_id of the model loaded from them).
+uint64_t model_content_id(std::string_view file_bytes);
+
 }  // namespace gru4rec

@@ -85,6 +85,10 @@ class AdagradMomentum {
   ItemRows<const T> wy_accumulators() const { return wy_.accumulators(); }
 
  private:
+  // Copies the accumulators (or the velocities) between the optimizer and `state`, a tensor
+  // set of the weights' shape: into the optimizer, or out of it into `state`.
+  void transfer_state(NetworkWeights<T>& state, bool velocities, bool into_optimizer);
+
   // The dense GRU tensors' share `share` of `shares` (see update_share; 0 of 1: all).
   void update_dense_layers(NetworkWeights<T>& w, const StepGradients<T>& g, int share, int shares);
 
