@@ -76,7 +76,8 @@ TEST_F(BaselinesTest, ItemKnnSimilaritiesByHand) {
   const auto two = fit_baseline("itemknn", "n_sims=2,lmbd=1", train_, 4);
   const std::vector<float> t = scores_after(*two, {0});
   EXPECT_FLOAT_EQ(t[1], kFallbackB);
-  EXPECT_GT(t[3], 1.0f);
+  EXPECT_FLOAT_EQ(t[2], 1 + 2 / (std::sqrt(2.0f * 3.0f) + 1));
+  EXPECT_FLOAT_EQ(t[3], 4.0f / 3);  // 1 + 1 / (sqrt(2 * 2) + 1)
 }
 
 TEST_F(BaselinesTest, VsknnWeightsAndNeighboursByHand) {

@@ -123,10 +123,9 @@ TEST_F(Hostile, BodyLimitHoldsForEveryTransferMode) {
   expect_json_error(raw(chunked), 413);
   // A chunk header announcing far more than the limit.
   expect_json_error(raw(head + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\n"), 413);
-  // No length at all: 411 at once (not a wait for a body that will not come).
-  const auto start = Clock::now();
+  // No length at all: 411 at once (a wait for a body that will not come would end in the body
+  // timeout's 408).
   expect_json_error(raw(head + "\r\n"), 411);
-  EXPECT_LT(since(start), 0.5);
   // Compressed bodies are refused, whatever their size.
   expect_json_error(
       raw(head + "Content-Encoding: gzip\r\nContent-Length: 20\r\n\r\n" + std::string(20, '\x1f')),
@@ -210,7 +209,10 @@ TEST_F(Hostile, SlowHeadsAndBodiesAre408AndOthersAreServedMeanwhile) {
     worst = std::max(worst, since(start));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_LT(worst, 0.1) << "slowest answer while 200 slow clients were connected";
+  // Not held up by the slow clients: a server that waited for them would answer only after
+  // their head timeout.
+  EXPECT_LT(worst, small_limits().head_timeout_seconds / 2)
+      << "slowest answer while 200 slow clients were connected";
   // The head timeout (1 s from the first byte) ends every slow client with a 408.
   int timed_out = 0;
   for (int fd : slow) {

@@ -4,12 +4,17 @@
 #include <hwy/targets.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "gru4rec/core/cpu_info.h"
 #include "model/item_scorer_kernels.h"
 
 namespace gru4rec {
@@ -113,6 +118,54 @@ void for_each_kernel(Check check) {
     check((target & (HWY_AVX2 | HWY_AVX3 | HWY_AVX3_DL)) != 0);
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// The kernels the tests below run are those this copy of the library compiled and the CPU
+// supports. Which ones that should be follows from the copy's level and the CPU alone: the
+// x86-64 copy dispatches at run time among AVX-512 (Highway's AVX3), AVX2 and lower targets;
+// the x86-64-v3 and -v4 copies hold their level's kernel only. A kernel that should be there
+// and is not fails under CI (skipped otherwise); kernels this CPU cannot run are named in a
+// skip, so that a run on an AVX2-only CPU says that the AVX-512 kernel went untested.
+TEST(ItemScorer, TheKernelsThisCopyShouldHaveAreAllTestedOnThisCpu) {
+  const bool cpu_avx3 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  const bool cpu_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c");
+  const std::string level = library_build().level;
+  struct Kernel {
+    int64_t target;
+    const char* name;
+    bool in_copy, on_cpu;
+  };
+  const std::vector<Kernel> kernels = {
+      {HWY_AVX3, "AVX3 (AVX-512)", level == "x86-64" || level == "x86-64-v4", cpu_avx3},
+      {HWY_AVX2, "AVX2", level == "x86-64" || level == "x86-64-v3", cpu_avx2}};
+  const std::vector<int64_t> tested = scorer_kernel_targets();
+  std::string ran, untestable, missing;
+  for (int64_t target : tested)
+    ran += std::string(ran.empty() ? "" : ", ") + hwy::TargetName(target);
+  for (const Kernel& kernel : kernels) {
+    if (!kernel.in_copy) continue;
+    const bool present = std::find(tested.begin(), tested.end(), kernel.target) != tested.end();
+    if (!kernel.on_cpu) {
+      untestable += std::string(untestable.empty() ? "" : ", ") + kernel.name;
+      EXPECT_FALSE(present) << kernel.name << " reported as runnable on a CPU without it";
+    } else if (!present) {
+      missing += std::string(missing.empty() ? "" : ", ") + kernel.name;
+    }
+  }
+  std::printf("library copy %s; scorer kernels tested: %s\n", level.c_str(), ran.c_str());
+  RecordProperty("scorer_kernels_tested", ran);
+  if (!missing.empty()) {
+    const std::string message = "the " + level + " copy lacks the kernel(s) " + missing +
+                                " that this CPU supports (tested: " + ran + ")";
+    if (std::getenv("CI") != nullptr) FAIL() << message;
+    GTEST_SKIP() << message;
+  }
+  if (!untestable.empty()) {
+    GTEST_SKIP() << "not tested on this CPU, which cannot run them: " << untestable
+                 << " (tested: " << ran << ")";
+  }
 }
 
 TEST(ItemScorer, EveryKernelMatchesTheProductForEveryBatchSizeAndAnItemCountOffThePanels) {

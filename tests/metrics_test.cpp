@@ -101,6 +101,7 @@ TEST(Evaluator, MatchesStepByStepScoringOfEachSession) {
       expected.add(1.0 + static_cast<double>(greater));
     }
   }
+  std::vector<EvalResult> results;
   for (int threads : {1, 2, 3}) {
     EvalOptions options;
     options.cutoffs = {1, 5, 10};
@@ -109,10 +110,18 @@ TEST(Evaluator, MatchesStepByStepScoringOfEachSession) {
     const EvalResult result = evaluate(model, test, options);
     EXPECT_EQ(result.predictions, expected.count());
     for (size_t k = 0; k < 3; ++k) {
-      // GEMM and GEMV may round the last bit differently: allow a near-tie to move one rank.
+      // The evaluator's kernel and the predictor's GEMV may round the last bit differently:
+      // allow a near-tie to move one rank.
       EXPECT_NEAR(result.recall[k], expected.recall(k), 2.0 / expected.count()) << threads;
       EXPECT_NEAR(result.mrr[k], expected.mrr(k), 2.0 / expected.count()) << threads;
     }
+    results.push_back(result);
+  }
+  // Every thread count gives the same results, exactly (README: "with the same results").
+  for (size_t t = 1; t < results.size(); ++t) {
+    EXPECT_EQ(results[t].predictions, results[0].predictions);
+    EXPECT_EQ(results[t].recall, results[0].recall) << t + 1 << " threads";
+    EXPECT_EQ(results[t].mrr, results[0].mrr) << t + 1 << " threads";
   }
 }
 

@@ -375,11 +375,7 @@ TEST_F(PrepareTest, EventsAtTheSameTimeAreOrderedByItemIdBeforeDedupe) {
 }
 
 TEST_F(PrepareTest, SharedRawSamplesThroughTheNamedAndGenericReaders) {
-  const std::string data = GRU4REC_TEST_DATA_DIR;
-  if (!std::filesystem::exists(data + "/diginetica-cikm16/sample_train-item-views.csv")) {
-    if (std::getenv("CI") != nullptr) FAIL() << "no shared data at " << data;
-    GTEST_SKIP() << "no shared data at " << data;
-  }
+  GRU4REC_REQUIRE_SHARED_DATA(data);  // ../shared/data, or GRU4REC_DATA_DIR
   // Diginetica sample: 12,391 events in 2,986 sessions over 7,139 items.
   EventTable digi;
   read_raw_events(data + "/diginetica-cikm16/sample_train-item-views.csv",

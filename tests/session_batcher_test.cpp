@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
 namespace gru4rec {
 namespace {
 
@@ -80,6 +85,69 @@ TEST(SessionBatcher, RestartReplaysTheEpoch) {
   while (batcher.next(step)) ++second;
   EXPECT_EQ(first, 4);
   EXPECT_EQ(second, 4);
+}
+
+// Hogwild's threads take sessions from one queue: together they train on every (input, target)
+// pair of the epoch exactly once, each session whole on one thread and in its order, for two
+// epochs (the queue restarted in between). Every event is its own item, so a pair names its
+// session and position.
+TEST(SessionBatcher, BatchersSharingAQueueSeeEveryEventOnce) {
+  SessionLog log;
+  log.offsets = {0};
+  int32_t item = 0;
+  for (int s = 0; s < 400; ++s) {
+    const int length = 1 + (s * 7) % 6;  // 1 to 6 events; sessions of one event give no pair
+    for (int e = 0; e < length; ++e) log.items.push_back(item++);
+    log.offsets.push_back(static_cast<int64_t>(log.items.size()));
+    log.session_ids.push_back(std::to_string(s));
+  }
+  log.times.assign(log.items.size(), 0.0);
+  std::map<int32_t, int> session_of;  // input item -> session
+  size_t expected_pairs = 0;
+  for (int s = 0; s < 400; ++s) {
+    for (auto e = log.offsets[static_cast<size_t>(s)];
+         e + 1 < log.offsets[static_cast<size_t>(s) + 1]; ++e, ++expected_pairs)
+      session_of[log.items[static_cast<size_t>(e)]] = s;
+  }
+  std::vector<int64_t> order(400);
+  for (int s = 0; s < 400; ++s) order[static_cast<size_t>(s)] = (s * 37) % 400;
+  SessionQueue queue(order);
+  constexpr int kThreads = 3;
+  std::vector<std::unique_ptr<SessionBatcher>> batchers;
+  for (int t = 0; t < kThreads; ++t)
+    batchers.push_back(std::make_unique<SessionBatcher>(log, queue, 4 + t));
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    std::vector<std::vector<std::pair<int32_t, int32_t>>> seen(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        SessionBatcher::Step step;
+        while (batchers[static_cast<size_t>(t)]->next(step)) {
+          for (size_t r = 0; r < step.inputs.size(); ++r)
+            seen[static_cast<size_t>(t)].emplace_back(step.inputs[r], step.targets[r]);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    std::map<int32_t, int> times_seen;
+    std::map<int, int> thread_of_session, last_input_of_session;
+    for (int t = 0; t < kThreads; ++t) {
+      for (const auto& [input, target] : seen[static_cast<size_t>(t)]) {
+        ++times_seen[input];
+        EXPECT_EQ(target, input + 1) << "epoch " << epoch;  // the next event of the session
+        ASSERT_TRUE(session_of.count(input)) << input << " is the last event of its session";
+        const int session = session_of.at(input);
+        const auto [at, first] = thread_of_session.emplace(session, t);
+        EXPECT_EQ(at->second, t) << "session " << session << " split between threads";
+        if (!first) EXPECT_EQ(input, last_input_of_session[session] + 1) << "out of order";
+        last_input_of_session[session] = input;
+      }
+    }
+    EXPECT_EQ(times_seen.size(), expected_pairs) << "epoch " << epoch;
+    for (const auto& [input, count] : times_seen) EXPECT_EQ(count, 1) << "pair from " << input;
+    queue.restart();
+    for (auto& batcher : batchers) batcher->restart();
+  }
 }
 
 }  // namespace

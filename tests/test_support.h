@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/model/model.h"
@@ -54,8 +55,16 @@ void write_zstd(const std::string& path, const std::string& text, int level = 3)
 // otherwise), read as file "t" into `items`.
 SessionLog synthetic_training_log(int32_t num_items, int64_t num_sessions, ItemIndex& items);
 
-// A small model trained on the synthetic data (deterministic for the parameters).
+// A small model trained on the synthetic data (deterministic for the parameters). It trains on
+// one thread unless `param_string` names `threads`, so that results do not depend on the
+// machine's cores.
 Model train_small_model(const std::string& param_string, int64_t sessions = 600,
                         SessionLog* train_out = nullptr, SessionLog* test_out = nullptr);
+
+// Recall and MRR at `cutoff` of ranking every item by its training support (the model's
+// supports; ties in index order), the same list for every prediction of `test`: the bar a
+// learning model must clear.
+std::pair<double, double> popularity_recall_mrr(const Model& model, const SessionLog& test,
+                                                int cutoff);
 
 }  // namespace gru4rec::testing

@@ -119,16 +119,29 @@ TEST(Tpe, FindsTheOptimumOfASyntheticObjectiveFasterThanRandomSearch) {
   EXPECT_GE(tpe_wins, 7) << "TPE beat random search in " << tpe_wins << " of " << kSeeds;
 }
 
-TEST(Tpe, FailedTrialsCountAsTheWorstAndCategoricalIndicesStayInRange) {
+// A failed trial (NaN) is ranked as the worst trial: the proposals after a history with failed
+// trials are those after the same history with the failures given an objective below every
+// other, and not those with the failures given the best objective.
+TEST(Tpe, FailedTrialsCountAsTheWorst) {
   const ParamSpace space = parse_param_space(kSpace, "space.json");
-  TpeSampler tpe(space, TpeOptions{});
-  std::vector<Trial> history;
+  TpeSampler random(space, TpeOptions{});
+  std::vector<Trial> failed, worst, best;
   for (int t = 0; t < 30; ++t) {
-    const std::vector<double> point = tpe.propose(history);
-    EXPECT_GE(point[3], 0);
-    EXPECT_LE(point[3], 2);
-    history.push_back(Trial{point, t % 3 == 0 ? std::nan("") : objective(point)});
+    const std::vector<double> point = random.random_point();
+    const bool fails = t % 3 == 0;
+    failed.push_back(Trial{point, fails ? std::nan("") : objective(point)});
+    worst.push_back(Trial{point, fails ? -1e9 : objective(point)});
+    best.push_back(Trial{point, fails ? 1e9 : objective(point)});
   }
+  TpeSampler with_failed(space, TpeOptions{}), with_worst(space, TpeOptions{}),
+      with_best(space, TpeOptions{});
+  int differs_from_best = 0;
+  for (int t = 0; t < 20; ++t) {
+    const std::vector<double> a = with_failed.propose(failed);
+    EXPECT_EQ(a, with_worst.propose(worst)) << "proposal " << t;
+    differs_from_best += a != with_best.propose(best) ? 1 : 0;
+  }
+  EXPECT_GT(differs_from_best, 10);
 }
 
 TEST(TrialLog, RoundTripsAndRefusesTheLogOfAnotherSpace) {

@@ -49,43 +49,55 @@ RankCounts count_rank(const float* scores, const float* bias, int64_t n, int64_t
   return RankCounts{.greater = greater, .equal = equal - 1};
 }
 
-RankMetrics::RankMetrics(std::vector<int> cutoffs)
-    : cutoffs_(std::move(cutoffs)),
-      hits_(cutoffs_.size(), 0),
-      reciprocal_sum_(cutoffs_.size(), 0.0),
-      gain_sum_(cutoffs_.size(), 0.0) {}
+RankMetrics::RankMetrics(std::vector<int> cutoffs) : cutoffs_(std::move(cutoffs)) {
+  int longest = 0;
+  for (int cutoff : cutoffs_) {
+    GRU4REC_CHECK(cutoff > 0);
+    longest = std::max(longest, cutoff);
+  }
+  half_rank_counts_.assign(2 * static_cast<size_t>(longest) + 1, 0);
+}
 
 void RankMetrics::add(double rank) {
   ++count_;
-  for (size_t k = 0; k < cutoffs_.size(); ++k) {
-    if (rank <= cutoffs_[k]) {
-      ++hits_[k];
-      reciprocal_sum_[k] += 1.0 / rank;
-      gain_sum_[k] += 1.0 / std::log2(1.0 + rank);
-    }
-  }
+  const double half_ranks = 2 * rank;
+  GRU4REC_CHECK(rank >= 1 && half_ranks == std::floor(half_ranks), "a rank is a multiple of 0.5");
+  if (half_ranks < static_cast<double>(half_rank_counts_.size()))
+    ++half_rank_counts_[static_cast<size_t>(half_ranks)];
 }
 
 void RankMetrics::merge(const RankMetrics& other) {
   GRU4REC_CHECK(other.cutoffs_ == cutoffs_);
   count_ += other.count_;
-  for (size_t k = 0; k < cutoffs_.size(); ++k) {
-    hits_[k] += other.hits_[k];
-    reciprocal_sum_[k] += other.reciprocal_sum_[k];
-    gain_sum_[k] += other.gain_sum_[k];
+  for (size_t i = 0; i < half_rank_counts_.size(); ++i)
+    half_rank_counts_[i] += other.half_rank_counts_[i];
+}
+
+template <typename F>
+double RankMetrics::sum_within(size_t k, F f) const {
+  double sum = 0;
+  const auto last = 2 * static_cast<size_t>(cutoffs_[k]);
+  for (size_t i = 2; i <= last; ++i) {
+    if (half_rank_counts_[i] != 0)
+      sum += static_cast<double>(half_rank_counts_[i]) * f(0.5 * static_cast<double>(i));
   }
+  return sum;
 }
 
 double RankMetrics::recall(size_t k) const {
-  return count_ == 0 ? 0.0 : static_cast<double>(hits_[k]) / static_cast<double>(count_);
+  if (count_ == 0) return 0.0;
+  return sum_within(k, [](double) { return 1.0; }) / static_cast<double>(count_);
 }
 
 double RankMetrics::mrr(size_t k) const {
-  return count_ == 0 ? 0.0 : reciprocal_sum_[k] / static_cast<double>(count_);
+  if (count_ == 0) return 0.0;
+  return sum_within(k, [](double rank) { return 1.0 / rank; }) / static_cast<double>(count_);
 }
 
 double RankMetrics::ndcg(size_t k) const {
-  return count_ == 0 ? 0.0 : gain_sum_[k] / static_cast<double>(count_);
+  if (count_ == 0) return 0.0;
+  return sum_within(k, [](double rank) { return 1.0 / std::log2(1.0 + rank); }) /
+         static_cast<double>(count_);
 }
 
 ListMetrics::ListMetrics(std::vector<int> cutoffs, std::span<const int64_t> supports)

@@ -41,10 +41,14 @@ struct RankCounts {
 // n items; the target itself is not counted. A non-finite target score counts as ranked last.
 RankCounts count_rank(const float* scores, const float* bias, int64_t n, int64_t target);
 
+// Accumulates ranks as counts per rank (ranks are whole or half numbers, see above), so that
+// the metrics are the same whatever the order of add() and merge(): evaluation on any number
+// of threads gives the same figures, to the last bit.
 class RankMetrics {
  public:
   explicit RankMetrics(std::vector<int> cutoffs);
 
+  // `rank` >= 1, a multiple of 0.5.
   void add(double rank);
   void merge(const RankMetrics& other);
 
@@ -55,9 +59,12 @@ class RankMetrics {
   double ndcg(size_t cutoff_index) const;
 
  private:
+  // The sum of f(rank) over the predictions ranked within cut-off k (in the order of ranks).
+  template <typename F>
+  double sum_within(size_t k, F f) const;
+
   std::vector<int> cutoffs_;
-  std::vector<int64_t> hits_;
-  std::vector<double> reciprocal_sum_, gain_sum_;
+  std::vector<int64_t> half_rank_counts_;  // [2 rank]: predictions of that rank, up to max cutoff
   int64_t count_ = 0;
 };
 
