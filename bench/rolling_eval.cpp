@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     bool reset_optimizer = false, skip_scratch = false;
     double day_seconds = 0;
     double replay_share = 0;  // older sessions added to each update, as a share of the new ones
-    std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5";
+    std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5", update_string;
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
       const std::string arg = argv[a];
@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
         param_string = value();
       else if (arg == "--update-epochs")
         update_epochs = std::stoi(value());
+      // Parameters of the updates that differ from --params (e.g. a lower learning rate).
+      else if (arg == "--update-params")
+        update_string = value();
       else if (arg == "--reset-optimizer")
         reset_optimizer = true;
       // Each update also replays a uniform sample of older sessions (this share of the new
@@ -131,6 +134,8 @@ int main(int argc, char** argv) {
     validate_params(params);
     Params update = params;
     update.n_epochs = update_epochs;
+    apply_param_string(update, update_string);
+    validate_params(update);
 
     // Every session of every file, by start time.
     ItemIndex ids;
@@ -240,6 +245,7 @@ int main(int argc, char** argv) {
     const Json result{{"files", files},
                       {"params", param_string},
                       {"update_epochs", update_epochs},
+                      {"update_params", update_string},
                       {"optimizer_state", reset_optimizer ? "reset" : "carried on"},
                       {"replay_share", replay_share},
                       {"periods", period.size()},

@@ -30,6 +30,7 @@
 #include "gru4rec/prepare/prepare_folder.h"
 #include "gru4rec/train/trainer.h"
 #include "gru4rec/train/validation.h"
+#include "gru4rec/train/warm_start.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -370,13 +371,20 @@ class PyModel {
   // (cut-offs, mode); `patience` > 0 stops after that many validations without a better
   // `stop_metric` and keeps the best epoch. Returns (model, validation history: a list of
   // {"epoch", "metrics", "best"} dicts).
+  // `init`: None, or a fitted model to continue (warm_start: its parameters are the defaults
+  // that `param_string` overrides, its items keep their rows, new items are added, and its
+  // optimizer state carries on when it holds one).
   static py::tuple fit(const std::string& param_string, const py::array& s, const py::array& i,
                        const py::array& t, const py::object& progress, const py::object& valid,
                        const std::vector<int>& cutoffs, const std::string& mode,
-                       const std::string& stop_metric, int patience, int every) {
-    Params params;
+                       const std::string& stop_metric, int patience, int every,
+                       const py::object& init) {
+    std::shared_ptr<const Model> parent;
+    if (!init.is_none()) parent = init.cast<const PyModel&>().model_;
+    Params params = parent ? parent->params : Params{};
     apply_param_string(params, param_string);
     validate_params(params);
+    if (parent) check_same_shape(parent->params, params);
     const Columns columns(s, i, t);
     std::optional<Columns> valid_columns;
     if (!valid.is_none()) {
@@ -414,9 +422,13 @@ class PyModel {
     std::vector<ValidationRecord> history;
     {
       py::gil_scoped_release release;
-      ItemIndex items;
+      ItemIndex items = parent ? parent->items : ItemIndex();
       const SessionLog log = training_log_from_columns(columns.view("training data"), items);
-      model.emplace(Model::initialize(params, std::move(items), log, "training data"));
+      if (parent) {
+        model.emplace(warm_start(*parent, params, std::move(items), log, "training data"));
+      } else {
+        model.emplace(Model::initialize(params, std::move(items), log, "training data"));
+      }
       if (valid_columns) {
         const SessionLog valid_log =
             test_log_from_columns(valid_columns->view("validation data"), model->items);
@@ -440,9 +452,9 @@ class PyModel {
     return PyModel(load_model(path));
   }
 
-  void save(const std::string& path) const {
+  void save(const std::string& path, bool with_optimizer_state) const {
     py::gil_scoped_release release;
-    save_model(*model_, path);
+    save_model(*model_, path, with_optimizer_state);
   }
 
   py::dict evaluate(const py::array& s, const py::array& i, const py::array& t,

@@ -139,7 +139,9 @@ TEST(SessionBatcher, BatchersSharingAQueueSeeEveryEventOnce) {
         const int session = session_of.at(input);
         const auto [at, first] = thread_of_session.emplace(session, t);
         EXPECT_EQ(at->second, t) << "session " << session << " split between threads";
-        if (!first) EXPECT_EQ(input, last_input_of_session[session] + 1) << "out of order";
+        if (!first) {
+          EXPECT_EQ(input, last_input_of_session[session] + 1) << "out of order";
+        }
         last_input_of_session[session] = input;
       }
     }

@@ -160,8 +160,14 @@ class GRU4Rec(_Fitted):
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time",
             valid=None, early_stop=0, eval_every=1, stop_metric=None, cutoffs=(20,),
-            mode="standard", progress=None):
+            mode="standard", progress=None, init=None):
         """Trains on the events of `data` (one row per event); returns self.
+
+        init: a fitted GRU4Rec to continue (as `gru4rec train --init`): its parameters are the
+        defaults of this training (those given to the constructor override them, except the
+        ones that shape the network: layers, embedding, constrained_embedding), its items keep
+        their vectors, items first seen in `data` are added, and its optimizer state carries on
+        (a model trained in this process, or saved with optimizer_state=True).
 
         valid: validation events (same columns as `data`), evaluated every `eval_every` epochs
         and after the last one; the results are in `validation_history` (one dict per
@@ -179,12 +185,17 @@ class GRU4Rec(_Fitted):
         valid_columns = None
         if valid is not None:
             valid_columns = _columns(valid, session_key, item_key, time_key)
+        parent = None
+        if init is not None:
+            if not isinstance(init, GRU4Rec):
+                raise TypeError("init must be a fitted GRU4Rec model")
+            parent = init._fitted()
         callback, close = _progress_callback(progress)
         try:
             self._native, self.validation_history = _gru4rec.Model.fit(
                 self._param_string, sessions, items, times, callback, valid_columns,
                 _cutoff_list(cutoffs), str(mode), stop_metric or "", int(early_stop),
-                int(eval_every))
+                int(eval_every), parent)
         finally:
             close()
         return self
@@ -203,8 +214,11 @@ class GRU4Rec(_Fitted):
         """A live session: add(item) each event, then recommend(k)."""
         return Session(self._fitted().session())
 
-    def save(self, path):
-        self._fitted().save(os.fspath(path))
+    def save(self, path, optimizer_state=False):
+        """Writes the model file (atomically). optimizer_state=True also writes the Adagrad
+        accumulators and momentum (doubling the file), so that a training continued from it
+        (fit(init=...) or `gru4rec train --init`) goes on exactly where this one stopped."""
+        self._fitted().save(os.fspath(path), bool(optimizer_state))
 
     @classmethod
     def load(cls, path):

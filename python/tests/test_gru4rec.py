@@ -313,3 +313,37 @@ def test_exported_vectors_read_back_with_numpy_and_pandas(data, tmp_path):
         assert np.array_equal(by_cli[str(session_id)], vector), session_id
     # A session of unknown items only: zeros.
     assert not model.session_vectors([["no-such-item"]]).any()
+
+
+def test_fit_init_continues_a_model_as_the_cli_does(data, tmp_path):
+    folder, train, _ = data
+    # Yesterday's model (saved with its optimizer state), then today's events with a new item.
+    sessions = train.SessionId.unique()
+    first = train[train.SessionId.isin(sessions[:400])]
+    today = train[train.SessionId.isin(sessions[400:])].copy()
+    today["ItemId"] = today.ItemId.astype(str)
+    new_item = pd.DataFrame({"SessionId": [10**9] * 2, "ItemId": [today.ItemId.iloc[0], "brand-new"],
+                             "Time": [today.Time.max() + 1, today.Time.max() + 2]})
+    today = pd.concat([today, new_item], ignore_index=True)
+    today.to_csv(tmp_path / "today.tsv", sep="\t", index=False)
+    yesterday = GRU4Rec(**PARAMS).fit(first)
+    yesterday.save(tmp_path / "yesterday.g4r", optimizer_state=True)
+    # Only the epochs given: the other parameters are the parent's.
+    continued = GRU4Rec(n_epochs=1).fit(today, init=yesterday)
+    assert continued.params["layers"] == yesterday.params["layers"]
+    assert continued.params["n_epochs"] == "1"
+    ids = list(continued.item_ids)
+    assert ids[:len(yesterday.item_ids)] == list(yesterday.item_ids)
+    assert "brand-new" in ids and "brand-new" not in yesterday.item_ids
+    subprocess.run([CLI, "train", str(tmp_path / "today.tsv"), "--init",
+                    str(tmp_path / "yesterday.g4r"), "--ps", "n_epochs=1", "-s",
+                    str(tmp_path / "cli.g4r"), "-q", "--progress", "none"], check=True,
+                   capture_output=True)
+    by_cli = GRU4Rec.load(tmp_path / "cli.g4r")
+    assert list(by_cli.item_ids) == ids
+    assert np.array_equal(by_cli.item_embeddings, continued.item_embeddings)
+    # A parameter that would change the network's shape is refused.
+    with pytest.raises(ValueError, match="layers"):
+        GRU4Rec(layers=[32]).fit(today, init=yesterday)
+    with pytest.raises(TypeError, match="init"):
+        GRU4Rec(n_epochs=1).fit(today, init="yesterday.g4r")
