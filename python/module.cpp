@@ -424,11 +424,8 @@ class PyModel {
       py::gil_scoped_release release;
       ItemIndex items = parent ? parent->items : ItemIndex();
       const SessionLog log = training_log_from_columns(columns.view("training data"), items);
-      if (parent) {
-        model.emplace(warm_start(*parent, params, std::move(items), log, "training data"));
-      } else {
-        model.emplace(Model::initialize(params, std::move(items), log, "training data"));
-      }
+      model.emplace(parent ? warm_start(*parent, params, std::move(items), log, "training data")
+                           : Model::initialize(params, std::move(items), log, "training data"));
       if (valid_columns) {
         const SessionLog valid_log =
             test_log_from_columns(valid_columns->view("validation data"), model->items);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gru4rec/core/cpu_info.h"
+#include "gru4rec/core/text.h"
 #include "model/item_scorer_kernels.h"
 
 namespace gru4rec {
@@ -141,19 +142,20 @@ TEST(ItemScorer, TheKernelsThisCopyShouldHaveAreAllTestedOnThisCpu) {
       {HWY_AVX3, "AVX3 (AVX-512)", level == "x86-64" || level == "x86-64-v4", cpu_avx3},
       {HWY_AVX2, "AVX2", level == "x86-64" || level == "x86-64-v3", cpu_avx2}};
   const std::vector<int64_t> tested = scorer_kernel_targets();
-  std::string ran, untestable, missing;
-  for (int64_t target : tested)
-    ran += std::string(ran.empty() ? "" : ", ") + hwy::TargetName(target);
+  std::vector<std::string> ran_names, untestable_names, missing_names;
+  for (int64_t target : tested) ran_names.emplace_back(hwy::TargetName(target));
   for (const Kernel& kernel : kernels) {
     if (!kernel.in_copy) continue;
     const bool present = std::find(tested.begin(), tested.end(), kernel.target) != tested.end();
     if (!kernel.on_cpu) {
-      untestable += std::string(untestable.empty() ? "" : ", ") + kernel.name;
+      untestable_names.emplace_back(kernel.name);
       EXPECT_FALSE(present) << kernel.name << " reported as runnable on a CPU without it";
     } else if (!present) {
-      missing += std::string(missing.empty() ? "" : ", ") + kernel.name;
+      missing_names.emplace_back(kernel.name);
     }
   }
+  const std::string ran = join(ran_names, ", "), untestable = join(untestable_names, ", "),
+                    missing = join(missing_names, ", ");
   std::printf("library copy %s; scorer kernels tested: %s\n", level.c_str(), ran.c_str());
   RecordProperty("scorer_kernels_tested", ran);
   if (!missing.empty()) {

@@ -20,6 +20,7 @@
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/random.h"
+#include "gru4rec/core/text.h"
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model_file.h"
@@ -484,14 +485,11 @@ Model model_with_another_dictionary() {
   synthetic.num_topics = 5;
   synthetic.seed = 3;
   const std::string text = generate_synthetic_data(synthetic).train_tsv;
-  std::vector<std::string> lines;
-  for (size_t start = 0, end; start < text.size(); start = end + 1) {
-    end = std::min(text.find('\n', start), text.size());
-    lines.push_back(text.substr(start, end - start));
-  }
-  std::reverse(lines.begin() + 1, lines.end());  // the header stays first
+  std::vector<std::string_view> lines = split(text, '\n');
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();  // after the last newline
+  std::reverse(lines.begin() + 1, lines.end());                     // the header stays first
   std::string reversed;
-  for (const std::string& line : lines) reversed += line + "\n";
+  for (std::string_view line : lines) (reversed += line) += '\n';
   ItemIndex items;
   const SessionLog log = parse_training_log(reversed, "reversed", ReadOptions{}, items);
   Params params;

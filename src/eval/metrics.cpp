@@ -77,10 +77,8 @@ template <typename F>
 double RankMetrics::sum_within(size_t k, F f) const {
   double sum = 0;
   const auto last = 2 * static_cast<size_t>(cutoffs_[k]);
-  for (size_t i = 2; i <= last; ++i) {
-    if (half_rank_counts_[i] != 0)
-      sum += static_cast<double>(half_rank_counts_[i]) * f(0.5 * static_cast<double>(i));
-  }
+  for (size_t i = 2; i <= last; ++i)
+    sum += static_cast<double>(half_rank_counts_[i]) * f(0.5 * static_cast<double>(i));
   return sum;
 }
 
