@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
                    "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
-                   "[--replay-share R] FILE...\n");
+                   "[--replay-share R] [--window K] [--initial-model PATH] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
@@ -94,6 +94,8 @@ int main(int argc, char** argv) {
     double day_seconds = 0;
     double replay_share = 0;  // older sessions added to each update, as a share of the new ones
     std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5", update_string;
+    std::string initial_model_path;
+    int window = 1;
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
       const std::string arg = argv[a];
@@ -124,6 +126,13 @@ int main(int argc, char** argv) {
       // earlier run: with parallel=sync or one thread the scratch models are the same).
       else if (arg == "--skip-scratch")
         skip_scratch = true;
+      // The initial model (with its optimizer's state) is read from this file when it exists,
+      // else trained and saved there: variants of the update then share one initial training.
+      // Each update trains on the last K periods (a sliding window), not only the last one.
+      else if (arg == "--window")
+        window = std::stoi(value());
+      else if (arg == "--initial-model")
+        initial_model_path = value();
       else
         files.push_back(arg);
     }
@@ -186,7 +195,12 @@ int main(int argc, char** argv) {
       return model;
     };
     double initial_seconds = 0;
-    const Model never = from_scratch(initial, initial_seconds);
+    const bool reuse_initial =
+        !initial_model_path.empty() && std::ifstream(initial_model_path).good();
+    const Model never =
+        reuse_initial ? load_model(initial_model_path) : from_scratch(initial, initial_seconds);
+    if (!initial_model_path.empty() && !reuse_initial)
+      save_model(never, initial_model_path, /*with_optimizer_state=*/true);
     fmt::print(stderr, "{} periods; initial model on {} of them: {} items, {:.1f} s\n",
                period.size(), initial, never.num_items(), initial_seconds);
     Model warm = never;
@@ -195,10 +209,13 @@ int main(int argc, char** argv) {
       double warm_seconds = 0, scratch_seconds = 0;
       if (p > initial) {  // continue on the previous period
         ItemIndex items = warm.items;
-        std::string update_text = text[static_cast<size_t>(p - 1)];
+        std::string update_text = "SessionId\tItemId\tTime\n";
+        for (int q = std::max(0, p - window); q < p; ++q)
+          update_text +=
+              text[static_cast<size_t>(q)].substr(text[static_cast<size_t>(q)].find('\n') + 1);
         if (replay_share > 0) {
           std::vector<const SessionRef*> older;
-          for (int q = 0; q < p - 1; ++q)
+          for (int q = 0; q < p - window; ++q)
             older.insert(older.end(), period[static_cast<size_t>(q)].begin(),
                          period[static_cast<size_t>(q)].end());
           Rng rng(static_cast<uint64_t>(p));
@@ -248,6 +265,7 @@ int main(int argc, char** argv) {
                       {"update_params", update_string},
                       {"optimizer_state", reset_optimizer ? "reset" : "carried on"},
                       {"replay_share", replay_share},
+                      {"window", window},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},

@@ -3,8 +3,9 @@
 # build/bench/rolling_eval on yoochoose (real days) and Diginetica (equal shares of its
 # sessions in time order: its Time only keeps the order), then prints the Markdown tables.
 #   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR]
-# (build/bench/rolling_eval also takes --reset-optimizer, --replay-share R, --update-params S
-# and --skip-scratch for variants of the update.)
+# (build/bench/rolling_eval also takes --reset-optimizer, --replay-share R, --update-params S,
+# --skip-scratch, --window K (train each update on the last K periods) and --initial-model PATH
+# (train the initial model once, then reuse it) for variants of the update.)
 # About 20 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
