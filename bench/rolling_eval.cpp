@@ -70,6 +70,27 @@ Scored score(const Model& model, const std::string& test_tsv, int64_t events) {
                 static_cast<double>(report.dropped_unknown_items) / static_cast<double>(events)};
 }
 
+// The TSV log without the events of items whose index in `items` is `known` or more (the
+// items an update added); `removed` counts them.
+std::string without_new_items(std::string_view tsv, const ItemIndex& items, int32_t known,
+                              int64_t& removed) {
+  std::string kept;
+  bool header = true;
+  while (!tsv.empty()) {
+    const size_t end = tsv.find('\n');
+    const std::string_view line = tsv.substr(0, end);
+    tsv = end == std::string_view::npos ? std::string_view() : tsv.substr(end + 1);
+    const size_t tab = line.find('\t');
+    if (!header && items.find(line.substr(tab + 1, line.find('\t', tab + 1) - tab - 1)) >= known) {
+      ++removed;
+      continue;
+    }
+    header = false;
+    kept.append(line).push_back('\n');
+  }
+  return kept;
+}
+
 Json scored_json(const Scored& s) {
   return Json{{"recall@20", s.recall},
               {"mrr@20", s.mrr},
@@ -85,7 +106,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
                    "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
-                   "[--replay-share R] [--window K] [--initial-model PATH] FILE...\n");
+                   "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
+                   "[--age-split] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
@@ -96,6 +118,7 @@ int main(int argc, char** argv) {
     std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5", update_string;
     std::string initial_model_path;
     int window = 1;
+    bool period_supports = false, age_split = false;
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
       const std::string arg = argv[a];
@@ -133,6 +156,14 @@ int main(int argc, char** argv) {
         window = std::stoi(value());
       else if (arg == "--initial-model")
         initial_model_path = value();
+      // The update's negative sampling and logQ follow the update data's item counts (what its
+      // mini-batches really draw from), not the counts of every event seen.
+      else if (arg == "--period-supports")
+        period_supports = true;
+      // At the first update only: warm and scratch also scored without the events of the items
+      // the update added (where does the gap come from?).
+      else if (arg == "--age-split")
+        age_split = true;
       else
         files.push_back(arg);
     }
@@ -234,11 +265,34 @@ int main(int argc, char** argv) {
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
         Model next = warm_start(warm, update, std::move(items), log, "period");
-        train_model(next, log);
+        if (period_supports) {
+          std::vector<int64_t> cumulative = next.supports;
+          next.supports = item_supports(log, next.num_items());
+          for (int64_t& c : next.supports) c = std::max<int64_t>(c, 1);
+          train_model(next, log);
+          next.supports = std::move(cumulative);
+        } else {
+          train_model(next, log);
+        }
         warm_seconds = seconds_since(start);
         warm = std::move(next);
       }
-      const Model scratch = p > initial && !skip_scratch ? from_scratch(p, scratch_seconds) : never;
+      const Model scratch = p > initial && (!skip_scratch || (age_split && p == initial + 1))
+                                ? from_scratch(p, scratch_seconds)
+                                : never;
+      if (age_split && p == initial + 1) {
+        int64_t removed = 0;
+        const std::string kept =
+            without_new_items(text[static_cast<size_t>(p)], warm.items, never.num_items(), removed);
+        const int64_t kept_events = events[static_cast<size_t>(p)] - removed;
+        const Scored w_old = score(warm, kept, kept_events);
+        const Scored s_old = score(scratch, kept, kept_events);
+        fmt::print(stderr,
+                   "period {} without the {} events of items the update added: Recall@20 warm "
+                   "{:.4f} scratch {:.4f}; MRR@20 {:.4f} {:.4f}; predictions {} / {}\n",
+                   p, removed, w_old.recall, s_old.recall, w_old.mrr, s_old.mrr, w_old.predictions,
+                   s_old.predictions);
+      }
       if (p == initial) scratch_seconds = initial_seconds;
       const Scored n = score(never, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
       const Scored w = score(warm, text[static_cast<size_t>(p)], events[static_cast<size_t>(p)]);
@@ -266,6 +320,7 @@ int main(int argc, char** argv) {
                       {"optimizer_state", reset_optimizer ? "reset" : "carried on"},
                       {"replay_share", replay_share},
                       {"window", window},
+                      {"period_supports", period_supports},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},

@@ -5,7 +5,9 @@
 #   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR]
 # (build/bench/rolling_eval also takes --reset-optimizer, --replay-share R, --update-params S,
 # --skip-scratch, --window K (train each update on the last K periods) and --initial-model PATH
-# (train the initial model once, then reuse it) for variants of the update.)
+# (train the initial model once, then reuse it), --period-supports (sampling and logQ of an
+# update from its own data's counts) and --age-split (the first update's gap without the items
+# it added) for variants of the update.)
 # About 20 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
