@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
     std::string initial_model_path;
     int window = 1;
     bool period_supports = false, age_split = false;
+    double shrink = 1;
+    std::string shrink_only;
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
       const std::string arg = argv[a];
@@ -164,6 +166,12 @@ int main(int argc, char** argv) {
       // the update added (where does the gap come from?).
       else if (arg == "--age-split")
         age_split = true;
+      // Every weight multiplied by this before each update ("shrink" of Ash and Adams, NeurIPS
+      // 2020, against the generalisation gap of warm-started training).
+      else if (arg == "--shrink")
+        shrink = std::stod(value());
+      else if (arg == "--shrink-only")  // "items" (E, Wy, By) or "gru" (the layers)
+        shrink_only = value();
       else
         files.push_back(arg);
     }
@@ -265,6 +273,12 @@ int main(int argc, char** argv) {
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
         Model next = warm_start(warm, update, std::move(items), log, "period");
+        if (shrink != 1)
+          next.weights.for_each_tensor([&](const std::string& name, auto& tensor) {
+            const bool item_tensor = name == "E" || name == "Wy" || name == "By";
+            if (shrink_only.empty() || item_tensor == (shrink_only == "items"))
+              tensor *= static_cast<float>(shrink);
+          });
         if (period_supports) {
           std::vector<int64_t> cumulative = next.supports;
           next.supports = item_supports(log, next.num_items());
@@ -321,6 +335,8 @@ int main(int argc, char** argv) {
                       {"replay_share", replay_share},
                       {"window", window},
                       {"period_supports", period_supports},
+                      {"shrink", shrink},
+                      {"shrink_only", shrink_only},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},
