@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
                    "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
                    "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
                    "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
-                   "[--age-split] FILE...\n");
+                   "[--age-split] [--shrink F [--shrink-only gru|items]] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
@@ -166,8 +166,9 @@ int main(int argc, char** argv) {
       // the update added (where does the gap come from?).
       else if (arg == "--age-split")
         age_split = true;
-      // Every weight multiplied by this before each update ("shrink" of Ash and Adams, NeurIPS
-      // 2020, against the generalisation gap of warm-started training).
+      // Every weight (or only the GRU layers', or the item rows') multiplied by this before each
+      // update ("shrink" of Ash and Adams, NeurIPS 2020, against the generalisation gap of
+      // warm-started training).
       else if (arg == "--shrink")
         shrink = std::stod(value());
       else if (arg == "--shrink-only")  // "items" (E, Wy, By) or "gru" (the layers)
@@ -217,16 +218,17 @@ int main(int argc, char** argv) {
       for (const SessionRef* r : list) n += r->log->session_length(r->session);
       events.push_back(n);
     }
-    const auto first_periods = [&](int count) {
+    // The periods [begin, end) as one TSV log.
+    const auto periods_text = [&](int begin, int end) {
       std::string joined = "SessionId\tItemId\tTime\n";
-      for (int p = 0; p < count; ++p)
+      for (int p = begin; p < end; ++p)
         joined += text[static_cast<size_t>(p)].substr(text[static_cast<size_t>(p)].find('\n') + 1);
       return joined;
     };
     const auto from_scratch = [&](int count, double& seconds) {
       ItemIndex items;
       const SessionLog log =
-          parse_training_log(first_periods(count), "history", ReadOptions{}, items);
+          parse_training_log(periods_text(0, count), "history", ReadOptions{}, items);
       const auto start = std::chrono::steady_clock::now();
       Model model = Model::initialize(params, std::move(items), log, "history");
       train_model(model, log);
@@ -248,10 +250,7 @@ int main(int argc, char** argv) {
       double warm_seconds = 0, scratch_seconds = 0;
       if (p > initial) {  // continue on the previous period
         ItemIndex items = warm.items;
-        std::string update_text = "SessionId\tItemId\tTime\n";
-        for (int q = std::max(0, p - window); q < p; ++q)
-          update_text +=
-              text[static_cast<size_t>(q)].substr(text[static_cast<size_t>(q)].find('\n') + 1);
+        std::string update_text = periods_text(std::max(0, p - window), p);
         if (replay_share > 0) {
           std::vector<const SessionRef*> older;
           for (int q = 0; q < p - window; ++q)
