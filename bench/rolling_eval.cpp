@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
                    "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
                    "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
                    "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
-                   "[--age-split] [--shrink F [--shrink-only gru|items]] FILE...\n");
+                   "[--age-split] [--shrink F [--shrink-only gru|items]]\n"
+                   "  [--accumulator-scale F [--accumulator-only gru|items]] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
     bool period_supports = false, age_split = false;
     double shrink = 1;
     std::string shrink_only;
+    double accumulator_scale = 1;
+    std::string accumulator_only;
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
       const std::string arg = argv[a];
@@ -173,6 +176,12 @@ int main(int argc, char** argv) {
         shrink = std::stod(value());
       else if (arg == "--shrink-only")  // "items" (E, Wy, By) or "gru" (the layers)
         shrink_only = value();
+      // Adagrad's accumulators multiplied by this before each update (below 1: larger steps;
+      // 0 is --reset-optimizer for those tensors).
+      else if (arg == "--accumulator-scale")
+        accumulator_scale = std::stod(value());
+      else if (arg == "--accumulator-only")  // "items" or "gru", as --shrink-only
+        accumulator_only = value();
       else
         files.push_back(arg);
     }
@@ -278,6 +287,15 @@ int main(int argc, char** argv) {
             if (shrink_only.empty() || item_tensor == (shrink_only == "items"))
               tensor *= static_cast<float>(shrink);
           });
+        if (accumulator_scale != 1 && next.optimizer_state) {
+          auto state = std::make_shared<OptimizerState>(*next.optimizer_state);
+          state->accumulators.for_each_tensor([&](const std::string& name, auto& tensor) {
+            const bool item_tensor = name == "E" || name == "Wy" || name == "By";
+            if (accumulator_only.empty() || item_tensor == (accumulator_only == "items"))
+              tensor *= static_cast<float>(accumulator_scale);
+          });
+          next.optimizer_state = std::move(state);
+        }
         if (period_supports) {
           std::vector<int64_t> cumulative = next.supports;
           next.supports = item_supports(log, next.num_items());
@@ -336,6 +354,8 @@ int main(int argc, char** argv) {
                       {"period_supports", period_supports},
                       {"shrink", shrink},
                       {"shrink_only", shrink_only},
+                      {"accumulator_scale", accumulator_scale},
+                      {"accumulator_only", accumulator_only},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},

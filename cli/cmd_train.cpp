@@ -234,14 +234,17 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--pf,--param-file", options->param_file,
                   "parameter file: TOML (name = value lines) or an official .py paramfile");
   cmd->add_option("-s,--save", options->save_path, "save the trained model to this file");
-  cmd->add_flag("--save-optimizer-state", options->save_optimizer_state,
-                "save the optimizer's state (Adagrad accumulators, momentum) with the model, so "
-                "that a training continued with --init goes on exactly where this one stopped "
-                "(the file is 2 to 3 times larger)");
+  cmd->add_flag(
+      "--save-optimizer-state", options->save_optimizer_state,
+      "save the optimizer's state (Adagrad accumulators, momentum) with the model, so "
+      "that a training continued with --init (and init_shrink=1) goes on exactly where this "
+      "one stopped "
+      "(the file is 2 to 3 times larger)");
   cmd->add_option("--init", options->init_path,
                   "continue training this model on TRAIN: its items keep their weights, new "
-                  "items get new rows; its parameters are the defaults (-ps may change all "
-                  "but layers, embedding and constrained_embedding)");
+                  "items get new rows, its GRU layers' weights are multiplied by init_shrink "
+                  "(default 0.5); its parameters are the defaults (-ps may change all but "
+                  "layers, embedding and constrained_embedding)");
   cmd->add_option("-t,--test", options->test_paths, "test files to evaluate after training")
       ->expected(1, 1 << 20);
   cmd->add_option("--ss,--sample-store-size", options->sample_store_size,

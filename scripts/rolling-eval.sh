@@ -7,7 +7,8 @@
 # --skip-scratch, --window K (train each update on the last K periods) and --initial-model PATH
 # (train the initial model once, then reuse it), --period-supports (sampling and logQ of an
 # update from its own data's counts) and --age-split (the first update's gap without the items
-# it added) and --shrink F [--shrink-only gru|items] (weights scaled before each update) for
+# it added), --shrink F [--shrink-only gru|items] (weights scaled before each update) and
+# --accumulator-scale F [--accumulator-only gru|items] (Adagrad accumulators scaled) for
 # variants of the update.)
 # About 20 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail

@@ -56,11 +56,9 @@ TEST_F(WarmStartTest, KnownItemsKeepTheirRowsNewItemsGetFreshOnes) {
   EXPECT_EQ(model.weights.By.head(known), parent_.weights.By);
   // New rows: as a fresh model of the new size draws them.
   EXPECT_EQ(model.weights.Wy.bottomRows(2), fresh.weights.Wy.bottomRows(2));
-  for (size_t l = 0; l < model.weights.layers.size(); ++l) {
-    EXPECT_EQ(model.weights.layers[l].Wx, parent_.weights.layers[l].Wx);
-    EXPECT_EQ(model.weights.layers[l].Urz, parent_.weights.layers[l].Urz);
-    EXPECT_EQ(model.weights.layers[l].Uh, parent_.weights.layers[l].Uh);
-  }
+  // The GRU layers: halved by default (init_shrink; see InitShrinkScalesOnlyTheLayers).
+  for (size_t l = 0; l < model.weights.layers.size(); ++l)
+    EXPECT_EQ(model.weights.layers[l].Uh, (0.5f * parent_.weights.layers[l].Uh).eval());
   // Supports: the parent's plus the new day's.
   EXPECT_EQ(model.supports[3], parent_.supports[3] + 40);  // a: twice per pair of sessions
   EXPECT_EQ(model.supports[5], parent_.supports[5] + 20);
@@ -84,6 +82,32 @@ TEST_F(WarmStartTest, KnownItemsKeepTheirRowsNewItemsGetFreshOnes) {
   const Model grandchild = warm_start(loaded, params_, std::move(again), more, "day2");
   ASSERT_EQ(grandchild.lineage.size(), 2u);
   EXPECT_EQ(grandchild.lineage[1].model_id, loaded.content_id);
+}
+
+TEST_F(WarmStartTest, InitShrinkScalesOnlyTheLayers) {
+  ItemIndex known_items = parent_.items;
+  const SessionLog data = parse_training_log(new_day(parent_.items.id(3), parent_.items.id(5), 4),
+                                             "day", ReadOptions{}, known_items);
+  Params params = params_;
+  for (const char* shrink : {"1", "0.25"}) {
+    apply_param_string(params, std::string("init_shrink=") + shrink);
+    const Model model = warm_start(parent_, params, ItemIndex(known_items), data, "day");
+    const auto known = static_cast<Eigen::Index>(parent_.num_items());
+    EXPECT_EQ(model.weights.Wy.topRows(known), parent_.weights.Wy) << shrink;
+    EXPECT_EQ(model.weights.By.head(known), parent_.weights.By);
+    const auto factor = static_cast<float>(std::stod(shrink));  // a power of 2: exact in floats
+    for (size_t l = 0; l < model.weights.layers.size(); ++l) {
+      const GruLayerWeights<float>& was = parent_.weights.layers[l];
+      const GruLayerWeights<float>& now = model.weights.layers[l];
+      ASSERT_GT(was.Uh.norm(), 0.0f);
+      EXPECT_EQ(now.Wx, (factor * was.Wx).eval()) << shrink;
+      EXPECT_EQ(now.Urz, (factor * was.Urz).eval());
+      EXPECT_EQ(now.Uh, (factor * was.Uh).eval());
+      EXPECT_EQ(now.bh, (factor * was.bh).eval());
+    }
+  }
+  for (const char* bad : {"init_shrink=0", "init_shrink=1.5", "init_shrink=-1"})
+    EXPECT_THROW(apply_param_string(params, bad), Error) << bad;
 }
 
 TEST_F(WarmStartTest, ANewItemIsRecommendedAfterTheUpdateThatBringsIt) {
@@ -158,6 +182,7 @@ TEST(WarmStartOptimizerState, ContinuingWithTheStateIsTheUninterruptedTraining) 
     EXPECT_EQ(with.optimizer_state->accumulators.Wy, two.optimizer_state->accumulators.Wy);
     Params params = two.params;
     params.n_epochs = 1;
+    params.init_shrink = 1;  // the weights as the interrupted training left them
     const auto continue_from = [&](const Model& parent) {
       Model model = warm_start(parent, params, ItemIndex(parent.items), train, "train");
       train_model(model, train);

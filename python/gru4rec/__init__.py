@@ -166,8 +166,9 @@ class GRU4Rec(_Fitted):
         init: a fitted GRU4Rec to continue (as `gru4rec train --init`): its parameters are the
         defaults of this training (those given to the constructor override them, except the
         ones that shape the network: layers, embedding, constrained_embedding), its items keep
-        their vectors, items first seen in `data` are added, and its optimizer state carries on
-        (a model trained in this process, or saved with optimizer_state=True).
+        their vectors, items first seen in `data` are added, its GRU layers' weights are multiplied
+        by the init_shrink parameter (default 0.5; 1 keeps them) and its optimizer state carries
+        on (a model trained in this process, or saved with optimizer_state=True).
 
         valid: validation events (same columns as `data`), evaluated every `eval_every` epochs
         and after the last one; the results are in `validation_history` (one dict per
@@ -217,7 +218,8 @@ class GRU4Rec(_Fitted):
     def save(self, path, optimizer_state=False):
         """Writes the model file (atomically). optimizer_state=True also writes the Adagrad
         accumulators and momentum (doubling the file), so that a training continued from it
-        (fit(init=...) or `gru4rec train --init`) goes on exactly where this one stopped."""
+        (fit(init=...) or `gru4rec train --init`, with init_shrink=1) goes on exactly where this
+        one stopped."""
         self._fitted().save(os.fspath(path), bool(optimizer_state))
 
     @classmethod

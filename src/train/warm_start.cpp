@@ -66,6 +66,15 @@ Model warm_start(const Model& parent, const Params& params, ItemIndex items, con
   for (int32_t i = 0; i < known; ++i)
     model.supports[static_cast<size_t>(i)] += parent.supports[static_cast<size_t>(i)];
   copy_parent_tensors(parent.weights, model.weights, known);
+  if (params.init_shrink != 1.0) {
+    const auto shrink = static_cast<float>(params.init_shrink);
+    for (GruLayerWeights<float>& layer : model.weights.layers) {
+      layer.Wx *= shrink;
+      layer.Urz *= shrink;
+      layer.Uh *= shrink;
+      layer.bh *= shrink;
+    }
+  }
   if (parent.optimizer_state) {  // the state goes on too; new items' rows start from zero
     auto state = std::make_shared<OptimizerState>();
     state->accumulators = NetworkWeights<float>::zeros(model.weights.shape);

@@ -5,7 +5,8 @@
 // tensor) and appends the items first seen in the new data; their rows are initialized as a
 // fresh model of the new size would initialize them (the seed parameter). The supports are the
 // parent's plus the new data's, so the sampling distribution and logQ follow every event seen
-// so far. The dense GRU weights continue from the parent's, and so does the optimizer's state
+// so far. The GRU layers' weights continue from the parent's, multiplied by params.init_shrink
+// (default 0.5; 1: as they were), and so does the optimizer's state
 // when the parent holds it (saved with --save-optimizer-state; the new items' accumulators and
 // velocities start from zero); without it the optimizer starts from zeros, as for a new model.
 // The parameters may change (learning rate, epochs, loss, ...) except those that shape the
