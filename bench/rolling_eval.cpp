@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
                    "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
                    "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
                    "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
-                   "[--age-split] [--shrink F [--shrink-only gru|items]]\n"
+                   "[--age-split] [--init-shrink F] [--shrink F [--shrink-only gru|items]]\n"
                    "  [--accumulator-scale F [--accumulator-only gru|items]] FILE...\n");
       return 2;
     }
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     std::string initial_model_path;
     int window = 1;
     bool period_supports = false, age_split = false;
-    double shrink = 1;
+    double shrink = 1, init_shrink = kDefaultInitShrink;
     std::string shrink_only;
     double accumulator_scale = 1;
     std::string accumulator_only;
@@ -169,9 +169,12 @@ int main(int argc, char** argv) {
       // the update added (where does the gap come from?).
       else if (arg == "--age-split")
         age_split = true;
+      // warm_start's init_shrink (the product's; 1 keeps the GRU layers as they were).
+      else if (arg == "--init-shrink")
+        init_shrink = std::stod(value());
       // Every weight (or only the GRU layers', or the item rows') multiplied by this before each
       // update ("shrink" of Ash and Adams, NeurIPS 2020, against the generalisation gap of
-      // warm-started training).
+      // warm-started training), on top of --init-shrink.
       else if (arg == "--shrink")
         shrink = std::stod(value());
       else if (arg == "--shrink-only")  // "items" (E, Wy, By) or "gru" (the layers)
@@ -280,7 +283,7 @@ int main(int argc, char** argv) {
         const SessionLog log = parse_training_log(update_text, "period", ReadOptions{}, items);
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
-        Model next = warm_start(warm, update, std::move(items), log, "period");
+        Model next = warm_start(warm, update, std::move(items), log, "period", init_shrink);
         if (shrink != 1)
           next.weights.for_each_tensor([&](const std::string& name, auto& tensor) {
             const bool item_tensor = name == "E" || name == "Wy" || name == "By";
@@ -352,6 +355,7 @@ int main(int argc, char** argv) {
                       {"replay_share", replay_share},
                       {"window", window},
                       {"period_supports", period_supports},
+                      {"init_shrink", init_shrink},
                       {"shrink", shrink},
                       {"shrink_only", shrink_only},
                       {"accumulator_scale", accumulator_scale},

@@ -26,6 +26,7 @@ struct TrainOptions {
   std::string param_file;
   std::string save_path;
   std::string init_path;  // continue from this model
+  double init_shrink = kDefaultInitShrink;
   std::vector<std::string> test_paths;
   int64_t sample_store_size = -1;
   std::string progress = "auto";
@@ -105,6 +106,7 @@ void run_train(const TrainOptions& o) {
   Params params;
   std::optional<Model> parent;
   if (!o.init_path.empty()) {  // its parameters are the defaults of the continued training
+    check_init_shrink(o.init_shrink);
     parent.emplace(load_model(o.init_path));
     params = parent->params;
   }
@@ -142,12 +144,16 @@ void run_train(const TrainOptions& o) {
   fmt::print(log, "Loaded {}: {} events, {} sessions, {} items ({:.2f} s)\n", o.train_path,
              with_thousands(train.num_events()), with_thousands(train.num_sessions()),
              with_thousands(items.size()), load_seconds);
-  Model model = parent ? warm_start(*parent, params, std::move(items), train, o.train_path)
-                       : Model::initialize(params, std::move(items), train, o.train_path);
+  Model model =
+      parent ? warm_start(*parent, params, std::move(items), train, o.train_path, o.init_shrink)
+             : Model::initialize(params, std::move(items), train, o.train_path);
   if (parent) {
-    fmt::print(log, "Continuing {} (trained on {} events; {} items): {} new items\n", o.init_path,
-               with_thousands(parent->stats.events), with_thousands(parent->num_items()),
-               with_thousands(model.num_items() - parent->num_items()));
+    fmt::print(log,
+               "Continuing {} (trained on {} events; {} items): {} new items; GRU layers' "
+               "weights x {}\n",
+               o.init_path, with_thousands(parent->stats.events),
+               with_thousands(parent->num_items()),
+               with_thousands(model.num_items() - parent->num_items()), o.init_shrink);
   }
   // Test files are read (and checked) before the long part starts.
   std::vector<TestSet> tests;
@@ -234,17 +240,23 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--pf,--param-file", options->param_file,
                   "parameter file: TOML (name = value lines) or an official .py paramfile");
   cmd->add_option("-s,--save", options->save_path, "save the trained model to this file");
-  cmd->add_flag(
-      "--save-optimizer-state", options->save_optimizer_state,
-      "save the optimizer's state (Adagrad accumulators, momentum) with the model, so "
-      "that a training continued with --init (and init_shrink=1) goes on exactly where this "
-      "one stopped "
-      "(the file is 2 to 3 times larger)");
-  cmd->add_option("--init", options->init_path,
-                  "continue training this model on TRAIN: its items keep their weights, new "
-                  "items get new rows, its GRU layers' weights are multiplied by init_shrink "
-                  "(default 0.5); its parameters are the defaults (-ps may change all but "
-                  "layers, embedding and constrained_embedding)");
+  cmd->add_flag("--save-optimizer-state", options->save_optimizer_state,
+                "save the optimizer's state (Adagrad accumulators, momentum) with the model, so "
+                "that a training continued with --init (and --init-shrink 1) goes on exactly where "
+                "this one stopped "
+                "(the file is 2 to 3 times larger)");
+  CLI::Option* init = cmd->add_option(
+      "--init", options->init_path,
+      "continue training this model on TRAIN: its items keep their weights, new "
+      "items get new rows, its GRU layers' weights are multiplied by --init-shrink; "
+      "its parameters are the defaults (-ps may change all but layers, embedding "
+      "and constrained_embedding)");
+  cmd->add_option("--init-shrink", options->init_shrink,
+                  "with --init: multiply the GRU layers' weights by this (0 < F <= 1) before "
+                  "continuing, so that the continued model generalises like a retrained one "
+                  "(docs/results.md, \"Daily updates\"); 1 resumes a training exactly")
+      ->capture_default_str()
+      ->needs(init);
   cmd->add_option("-t,--test", options->test_paths, "test files to evaluate after training")
       ->expected(1, 1 << 20);
   cmd->add_option("--ss,--sample-store-size", options->sample_store_size,

@@ -373,18 +373,22 @@ class PyModel {
   // {"epoch", "metrics", "best"} dicts).
   // `init`: None, or a fitted model to continue (warm_start: its parameters are the defaults
   // that `param_string` overrides, its items keep their rows, new items are added, and its
-  // optimizer state carries on when it holds one).
+  // optimizer state carries on when it holds one; its GRU layers' weights are multiplied by
+  // `init_shrink` first).
   static py::tuple fit(const std::string& param_string, const py::array& s, const py::array& i,
                        const py::array& t, const py::object& progress, const py::object& valid,
                        const std::vector<int>& cutoffs, const std::string& mode,
                        const std::string& stop_metric, int patience, int every,
-                       const py::object& init) {
+                       const py::object& init, double init_shrink) {
     std::shared_ptr<const Model> parent;
     if (!init.is_none()) parent = init.cast<const PyModel&>().model_;
     Params params = parent ? parent->params : Params{};
     apply_param_string(params, param_string);
     validate_params(params);
-    if (parent) check_same_shape(parent->params, params);
+    if (parent) {
+      check_same_shape(parent->params, params);
+      check_init_shrink(init_shrink);
+    }
     const Columns columns(s, i, t);
     std::optional<Columns> valid_columns;
     if (!valid.is_none()) {
@@ -424,8 +428,9 @@ class PyModel {
       py::gil_scoped_release release;
       ItemIndex items = parent ? parent->items : ItemIndex();
       const SessionLog log = training_log_from_columns(columns.view("training data"), items);
-      model.emplace(parent ? warm_start(*parent, params, std::move(items), log, "training data")
-                           : Model::initialize(params, std::move(items), log, "training data"));
+      model.emplace(
+          parent ? warm_start(*parent, params, std::move(items), log, "training data", init_shrink)
+                 : Model::initialize(params, std::move(items), log, "training data"));
       if (valid_columns) {
         const SessionLog valid_log =
             test_log_from_columns(valid_columns->view("validation data"), model->items);

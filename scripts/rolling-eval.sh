@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Daily updates against retraining from scratch (docs/results.md, "Daily updates"): runs
-# build/bench/rolling_eval on yoochoose (real days) and Diginetica (equal shares of its
-# sessions in time order: its Time only keeps the order), then prints the Markdown tables.
+# build/bench/rolling_eval on yoochoose (real days), Diginetica and RetailRocket (equal shares
+# of their sessions in time order: their Time only keeps the order), then prints the Markdown
+# tables.
 #   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR] [rolling_eval options...]
-# e.g. --window 2 --update-epochs 3, or --update-params init_shrink=1 (the layers kept as they
+# e.g. --window 2 --update-epochs 3, or --init-shrink 1 (the layers kept as they
 # were). (build/bench/rolling_eval also takes --reset-optimizer, --replay-share R, --update-params S,
 # --skip-scratch, --window K (train each update on the last K periods) and --initial-model PATH
 # (train the initial model once, then reuse it), --period-supports (sampling and logQ of an
@@ -20,6 +21,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --update-epochs) update_epochs="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --initial-model) echo "$0: --initial-model would share one model between the datasets" >&2
+                     exit 2 ;;
     *) passed+=("$1"); shift ;;
   esac
 done
@@ -28,17 +31,17 @@ mkdir -p "$out"
 # The published settings of reference section 5.1 (as bench/results_report uses them).
 common="constrained_embedding=True,n_sample=2048,loss=cross-entropy,logq=1,n_epochs=10"
 build/bench/rolling_eval "$out/yoochoose.json" --day-seconds 86400 --initial 3 \
-  --update-epochs "$update_epochs" "${passed[@]}" \
+  --update-epochs "$update_epochs" ${passed[@]+"${passed[@]}"} \
   --params "$common,momentum=0,layers=480,batch_size=48,dropout_p_embed=0,dropout_p_hidden=0.2,learning_rate=0.07,sample_alpha=0.2" \
   "$data/yoochoose-rsc15/yoochoose-clicks-100k_train_full.txt" \
   "$data/yoochoose-rsc15/yoochoose-clicks-100k_test.txt"
 build/bench/rolling_eval "$out/diginetica.json" --periods 10 --initial 5 \
-  --update-epochs "$update_epochs" "${passed[@]}" \
+  --update-epochs "$update_epochs" ${passed[@]+"${passed[@]}"} \
   --params "$common,momentum=0,layers=192,batch_size=128,dropout_p_embed=0.45,dropout_p_hidden=0.15,learning_rate=0.1,sample_alpha=0" \
   "$data/diginetica-cikm16/gcegnn-preprocessed/train.tsv" \
   "$data/diginetica-cikm16/gcegnn-preprocessed/test.tsv"
 build/bench/rolling_eval "$out/retailrocket.json" --periods 10 --initial 5 \
-  --update-epochs "$update_epochs" "${passed[@]}" \
+  --update-epochs "$update_epochs" ${passed[@]+"${passed[@]}"} \
   --params "$common,layers=192,batch_size=240,dropout_p_embed=0.5,dropout_p_hidden=0.05,learning_rate=0.085,momentum=0.3,sample_alpha=0.3" \
   "$data/retailrocket-preprocessed/train.tsv" "$data/retailrocket-preprocessed/test.tsv"
 /usr/bin/python3 scripts/rolling_table.py "$out/yoochoose.json" "$out/diginetica.json" \

@@ -244,6 +244,14 @@ TEST_F(CliTest, TrainInitContinuesAModelAndRecordsItsLineage) {
   EXPECT_NE(shape.output.find("shape"), std::string::npos) << shape.output;
   EXPECT_EQ(shape.output.find("Epoch"), std::string::npos) << shape.output;
   EXPECT_FALSE(std::filesystem::exists(refused));
+  // An init_shrink outside (0, 1]: refused before reading the data.
+  const RunResult shrink = run_cli("train " + dir_.file("day.tsv") + " --init " + model_ +
+                                   " --init-shrink 1.5 -q --progress none -s " + refused);
+  EXPECT_NE(shrink.exit_code, 0);
+  EXPECT_NE(shrink.output.find("init_shrink is 1.5; expected a factor in (0, 1]"),
+            std::string::npos)
+      << shrink.output;
+  EXPECT_FALSE(std::filesystem::exists(refused));
   // A corrupt parent: a clear error, nothing written.
   std::string bytes = read_file(model_);
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);

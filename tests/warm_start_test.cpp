@@ -88,26 +88,40 @@ TEST_F(WarmStartTest, InitShrinkScalesOnlyTheLayers) {
   ItemIndex known_items = parent_.items;
   const SessionLog data = parse_training_log(new_day(parent_.items.id(3), parent_.items.id(5), 4),
                                              "day", ReadOptions{}, known_items);
-  Params params = params_;
-  for (const char* shrink : {"1", "0.25"}) {
-    apply_param_string(params, std::string("init_shrink=") + shrink);
-    const Model model = warm_start(parent_, params, ItemIndex(known_items), data, "day");
+  for (const float shrink : {1.0f, 0.25f}) {  // powers of 2: the products are exact in floats
+    const Model model = warm_start(parent_, params_, ItemIndex(known_items), data, "day", shrink);
     const auto known = static_cast<Eigen::Index>(parent_.num_items());
     EXPECT_EQ(model.weights.Wy.topRows(known), parent_.weights.Wy) << shrink;
     EXPECT_EQ(model.weights.By.head(known), parent_.weights.By);
-    const auto factor = static_cast<float>(std::stod(shrink));  // a power of 2: exact in floats
+    ASSERT_NE(model.optimizer_state, nullptr);  // the state is not scaled
+    EXPECT_EQ(model.optimizer_state->accumulators.layers[0].Uh,
+              parent_.optimizer_state->accumulators.layers[0].Uh);
     for (size_t l = 0; l < model.weights.layers.size(); ++l) {
       const GruLayerWeights<float>& was = parent_.weights.layers[l];
       const GruLayerWeights<float>& now = model.weights.layers[l];
       ASSERT_GT(was.Uh.norm(), 0.0f);
-      EXPECT_EQ(now.Wx, (factor * was.Wx).eval()) << shrink;
-      EXPECT_EQ(now.Urz, (factor * was.Urz).eval());
-      EXPECT_EQ(now.Uh, (factor * was.Uh).eval());
-      EXPECT_EQ(now.bh, (factor * was.bh).eval());
+      EXPECT_EQ(now.Wx, (shrink * was.Wx).eval()) << shrink;
+      EXPECT_EQ(now.Urz, (shrink * was.Urz).eval());
+      EXPECT_EQ(now.Uh, (shrink * was.Uh).eval());
+      EXPECT_EQ(now.bh, (shrink * was.bh).eval());
     }
   }
-  for (const char* bad : {"init_shrink=0", "init_shrink=1.5", "init_shrink=-1"})
-    EXPECT_THROW(apply_param_string(params, bad), Error) << bad;
+  for (const double bad : {0.0, 1.5, -1.0})
+    EXPECT_THROW(warm_start(parent_, params_, ItemIndex(known_items), data, "day", bad), Error)
+        << bad;
+}
+
+// One-hot input: layer 0's Wx holds one row per item, kept like the output rows.
+TEST(WarmStartOneHot, InitShrinkKeepsTheInputItemRows) {
+  SessionLog train;
+  const Model parent = testing::train_small_model(
+      "layers=12,batch_size=8,n_sample=8,threads=1,n_epochs=1,constrained_embedding=False,"
+      "embedding=0",
+      200, &train);
+  ASSERT_EQ(parent.weights.shape.mode, EmbeddingMode::kOneHot);
+  const Model model = warm_start(parent, parent.params, ItemIndex(parent.items), train, "again");
+  EXPECT_EQ(model.weights.layers[0].Wx, parent.weights.layers[0].Wx);
+  EXPECT_EQ(model.weights.layers[0].Uh, (0.5f * parent.weights.layers[0].Uh).eval());
 }
 
 TEST_F(WarmStartTest, ANewItemIsRecommendedAfterTheUpdateThatBringsIt) {
@@ -182,9 +196,9 @@ TEST(WarmStartOptimizerState, ContinuingWithTheStateIsTheUninterruptedTraining) 
     EXPECT_EQ(with.optimizer_state->accumulators.Wy, two.optimizer_state->accumulators.Wy);
     Params params = two.params;
     params.n_epochs = 1;
-    params.init_shrink = 1;  // the weights as the interrupted training left them
     const auto continue_from = [&](const Model& parent) {
-      Model model = warm_start(parent, params, ItemIndex(parent.items), train, "train");
+      // init_shrink 1: the weights as the interrupted training left them.
+      Model model = warm_start(parent, params, ItemIndex(parent.items), train, "train", 1.0);
       train_model(model, train);
       return model;
     };

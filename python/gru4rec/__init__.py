@@ -160,15 +160,17 @@ class GRU4Rec(_Fitted):
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time",
             valid=None, early_stop=0, eval_every=1, stop_metric=None, cutoffs=(20,),
-            mode="standard", progress=None, init=None):
+            mode="standard", progress=None, init=None, init_shrink=0.5):
         """Trains on the events of `data` (one row per event); returns self.
 
         init: a fitted GRU4Rec to continue (as `gru4rec train --init`): its parameters are the
         defaults of this training (those given to the constructor override them, except the
         ones that shape the network: layers, embedding, constrained_embedding), its items keep
         their vectors, items first seen in `data` are added, its GRU layers' weights are multiplied
-        by the init_shrink parameter (default 0.5; 1 keeps them) and its optimizer state carries
-        on (a model trained in this process, or saved with optimizer_state=True).
+        by `init_shrink` (0 < init_shrink <= 1; 1 keeps them: the default 0.5 makes daily
+        updates generalise like a retraining, see docs/results.md "Daily updates") and its
+        optimizer state carries on (a model trained in this process, or saved with
+        optimizer_state=True).
 
         valid: validation events (same columns as `data`), evaluated every `eval_every` epochs
         and after the last one; the results are in `validation_history` (one dict per
@@ -196,7 +198,7 @@ class GRU4Rec(_Fitted):
             self._native, self.validation_history = _gru4rec.Model.fit(
                 self._param_string, sessions, items, times, callback, valid_columns,
                 _cutoff_list(cutoffs), str(mode), stop_metric or "", int(early_stop),
-                int(eval_every), parent)
+                int(eval_every), parent, float(init_shrink))
         finally:
             close()
         return self
@@ -218,8 +220,8 @@ class GRU4Rec(_Fitted):
     def save(self, path, optimizer_state=False):
         """Writes the model file (atomically). optimizer_state=True also writes the Adagrad
         accumulators and momentum (doubling the file), so that a training continued from it
-        (fit(init=...) or `gru4rec train --init`, with init_shrink=1) goes on exactly where this
-        one stopped."""
+        (fit(init=..., init_shrink=1) or `gru4rec train --init M --init-shrink 1`) goes on
+        exactly where this one stopped."""
         self._fitted().save(os.fspath(path), bool(optimizer_state))
 
     @classmethod

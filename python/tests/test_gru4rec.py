@@ -347,3 +347,5 @@ def test_fit_init_continues_a_model_as_the_cli_does(data, tmp_path):
         GRU4Rec(layers=[32]).fit(today, init=yesterday)
     with pytest.raises(TypeError, match="init"):
         GRU4Rec(n_epochs=1).fit(today, init="yesterday.g4r")
+    with pytest.raises(ValueError, match="init_shrink"):
+        GRU4Rec(n_epochs=1).fit(today, init=yesterday, init_shrink=0)

@@ -266,10 +266,6 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("parallel_warmup", &Params::parallel_warmup, closed(0, 1 << 24),
                             "parallel=hogwild: mini-batches trained one at a time per further "
                             "thread before the threads run at once (0: none)"));
-  table.push_back(float_param("init_shrink", &Params::init_shrink,
-                              Bounds{.low = 0, .high = 1, .low_open = true},
-                              "train --init: multiply the GRU layers' weights by this before "
-                              "continuing (1: unchanged, to resume a training exactly)"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;

@@ -56,8 +56,17 @@ void check_same_shape(const Params& parent, const Params& params) {
   }
 }
 
+void check_init_shrink(double init_shrink) {
+  if (!(init_shrink > 0 && init_shrink <= 1))
+    throw Error(
+        fmt::format("init_shrink is {}; expected a factor in (0, 1] (1 keeps the GRU "
+                    "layers' weights as they were)",
+                    init_shrink));
+}
+
 Model warm_start(const Model& parent, const Params& params, ItemIndex items, const SessionLog& data,
-                 const std::string& source) {
+                 const std::string& source, double init_shrink) {
+  check_init_shrink(init_shrink);
   check_same_shape(parent.params, params);
   const int32_t known = parent.num_items();
   GRU4REC_CHECK(items.size() >= known);
@@ -66,10 +75,12 @@ Model warm_start(const Model& parent, const Params& params, ItemIndex items, con
   for (int32_t i = 0; i < known; ++i)
     model.supports[static_cast<size_t>(i)] += parent.supports[static_cast<size_t>(i)];
   copy_parent_tensors(parent.weights, model.weights, known);
-  if (params.init_shrink != 1.0) {
-    const auto shrink = static_cast<float>(params.init_shrink);
-    for (GruLayerWeights<float>& layer : model.weights.layers) {
-      layer.Wx *= shrink;
+  if (init_shrink != 1.0) {
+    const auto shrink = static_cast<float>(init_shrink);
+    for (size_t l = 0; l < model.weights.layers.size(); ++l) {
+      GruLayerWeights<float>& layer = model.weights.layers[l];
+      // One-hot input: layer 0's Wx has one row per item, kept as the other item rows are.
+      if (l != 0 || model.weights.shape.mode != EmbeddingMode::kOneHot) layer.Wx *= shrink;
       layer.Urz *= shrink;
       layer.Uh *= shrink;
       layer.bh *= shrink;

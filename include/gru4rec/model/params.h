@@ -64,12 +64,6 @@ struct Params {
   // parallel=hogwild: mini-batches trained one at a time, for each thread beyond the first,
   // before the threads train at once (see trainer.h); 0 starts them at once.
   int parallel_warmup = 100;
-  // Continued training (train --init): the GRU layers' weights are multiplied by this before
-  // training goes on; the item rows keep their values. Not an official parameter. The default
-  // halves them: daily updates then match or beat a daily retraining's Recall@20 on yoochoose,
-  // Diginetica and RetailRocket, where keeping them (1) is 1-3% below (docs/results.md, "Daily
-  // updates"). 1 resumes an interrupted training exactly (with the optimizer's state).
-  double init_shrink = 0.5;
 
   static constexpr int kEmbeddingLayersize = -1;
 };
