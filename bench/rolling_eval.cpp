@@ -103,12 +103,13 @@ Json scored_json(const Scored& s) {
 int main(int argc, char** argv) {
   try {
     if (argc < 3) {
-      std::fprintf(stderr,
-                   "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
-                   "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
-                   "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
-                   "[--age-split] [--init-shrink F] [--shrink F [--shrink-only gru|items]]\n"
-                   "  [--accumulator-scale F [--accumulator-only gru|items]] FILE...\n");
+      std::fprintf(
+          stderr,
+          "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
+          "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
+          "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
+          "[--age-split] [--init-shrink F] [--shrink F [--shrink-only gru|items]]\n"
+          "  [--accumulator-scale F [--accumulator-only gru|items]] [--perturb P] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
     bool period_supports = false, age_split = false;
     double shrink = 1, init_shrink = kDefaultInitShrink;
     std::string shrink_only;
-    double accumulator_scale = 1;
+    double accumulator_scale = 1, perturb = 0;
     std::string accumulator_only;
     std::vector<std::string> files;
     for (int a = 2; a < argc; ++a) {
@@ -185,6 +186,10 @@ int main(int argc, char** argv) {
         accumulator_scale = std::stod(value());
       else if (arg == "--accumulator-only")  // "items" or "gru", as --shrink-only
         accumulator_only = value();
+      // The "perturb" of Ash and Adams: after the shrink, the GRU layers get this times a fresh
+      // initialization added (another seed each period).
+      else if (arg == "--perturb")
+        perturb = std::stod(value());
       else
         files.push_back(arg);
     }
@@ -290,6 +295,20 @@ int main(int argc, char** argv) {
             if (shrink_only.empty() || item_tensor == (shrink_only == "items"))
               tensor *= static_cast<float>(shrink);
           });
+        if (perturb != 0) {
+          Params fresh_params = update;
+          fresh_params.seed = update.seed + p;
+          const Model fresh = Model::initialize(fresh_params, ItemIndex(next.items), log, "period");
+          const auto scale = static_cast<float>(perturb);
+          for (size_t l = 0; l < next.weights.layers.size(); ++l) {
+            GruLayerWeights<float>& layer = next.weights.layers[l];
+            const GruLayerWeights<float>& noise = fresh.weights.layers[l];
+            layer.Wx += scale * noise.Wx;
+            layer.Urz += scale * noise.Urz;
+            layer.Uh += scale * noise.Uh;
+            layer.bh += scale * noise.bh;
+          }
+        }
         if (accumulator_scale != 1 && next.optimizer_state) {
           auto state = std::make_shared<OptimizerState>(*next.optimizer_state);
           state->accumulators.for_each_tensor([&](const std::string& name, auto& tensor) {
@@ -360,6 +379,7 @@ int main(int argc, char** argv) {
                       {"shrink_only", shrink_only},
                       {"accumulator_scale", accumulator_scale},
                       {"accumulator_only", accumulator_only},
+                      {"perturb", perturb},
                       {"periods", period.size()},
                       {"initial", initial},
                       {"period_kind", day_seconds > 0 ? "days" : "equal shares of sessions"},

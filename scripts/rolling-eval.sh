@@ -10,7 +10,8 @@
 # (train the initial model once, then reuse it), --period-supports (sampling and logQ of an
 # update from its own data's counts) and --age-split (the first update's gap without the items
 # it added), --shrink F [--shrink-only gru|items] (weights scaled before each update) and
-# --accumulator-scale F [--accumulator-only gru|items] (Adagrad accumulators scaled) for
+# --accumulator-scale F [--accumulator-only gru|items] (Adagrad accumulators scaled) and
+# --perturb P (a fresh initialization times P added to the layers) for
 # variants of the update.)
 # About 30 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail
