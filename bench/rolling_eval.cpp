@@ -235,6 +235,15 @@ int main(int argc, char** argv) {
       for (const SessionRef* r : list) n += r->log->session_length(r->session);
       events.push_back(n);
     }
+    // Multiplies the tensors of `weights` by `factor`: every one, or only the item rows ("items":
+    // E, Wy, By) or only the GRU layers' ("gru"), as --shrink-only and --accumulator-only say.
+    const auto scale_tensors = [](NetworkWeights<float>& weights, double factor,
+                                  const std::string& only) {
+      weights.for_each_tensor([&](const std::string& name, auto& tensor) {
+        const bool item_tensor = name == "E" || name == "Wy" || name == "By";
+        if (only.empty() || item_tensor == (only == "items")) tensor *= static_cast<float>(factor);
+      });
+    };
     // The periods [begin, end) as one TSV log.
     const auto periods_text = [&](int begin, int end) {
       std::string joined = "SessionId\tItemId\tTime\n";
@@ -289,12 +298,7 @@ int main(int argc, char** argv) {
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
         Model next = warm_start(warm, update, std::move(items), log, "period", init_shrink);
-        if (shrink != 1)
-          next.weights.for_each_tensor([&](const std::string& name, auto& tensor) {
-            const bool item_tensor = name == "E" || name == "Wy" || name == "By";
-            if (shrink_only.empty() || item_tensor == (shrink_only == "items"))
-              tensor *= static_cast<float>(shrink);
-          });
+        if (shrink != 1) scale_tensors(next.weights, shrink, shrink_only);
         if (perturb != 0) {
           Params fresh_params = update;
           fresh_params.seed = update.seed + p;
@@ -311,11 +315,7 @@ int main(int argc, char** argv) {
         }
         if (accumulator_scale != 1 && next.optimizer_state) {
           auto state = std::make_shared<OptimizerState>(*next.optimizer_state);
-          state->accumulators.for_each_tensor([&](const std::string& name, auto& tensor) {
-            const bool item_tensor = name == "E" || name == "Wy" || name == "By";
-            if (accumulator_only.empty() || item_tensor == (accumulator_only == "items"))
-              tensor *= static_cast<float>(accumulator_scale);
-          });
+          scale_tensors(state->accumulators, accumulator_scale, accumulator_only);
           next.optimizer_state = std::move(state);
         }
         if (period_supports) {

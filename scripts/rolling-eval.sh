@@ -4,15 +4,15 @@
 # of their sessions in time order: their Time only keeps the order), then prints the Markdown
 # tables.
 #   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR] [rolling_eval options...]
-# e.g. --window 2 --update-epochs 3, or --init-shrink 1 (the layers kept as they
-# were). (build/bench/rolling_eval also takes --reset-optimizer, --replay-share R, --update-params S,
-# --skip-scratch, --window K (train each update on the last K periods) and --initial-model PATH
-# (train the initial model once, then reuse it), --period-supports (sampling and logQ of an
-# update from its own data's counts) and --age-split (the first update's gap without the items
-# it added), --shrink F [--shrink-only gru|items] (weights scaled before each update) and
+# e.g. --window 2 --update-epochs 3, or --init-shrink 1 (the layers kept as they were).
+# Variants of the update that build/bench/rolling_eval also takes: --reset-optimizer,
+# --replay-share R, --update-params S, --skip-scratch, --window K (train each update on the
+# last K periods), --period-supports (sampling and logQ of an update from its own data's
+# counts), --age-split (the first update's gap without the items it added), --shrink F
+# [--shrink-only gru|items] (weights scaled before each update, on top of --init-shrink),
 # --accumulator-scale F [--accumulator-only gru|items] (Adagrad accumulators scaled) and
-# --perturb P (a fresh initialization times P added to the layers) for
-# variants of the update.)
+# --perturb P (a fresh initialization times P added to the layers). --initial-model PATH (train
+# the initial model once, then reuse it) is for one dataset at a time: call rolling_eval.
 # About 30 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
