@@ -24,7 +24,15 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --initial-model) echo "$0: --initial-model would share one model between the datasets" >&2
                      exit 2 ;;
-    *) passed+=("$1"); shift ;;
+    --params|--periods|--day-seconds|--initial)
+      echo "$0: $1 is set per dataset by this script (the updates' parameters: --update-params)" >&2
+      exit 2 ;;
+    --update-params|--window|--replay-share|--init-shrink|--shrink|--shrink-only|\
+    --accumulator-scale|--accumulator-only|--perturb)
+      [ $# -ge 2 ] || { echo "$0: $1 needs a value" >&2; exit 2; }
+      passed+=("$1" "$2"); shift 2 ;;
+    --reset-optimizer|--skip-scratch|--period-supports|--age-split) passed+=("$1"); shift ;;
+    *) echo "$0: unknown option '$1' (see the comment at the top of $0)" >&2; exit 2 ;;
   esac
 done
 data="${GRU4REC_DATA_DIR:-../shared/data}"
