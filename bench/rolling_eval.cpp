@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
         update_string = value();
       else if (arg == "--reset-optimizer")
         reset_optimizer = true;
-      // Each update also replays a uniform sample of older sessions (this share of the new
-      // period's count), before the new ones in time order.
+      // Each update also replays a uniform sample of the sessions before the window (this
+      // share of the window's count; gru4rec train --replay-share), before the window's.
       else if (arg == "--replay-share")
         replay_share = std::stod(value());
       // Only the warm models (to compare variants of the update with the scratch figures of an
@@ -276,25 +276,15 @@ int main(int argc, char** argv) {
       double warm_seconds = 0, scratch_seconds = 0;
       if (p > initial) {  // continue on the previous period
         ItemIndex items = warm.items;
-        std::string update_text = periods_text(std::max(0, p - window), p);
-        if (replay_share > 0) {
-          std::vector<const SessionRef*> older;
-          for (int q = 0; q < p - window; ++q)
-            older.insert(older.end(), period[static_cast<size_t>(q)].begin(),
-                         period[static_cast<size_t>(q)].end());
-          Rng rng(static_cast<uint64_t>(p));
-          const size_t wanted = std::min(
-              older.size(),
-              static_cast<size_t>(replay_share *
-                                  static_cast<double>(period[static_cast<size_t>(p - 1)].size())));
-          for (size_t i = 0; i < wanted; ++i)  // a partial Fisher-Yates shuffle
-            std::swap(older[i], older[i + rng.below(static_cast<uint32_t>(older.size() - i))]);
-          older.resize(wanted);
-          std::sort(older.begin(), older.end(),
-                    [](const SessionRef* a, const SessionRef* b) { return a->start < b->start; });
-          update_text = tsv_of(older, ids) + update_text.substr(update_text.find('\n') + 1);
+        SessionLog log = parse_training_log(periods_text(std::max(0, p - window), p), "period",
+                                            ReadOptions{}, items);
+        if (replay_share > 0 && p - window > 0) {  // as gru4rec train --replay does
+          ItemIndex older_items = items;
+          const SessionLog older =
+              parse_training_log(periods_text(0, p - window), "older", ReadOptions{}, older_items);
+          log = with_replayed_sessions(log, items, older, older_items, replay_share,
+                                       Rng::derive_seed(update.seed, kReplaySeedStream));
         }
-        const SessionLog log = parse_training_log(update_text, "period", ReadOptions{}, items);
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();
         Model next = warm_start(warm, update, std::move(items), log, "period", init_shrink);

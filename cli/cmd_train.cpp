@@ -9,6 +9,8 @@
 #include "commands.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/file_io.h"
+#include "gru4rec/core/random.h"
+#include "gru4rec/data/replay.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/param_sources.h"
@@ -27,6 +29,8 @@ struct TrainOptions {
   std::string save_path;
   std::string init_path;  // continue from this model
   double init_shrink = kDefaultInitShrink;
+  std::string replay_path;  // older sessions to sample from when continuing
+  double replay_share = 0.5;
   std::vector<std::string> test_paths;
   int64_t sample_store_size = -1;
   std::string progress = "auto";
@@ -144,6 +148,19 @@ void run_train(const TrainOptions& o) {
   fmt::print(log, "Loaded {}: {} events, {} sessions, {} items ({:.2f} s)\n", o.train_path,
              with_thousands(train.num_events()), with_thousands(train.num_sessions()),
              with_thousands(items.size()), load_seconds);
+  if (!o.replay_path.empty()) {
+    // Read with a copy of the index: only the items of the drawn sessions join the model.
+    ReadReport replay_report;
+    ItemIndex older_items = items;
+    const SessionLog older =
+        read_training_log(o.replay_path, read_options, older_items, &replay_report);
+    const int64_t recent_sessions = train.num_sessions();
+    train = with_replayed_sessions(train, items, older, older_items, o.replay_share,
+                                   Rng::derive_seed(params.seed, kReplaySeedStream));
+    fmt::print(log, "Replaying {} sessions of {} ({} sessions there) before the {} of {}\n",
+               with_thousands(train.num_sessions() - recent_sessions), o.replay_path,
+               with_thousands(older.num_sessions()), with_thousands(recent_sessions), o.train_path);
+  }
   Model model =
       parent ? warm_start(*parent, params, std::move(items), train, o.train_path, o.init_shrink)
              : Model::initialize(params, std::move(items), train, o.train_path);
@@ -257,6 +274,19 @@ void add_train_command(CLI::App& app) {
                   "(docs/results.md, \"Daily updates\"); 1 resumes a training exactly")
       ->capture_default_str()
       ->needs(init);
+  CLI::Option* replay = cmd->add_option(
+      "--replay", options->replay_path,
+      "with --init: older events (e.g. the whole history: sessions also in TRAIN are skipped) "
+      "from which a uniform sample of sessions is trained on before TRAIN's, so that the "
+      "update does not fit TRAIN at the expense of the rest (docs/results.md, \"Daily "
+      "updates\")");
+  replay->needs(init);
+  cmd->add_option("--replay-share", options->replay_share,
+                  "with --replay: sessions drawn, as a share of TRAIN's sessions (0.5 with the "
+                  "last two days in TRAIN: one day's worth)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->needs(replay);
   cmd->add_option("-t,--test", options->test_paths, "test files to evaluate after training")
       ->expected(1, 1 << 20);
   cmd->add_option("--ss,--sample-store-size", options->sample_store_size,

@@ -17,6 +17,8 @@
 #include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
+#include "gru4rec/core/random.h"
+#include "gru4rec/data/replay.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/model/batch_top_k.h"
@@ -374,12 +376,15 @@ class PyModel {
   // `init`: None, or a fitted model to continue (warm_start: its parameters are the defaults
   // that `param_string` overrides, its items keep their rows, new items are added, and its
   // optimizer state carries on when it holds one; its GRU layers' weights are multiplied by
-  // `init_shrink` first).
+  // `init_shrink` first). `replay`: None, or (sessions, items, times) of older events, a
+  // uniform sample of whose sessions (`replay_share` times the training data's) is trained on
+  // first (with_replayed_sessions; only with `init`).
   static py::tuple fit(const std::string& param_string, const py::array& s, const py::array& i,
                        const py::array& t, const py::object& progress, const py::object& valid,
                        const std::vector<int>& cutoffs, const std::string& mode,
                        const std::string& stop_metric, int patience, int every,
-                       const py::object& init, double init_shrink) {
+                       const py::object& init, double init_shrink, const py::object& replay,
+                       double replay_share) {
     std::shared_ptr<const Model> parent;
     if (!init.is_none()) parent = init.cast<const PyModel&>().model_;
     Params params = parent ? parent->params : Params{};
@@ -394,6 +399,12 @@ class PyModel {
     if (!valid.is_none()) {
       const auto arrays = valid.cast<std::tuple<py::array, py::array, py::array>>();
       valid_columns.emplace(std::get<0>(arrays), std::get<1>(arrays), std::get<2>(arrays));
+    }
+    std::optional<Columns> replay_columns;
+    if (!replay.is_none()) {
+      if (!parent) throw Error("replay needs init (a model to continue)");
+      const auto arrays = replay.cast<std::tuple<py::array, py::array, py::array>>();
+      replay_columns.emplace(std::get<0>(arrays), std::get<1>(arrays), std::get<2>(arrays));
     }
     const ValidationOptions validation_options{.eval = eval_options(cutoffs, mode),
                                                .stop_metric = stop_metric,
@@ -427,7 +438,14 @@ class PyModel {
     {
       py::gil_scoped_release release;
       ItemIndex items = parent ? parent->items : ItemIndex();
-      const SessionLog log = training_log_from_columns(columns.view("training data"), items);
+      SessionLog log = training_log_from_columns(columns.view("training data"), items);
+      if (replay_columns) {
+        ItemIndex older_items = items;
+        const SessionLog older =
+            training_log_from_columns(replay_columns->view("replay data"), older_items);
+        log = with_replayed_sessions(log, items, older, older_items, replay_share,
+                                     Rng::derive_seed(params.seed, kReplaySeedStream));
+      }
       model.emplace(
           parent ? warm_start(*parent, params, std::move(items), log, "training data", init_shrink)
                  : Model::initialize(params, std::move(items), log, "training data"));

@@ -6,7 +6,8 @@
 #   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR] [rolling_eval options...]
 # e.g. --window 2 --update-epochs 3, or --init-shrink 1 (the layers kept as they were).
 # Variants of the update that build/bench/rolling_eval also takes: --reset-optimizer,
-# --replay-share R, --update-params S, --skip-scratch, --window K (train each update on the
+# --replay-share R (older sessions, R times the window's, as train --replay draws them),
+# --update-params S, --skip-scratch, --window K (train each update on the
 # last K periods), --period-supports (sampling and logQ of an update from its own data's
 # counts), --age-split (the first update's gap without the items it added), --shrink F
 # [--shrink-only gru|items] (weights scaled before each update, on top of --init-shrink),

@@ -263,6 +263,45 @@ TEST_F(CliTest, TrainInitContinuesAModelAndRecordsItsLineage) {
   EXPECT_FALSE(std::filesystem::exists(refused));
 }
 
+TEST_F(CliTest, TrainInitReplaysASampleOfOlderSessions) {
+  ASSERT_EQ(run_cli("train " + train_ + kFast + " -q --progress none -s " + model_).exit_code, 0);
+  const Model parent = load_model(model_);
+  std::string day = "SessionId\tItemId\tTime\n";
+  for (int s = 0; s < 20; ++s) {
+    day += fmt::format("d{}\t{}\t{}\nd{}\tnew-x\t{}\n", s, parent.items.id(2),
+                       2'000'000'000 + 10 * s, s, 2'000'000'001 + 10 * s);
+  }
+  write(dir_.file("day.tsv"), day);
+  const std::string child = dir_.file("child.g4r");
+  const RunResult r = run_cli("train " + dir_.file("day.tsv") + " --init " + model_ + " --replay " +
+                              train_ + " --replay-share 2 -q --progress none --json -s " + child);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("Replaying 40 sessions of " + train_), std::string::npos) << r.output;
+  const Model continued = load_model(child);
+  EXPECT_EQ(continued.stats.sessions, 40 + 20);
+  EXPECT_EQ(continued.num_items(), parent.num_items() + 1);
+  // Items of the older file join only with a drawn session: none with share 0.
+  write(dir_.file("old.tsv"), "SessionId\tItemId\tTime\no1\tonly-old\t1\no1\tonly-old-2\t2\n");
+  const RunResult none =
+      run_cli("train " + dir_.file("day.tsv") + " --init " + model_ + " --replay " +
+              dir_.file("old.tsv") + " --replay-share 0 -q --progress none -s " + child);
+  ASSERT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_EQ(load_model(child).num_items(), parent.num_items() + 1);
+  const RunResult one =
+      run_cli("train " + dir_.file("day.tsv") + " --init " + model_ + " --replay " +
+              dir_.file("old.tsv") + " --replay-share 1 -q --progress none -s " + child);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_EQ(load_model(child).num_items(), parent.num_items() + 3);
+  // Replay belongs to a continuation; a negative share is refused.
+  EXPECT_NE(run_cli("train " + dir_.file("day.tsv") + " --replay " + train_ + " -q --progress none")
+                .exit_code,
+            0);
+  EXPECT_NE(run_cli("train " + dir_.file("day.tsv") + " --init " + model_ + " --replay " + train_ +
+                    " --replay-share -1 -q --progress none")
+                .exit_code,
+            0);
+}
+
 TEST_F(CliTest, PredictGivesTheTopItemsOfTheOfflineScores) {
   ASSERT_EQ(run_cli("train " + train_ + kFast + " -q --progress none -s " + model_).exit_code, 0);
   const Model model = load_model(model_);

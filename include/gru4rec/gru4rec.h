@@ -19,6 +19,7 @@
 #include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/data/item_index.h"
+#include "gru4rec/data/replay.h"
 #include "gru4rec/data/session_log.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/data/synthetic.h"

@@ -160,7 +160,8 @@ class GRU4Rec(_Fitted):
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time",
             valid=None, early_stop=0, eval_every=1, stop_metric=None, cutoffs=(20,),
-            mode="standard", progress=None, init=None, init_shrink=0.5):
+            mode="standard", progress=None, init=None, init_shrink=0.5, replay=None,
+            replay_share=0.5):
         """Trains on the events of `data` (one row per event); returns self.
 
         init: a fitted GRU4Rec to continue (as `gru4rec train --init`): its parameters are the
@@ -170,7 +171,10 @@ class GRU4Rec(_Fitted):
         by `init_shrink` (0 < init_shrink <= 1; 1 keeps them: the default 0.5 makes daily
         updates generalise like a retraining, see docs/results.md "Daily updates") and its
         optimizer state carries on (a model trained in this process, or saved with
-        optimizer_state=True).
+        optimizer_state=True). replay: with init, older events (same columns as `data`; the
+        whole history will do: sessions also in `data` are skipped), of which a uniform sample of
+        sessions, `replay_share` times as many as `data` has, is trained on before `data`'s (as
+        `gru4rec train --replay`; docs/results.md "Daily updates").
 
         valid: validation events (same columns as `data`), evaluated every `eval_every` epochs
         and after the last one; the results are in `validation_history` (one dict per
@@ -188,6 +192,11 @@ class GRU4Rec(_Fitted):
         valid_columns = None
         if valid is not None:
             valid_columns = _columns(valid, session_key, item_key, time_key)
+        replay_columns = None
+        if replay is not None:
+            if init is None:
+                raise ValueError("replay needs init (a model to continue)")
+            replay_columns = _columns(replay, session_key, item_key, time_key)
         parent = None
         if init is not None:
             if not isinstance(init, GRU4Rec):
@@ -198,7 +207,8 @@ class GRU4Rec(_Fitted):
             self._native, self.validation_history = _gru4rec.Model.fit(
                 self._param_string, sessions, items, times, callback, valid_columns,
                 _cutoff_list(cutoffs), str(mode), stop_metric or "", int(early_stop),
-                int(eval_every), parent, float(init_shrink))
+                int(eval_every), parent, float(init_shrink), replay_columns,
+                float(replay_share))
         finally:
             close()
         return self

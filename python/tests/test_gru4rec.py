@@ -349,3 +349,28 @@ def test_fit_init_continues_a_model_as_the_cli_does(data, tmp_path):
         GRU4Rec(n_epochs=1).fit(today, init="yesterday.g4r")
     with pytest.raises(ValueError, match="init_shrink"):
         GRU4Rec(n_epochs=1).fit(today, init=yesterday, init_shrink=0)
+
+
+def test_fit_replay_draws_the_sessions_the_cli_draws(data, tmp_path):
+    folder, train, _ = data
+    sessions = train.SessionId.unique()
+    first = train[train.SessionId.isin(sessions[:400])]
+    today = train[train.SessionId.isin(sessions[400:500])]
+    first.to_csv(tmp_path / "first.tsv", sep="\t", index=False)
+    today.to_csv(tmp_path / "today.tsv", sep="\t", index=False)
+    yesterday = GRU4Rec(**PARAMS).fit(first)
+    yesterday.save(tmp_path / "yesterday.g4r", optimizer_state=True)
+    # The whole history (first and today) as replay: today's sessions are not drawn again.
+    history = pd.concat([first, today], ignore_index=True)
+    continued = GRU4Rec(n_epochs=1).fit(today, init=yesterday, replay=history, replay_share=0.5)
+    plain = GRU4Rec(n_epochs=1).fit(today, init=yesterday)
+    assert not np.array_equal(plain.item_embeddings, continued.item_embeddings)
+    run = subprocess.run([CLI, "train", str(tmp_path / "today.tsv"), "--init",
+                          str(tmp_path / "yesterday.g4r"), "--replay", str(tmp_path / "first.tsv"),
+                          "--ps", "n_epochs=1", "-s", str(tmp_path / "cli.g4r"), "-q",
+                          "--progress", "none"], check=True, capture_output=True, text=True)
+    assert "Replaying 50 sessions" in run.stderr + run.stdout
+    by_cli = GRU4Rec.load(tmp_path / "cli.g4r")
+    assert np.array_equal(by_cli.item_embeddings, continued.item_embeddings)
+    with pytest.raises(ValueError, match="replay needs init"):
+        GRU4Rec(n_epochs=1).fit(today, replay=history)
