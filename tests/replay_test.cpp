@@ -66,6 +66,7 @@ TEST(Replay, NeverDrawsARecentSessionAndStopsAtWhatIsLeft) {
   EXPECT_EQ(merged.session_ids[0], "s3");
   EXPECT_EQ(merged.session_ids[1], "s4");
   EXPECT_EQ(with_replayed_sessions(recent, history, 0, 3).session_ids, recent.session_ids);
+  EXPECT_EQ(with_replayed_sessions(recent, history, 1e300, 3).num_sessions(), 2 + 3);
 }
 
 TEST(Replay, RefusesABadShare) {

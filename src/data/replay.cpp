@@ -37,9 +37,9 @@ SessionLog with_replayed_sessions(const SessionLog& recent, const SessionLog& ol
   for (int64_t s = 0; s < older.num_sessions(); ++s) {
     if (!recent_ids.contains(older.session_ids[static_cast<size_t>(s)])) candidates.push_back(s);
   }
-  const auto wanted = std::min(
-      candidates.size(),
-      static_cast<size_t>(std::llround(share * static_cast<double>(recent.num_sessions()))));
+  // Capped before the conversion, so that a huge share cannot overflow it.
+  const auto wanted = static_cast<size_t>(std::llround(std::min(
+      share * static_cast<double>(recent.num_sessions()), static_cast<double>(candidates.size()))));
   Rng rng(seed);
   for (size_t i = 0; i < wanted; ++i) {  // a partial Fisher-Yates shuffle
     const auto left = static_cast<uint32_t>(std::min<size_t>(candidates.size() - i, UINT32_MAX));
