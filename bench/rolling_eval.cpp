@@ -282,8 +282,7 @@ int main(int argc, char** argv) {
           ItemIndex older_items = items;
           const SessionLog older =
               parse_training_log(periods_text(0, p - window), "older", ReadOptions{}, older_items);
-          log = with_replayed_sessions(log, items, older, older_items, replay_share,
-                                       Rng::derive_seed(update.seed, kReplaySeedStream));
+          log = with_replayed_sessions(log, items, older, older_items, replay_share, update.seed);
         }
         if (reset_optimizer) warm.optimizer_state.reset();  // as a file saved without it
         const auto start = std::chrono::steady_clock::now();

@@ -9,7 +9,6 @@
 #include "commands.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/file_io.h"
-#include "gru4rec/core/random.h"
 #include "gru4rec/data/replay.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/model/model_file.h"
@@ -150,13 +149,10 @@ void run_train(const TrainOptions& o) {
              with_thousands(items.size()), load_seconds);
   if (!o.replay_path.empty()) {
     // Read with a copy of the index: only the items of the drawn sessions join the model.
-    ReadReport replay_report;
     ItemIndex older_items = items;
-    const SessionLog older =
-        read_training_log(o.replay_path, read_options, older_items, &replay_report);
+    const SessionLog older = read_training_log(o.replay_path, read_options, older_items);
     const int64_t recent_sessions = train.num_sessions();
-    train = with_replayed_sessions(train, items, older, older_items, o.replay_share,
-                                   Rng::derive_seed(params.seed, kReplaySeedStream));
+    train = with_replayed_sessions(train, items, older, older_items, o.replay_share, params.seed);
     fmt::print(log, "Replaying {} sessions of {} ({} sessions there) before the {} of {}\n",
                with_thousands(train.num_sessions() - recent_sessions), o.replay_path,
                with_thousands(older.num_sessions()), with_thousands(recent_sessions), o.train_path);

@@ -17,7 +17,6 @@
 #include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
-#include "gru4rec/core/random.h"
 #include "gru4rec/data/replay.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
@@ -443,8 +442,7 @@ class PyModel {
         ItemIndex older_items = items;
         const SessionLog older =
             training_log_from_columns(replay_columns->view("replay data"), older_items);
-        log = with_replayed_sessions(log, items, older, older_items, replay_share,
-                                     Rng::derive_seed(params.seed, kReplaySeedStream));
+        log = with_replayed_sessions(log, items, older, older_items, replay_share, params.seed);
       }
       model.emplace(
           parent ? warm_start(*parent, params, std::move(items), log, "training data", init_shrink)

@@ -14,6 +14,8 @@
 namespace gru4rec {
 namespace {
 
+constexpr uint64_t kReplaySeedStream = 0x7265706c6179;  // "replay"
+
 void append_session(SessionLog& into, const SessionLog& from, int64_t session) {
   const auto begin = static_cast<size_t>(from.offsets[static_cast<size_t>(session)]);
   const auto end = static_cast<size_t>(from.offsets[static_cast<size_t>(session) + 1]);
@@ -28,7 +30,7 @@ void append_session(SessionLog& into, const SessionLog& from, int64_t session) {
 }  // namespace
 
 SessionLog with_replayed_sessions(const SessionLog& recent, const SessionLog& older, double share,
-                                  uint64_t seed) {
+                                  uint64_t model_seed) {
   if (!std::isfinite(share) || share < 0)
     throw Error("replay share must be a number >= 0, got " + std::to_string(share));
   std::unordered_set<std::string_view> recent_ids(recent.session_ids.begin(),
@@ -40,7 +42,7 @@ SessionLog with_replayed_sessions(const SessionLog& recent, const SessionLog& ol
   // Capped before the conversion, so that a huge share cannot overflow it.
   const auto wanted = static_cast<size_t>(std::llround(std::min(
       share * static_cast<double>(recent.num_sessions()), static_cast<double>(candidates.size()))));
-  Rng rng(seed);
+  Rng rng(Rng::derive_seed(model_seed, kReplaySeedStream));
   for (size_t i = 0; i < wanted; ++i) {  // a partial Fisher-Yates shuffle
     const auto left = static_cast<uint32_t>(std::min<size_t>(candidates.size() - i, UINT32_MAX));
     std::swap(candidates[i], candidates[i + rng.below(left)]);
@@ -56,9 +58,9 @@ SessionLog with_replayed_sessions(const SessionLog& recent, const SessionLog& ol
 
 SessionLog with_replayed_sessions(const SessionLog& recent, ItemIndex& items,
                                   const SessionLog& older, const ItemIndex& older_items,
-                                  double share, uint64_t seed) {
+                                  double share, uint64_t model_seed) {
   GRU4REC_CHECK(older_items.size() >= items.size());
-  SessionLog merged = with_replayed_sessions(recent, older, share, seed);
+  SessionLog merged = with_replayed_sessions(recent, older, share, model_seed);
   const int32_t known = items.size();
   // Each event is remapped once; recent's items are all below `known`.
   for (int32_t& item : merged.items) {

@@ -11,18 +11,15 @@
 
 namespace gru4rec {
 
-// The stream of the model's seed that draws the replayed sessions of a continued training
-// (seed = Rng::derive_seed(params.seed, kReplaySeedStream)), so that the command line, the
-// Python package and the benchmark draw the same sessions.
-inline constexpr uint64_t kReplaySeedStream = 0x7265706c6179;  // "replay"
-
 // A new log: round(share * recent.num_sessions()) sessions of `older` drawn uniformly without
 // replacement (all of them when it has fewer), then every session of `recent`. Sessions of
 // `older` whose id also occurs in `recent` are never drawn, so `older` may be the whole
 // history. Both logs must index items with the same ItemIndex. The draw depends only on
-// `seed` and the inputs. Pure; throws Error for a negative or non-finite share.
+// `model_seed` (the continued model's params.seed; the draw has a stream of its own, so the
+// command line, the Python package and the benchmark draw the same sessions) and the inputs.
+// Pure; throws Error for a negative or non-finite share.
 SessionLog with_replayed_sessions(const SessionLog& recent, const SessionLog& older, double share,
-                                  uint64_t seed);
+                                  uint64_t model_seed);
 
 // The same for an `older` log read with its own index `older_items`, a copy of `items` that
 // reading it extended (so that an item of the older data joins the model only when a drawn
@@ -30,6 +27,6 @@ SessionLog with_replayed_sessions(const SessionLog& recent, const SessionLog& ol
 // returned log is indexed by `items`. `recent` must be indexed by `items`.
 SessionLog with_replayed_sessions(const SessionLog& recent, ItemIndex& items,
                                   const SessionLog& older, const ItemIndex& older_items,
-                                  double share, uint64_t seed);
+                                  double share, uint64_t model_seed);
 
 }  // namespace gru4rec
