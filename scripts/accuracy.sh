@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The accuracy harness of the parallel training: every published setting of the reference's
-# section 5.1 on the closest dataset of ../shared/data (or GRU4REC_DATA_DIR), threads=1 against
-# the default threads (every core), seeds 1-3 for 3 epochs, and the six parameter files for 10
+# section 5.1 on the closest dataset of ../shared/data (or GRU4REC_DATA_DIR), the unsplit step on
+# one thread (threads=1,step_shares=1) against the defaults (every core), seeds 1-3 for 3 epochs, and the six parameter files for 10
 # epochs (seed 1); Recall@20 and MRR@20. Runs are appended to a JSON-lines log and skipped when
 # already there, so an interrupted run resumes (the log, docs/accuracy/runs.jsonl, is kept in
 # the repository with the report it backs); the Markdown tables go to stdout (and

@@ -96,19 +96,21 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
 }
 
 // The production path, TrainWorker::train, on one thread (output side updated early) and
-// split among 2 and 3 threads (parallel=sync; the helper threads' allocations count too),
+// split into 2 and 3 shares on as many threads and 3 shares on 2 (parallel=sync; the helper
+// threads' allocations count too),
 // through the end of an epoch, where the batch shrinks.
 TEST_P(AllocationTest, TrainWorkerStepsAllocateNothingOnOneOrSeveralThreads) {
   ItemIndex items;
   const SessionLog train = testing::synthetic_training_log(3000, 600, items);
-  for (const int threads : {1, 2, 3}) {
+  for (const auto [shares, threads] :
+       {std::pair{1, 1}, std::pair{2, 2}, std::pair{3, 3}, std::pair{3, 2}}) {
     Params params;
     apply_param_string(params, GetParam());
     const Model model = Model::initialize(params, ItemIndex(items), train, "t");
     NetworkWeights<float> weights = model.weights;
     AdagradMomentum<float> optimizer(weights, OptimizerConfig::from_params(params));
     AliasSampler sampler(model.supports, params.sample_alpha);
-    TrainWorker worker(model, &sampler, 5, 1, threads);
+    TrainWorker worker(model, &sampler, 5, 1, shares, threads);
     SessionBatcher batcher(train, session_order_by_time(train), params.batch_size);
     SessionBatcher::Step batch;
     int steps = 0;
@@ -122,8 +124,8 @@ TEST_P(AllocationTest, TrainWorkerStepsAllocateNothingOnOneOrSeveralThreads) {
     g_counting = false;
     EXPECT_TRUE(shrank);
     EXPECT_EQ(worker.step_threads(), threads);
-    EXPECT_EQ(g_allocations.load(), 0)
-        << "heap allocations during " << steps - 1 << " steps on " << threads << " threads";
+    EXPECT_EQ(g_allocations.load(), 0) << "heap allocations during " << steps - 1 << " steps, "
+                                       << shares << " shares on " << threads << " threads";
     g_allocations = 0;
   }
 }

@@ -50,7 +50,7 @@ Model train_small_model(const std::string& param_string, int64_t sessions, Sessi
   ItemIndex items;
   SessionLog train = parse_training_log(data.train_tsv, "synthetic-train", ReadOptions{}, items);
   Params params;
-  apply_param_string(params, "threads=1," + param_string);
+  apply_param_string(params, "threads=1,step_shares=1," + param_string);
   Model model = Model::initialize(params, std::move(items), train, "synthetic-train");
   train_model(model, train);
   if (test_out != nullptr) {

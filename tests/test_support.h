@@ -56,8 +56,8 @@ void write_zstd(const std::string& path, const std::string& text, int level = 3)
 SessionLog synthetic_training_log(int32_t num_items, int64_t num_sessions, ItemIndex& items);
 
 // A small model trained on the synthetic data (deterministic for the parameters). It trains on
-// one thread unless `param_string` names `threads`, so that results do not depend on the
-// machine's cores.
+// one thread with the unsplit step unless `param_string` names `threads` and `step_shares`, so
+// that results do not depend on the machine's cores.
 Model train_small_model(const std::string& param_string, int64_t sessions = 600,
                         SessionLog* train_out = nullptr, SessionLog* test_out = nullptr);
 

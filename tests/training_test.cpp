@@ -1,3 +1,4 @@
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -72,11 +73,11 @@ double relative_weight_difference(const Model& a, const Model& b) {
   return scale > 0 ? diff / scale : diff;
 }
 
-// parallel=sync splits each mini-batch among the threads and sums their gradients: the same
-// training as one thread up to the order of floating-point sums (without dropout, whose masks
-// come from one random stream per thread). Thread counts that leave a share without rows at the
-// end of an epoch (3 threads, 4 rows) included.
-TEST(Training, SyncThreadsTrainTheModelOfOneThread) {
+// parallel=sync splits each mini-batch into shares and sums their gradients: the training of the
+// unsplit step up to the order of floating-point sums (without dropout, whose masks come from one
+// random stream per share). Share counts that leave a share without rows at the end of an epoch
+// (3 shares, 4 rows) included.
+TEST(Training, SyncSharesTrainTheModelOfTheUnsplitStep) {
   for (const std::string params :
        {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3,elu_param=0",
         "loss=cross-entropy,constrained_embedding=False,embedding=16",
@@ -87,19 +88,49 @@ TEST(Training, SyncThreadsTrainTheModelOfOneThread) {
         "n_epochs=2,layers=24,n_sample=32,batch_size=16,learning_rate=0.1,dropout_p_embed=0,"
         "dropout_p_hidden=0," +
         params;
-    const Model one = testing::train_small_model("threads=1," + common, 800);
-    for (const char* threads : {"threads=2", "threads=3"}) {
-      const Model split = testing::train_small_model(std::string(threads) + "," + common, 800);
-      EXPECT_LT(relative_weight_difference(one, split), 1e-3) << params << " " << threads;
+    const Model one = testing::train_small_model("threads=1,step_shares=1," + common, 800);
+    for (const char* shares : {"threads=2,step_shares=2", "threads=3,step_shares=3"}) {
+      const Model split = testing::train_small_model(std::string(shares) + "," + common, 800);
+      EXPECT_LT(relative_weight_difference(one, split), 1e-3) << params << " " << shares;
+      EXPECT_GT(relative_weight_difference(one, split), 0) << params << " " << shares;
       EXPECT_EQ(split.stats.epochs, 2);
       EXPECT_NEAR(split.stats.final_loss, one.stats.final_loss, 1e-4 * one.stats.final_loss)
-          << params << " " << threads;
+          << params << " " << shares;
+    }
+  }
+}
+
+// With parallel=sync the model depends on the shares, not on the threads that run them: the
+// same weights to the last bit on 1 thread and on as many threads as shares (and in between),
+// dropout included, for every loss and embedding mode, two layers, grad_cap and lmbd, and a share
+// count that leaves a share without rows at the end of an epoch (3 shares, 4 rows).
+TEST(Training, SyncModelIsTheSameOnAnyNumberOfThreads) {
+  for (const std::string params :
+       {"loss=cross-entropy,logq=1", "loss=bpr-max,momentum=0.3,elu_param=0",
+        "loss=cross-entropy,constrained_embedding=False,embedding=16",
+        "loss=bpr-max,constrained_embedding=False,embedding=0,layers=24/16",
+        "loss=cross-entropy,n_sample=0", "loss=top1-max,dropout_p_embed=0",
+        "loss=cross-entropy,grad_cap=0.5,lmbd=0.0001,momentum=0.2"}) {
+    const std::string common =
+        "n_epochs=2,layers=24,n_sample=32,batch_size=16,learning_rate=0.1,dropout_p_embed=0.2,"
+        "dropout_p_hidden=0.3," +
+        params;
+    for (const int shares : {2, 3}) {
+      const std::string with_shares = fmt::format("step_shares={},", shares);
+      const Model one = testing::train_small_model(with_shares + "threads=1," + common, 800);
+      for (int threads = 2; threads <= shares; ++threads) {
+        const Model several = testing::train_small_model(
+            with_shares + fmt::format("threads={},", threads) + common, 800);
+        EXPECT_EQ(relative_weight_difference(one, several), 0)
+            << params << ", " << shares << " shares on " << threads << " threads";
+        EXPECT_EQ(one.stats.final_loss, several.stats.final_loss) << params;
+      }
     }
   }
 }
 
 TEST(Training, SyncThreadsAreDeterministicForASeed) {
-  const std::string params = std::string(kSmall) + ",threads=2,parallel=sync";
+  const std::string params = std::string(kSmall) + ",threads=2,step_shares=2,parallel=sync";
   const std::string a = serialize_model(testing::train_small_model(params));
   EXPECT_EQ(a, serialize_model(testing::train_small_model(params)));
   EXPECT_NE(a, serialize_model(testing::train_small_model(params + ",seed=7")));
@@ -119,7 +150,9 @@ TEST(Training, SeveralThreadsLearnAsWellAsOne) {
         "threads=1,n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params,
         1500, nullptr, &test);
     Model three = testing::train_small_model(
-        "threads=3,n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0.1," + params,
+        "threads=3,step_shares=3,n_epochs=4,layers=24,n_sample=32,batch_size=16,learning_rate=0."
+        "1," +
+            params,
         1500, &train, nullptr);
     EvalOptions options;
     options.cutoffs = {5};
@@ -134,7 +167,8 @@ TEST(Training, SeveralThreadsLearnAsWellAsOne) {
 TEST(Training, ThreadsShareTheEventsOfAnEpoch) {
   ItemIndex items;
   SessionLog train = testing::synthetic_training_log(50, 400, items);
-  for (const char* threads : {"threads=2", "threads=4", "threads=64", "threads=2,parallel=hogwild",
+  for (const char* threads : {"threads=2,step_shares=2", "threads=4,step_shares=4",
+                              "threads=64,step_shares=64", "threads=2,parallel=hogwild",
                               "threads=4,parallel=hogwild", "threads=64,parallel=hogwild"}) {
     Params params;
     apply_param_string(params,
@@ -242,17 +276,18 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
                 std::string::npos)
           << e.what();
     }
-    // Hogwild first blames the parallel run and tries again on one thread, which fails too.
+    // Hogwild first blames the parallel run and tries again with parallel=sync, which fails too.
     const bool hogwild = std::string(threads).find("hogwild") != std::string::npos;
     const bool retried = std::any_of(notices.begin(), notices.end(), [](const std::string& n) {
-      return n.find("training again from the initial weights on one thread") != std::string::npos;
+      return n.find("training again from the initial weights with parallel=sync") !=
+             std::string::npos;
     });
     EXPECT_EQ(retried, hogwild) << threads;
   }
 }
 
-// A hogwild run that diverges in its parallel phase is restarted on one thread, and says so.
-// (A NaN weight makes one thread diverge too, so the retry then fails as threads=1 does: unlike
+// A hogwild run that diverges in its parallel phase is restarted with parallel=sync, and says so.
+// (A NaN weight makes sync diverge too, so the retry then fails as threads=1 does: unlike
 // a huge learning rate, whose loss some CPUs round to a finite value, it diverges on any CPU.)
 TEST(Training, HogwildRestartsOnOneThreadWhenTheParallelRunDiverges) {
   ItemIndex items;

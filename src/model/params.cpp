@@ -243,13 +243,14 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("seed", &Params::seed, closed(0, 9.2e18),
                             "seed of initialization, sampling and dropout"));
   table.push_back(int_param("threads", &Params::threads, closed(1, 256),
-                            "training threads (default: every core); the result is "
-                            "deterministic for a given seed and thread count with parallel=sync"));
+                            "training threads (default: every core); with parallel=sync the "
+                            "model is the same on any number of threads (see step_shares)"));
   {
     ParamDef def = make_def("parallel", ParamKind::kString, "choice", "sync|hogwild",
-                            "how several threads train: sync splits every mini-batch among "
-                            "them (the same training as one thread); hogwild gives each its own "
-                            "mini-batches and lock-free updates (faster, may lose accuracy)");
+                            "how several threads train: sync splits every mini-batch into "
+                            "step_shares shares that they share out (the same model on any number "
+                            "of threads); hogwild gives each its own mini-batches and lock-free "
+                            "updates (faster, may lose accuracy)");
     def.parse = [](Params& p, std::string_view text) {
       text = trim(text);
       for (ParallelMode mode : {ParallelMode::kSync, ParallelMode::kHogwild}) {
@@ -263,6 +264,10 @@ std::vector<ParamDef> build_table() {
     def.format = [](const Params& p) { return std::string(parallel_mode_name(p.parallel)); };
     table.push_back(std::move(def));
   }
+  table.push_back(int_param("step_shares", &Params::step_shares, closed(1, 256),
+                            "parallel=sync: the shares every mini-batch is split into (default: "
+                            "every core; at most batch_size), run by min(threads, step_shares) "
+                            "threads; it decides the model with the seed (1: the unsplit step)"));
   table.push_back(int_param("parallel_warmup", &Params::parallel_warmup, closed(0, 1 << 24),
                             "parallel=hogwild: mini-batches trained one at a time per further "
                             "thread before the threads run at once (0: none)"));

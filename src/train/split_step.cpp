@@ -35,12 +35,12 @@ struct SplitStep::Share {
 };
 
 SplitStep::SplitStep(const NetworkShape& shape, const StepConfig& config, int max_rows,
-                     int max_columns, double grad_cap, uint64_t seed, ThreadTeam& team)
+                     int max_columns, double grad_cap, uint64_t seed, int shares, ThreadTeam& team)
     : shape_(shape), config_(config), grad_cap_(grad_cap), team_(team) {
-  const int threads = team.size();
-  GRU4REC_CHECK(max_rows >= threads && max_columns >= max_rows);
-  const int share_rows = (max_rows + threads - 1) / threads;
-  for (int p = 0; p < threads; ++p) {
+  GRU4REC_CHECK(shares >= 1 && team.size() <= shares && max_rows >= shares &&
+                max_columns >= max_rows);
+  const int share_rows = (max_rows + shares - 1) / shares;
+  for (int p = 0; p < shares; ++p) {
     auto share = std::make_unique<Share>();
     share->step = std::make_unique<TrainStep<float>>(shape, config, share_rows, share_rows,
                                                      /*gru_only=*/true);
@@ -62,6 +62,17 @@ SplitStep::SplitStep(const NetworkShape& shape, const StepConfig& config, int ma
 
 SplitStep::~SplitStep() = default;
 
+template <typename Body>
+void SplitStep::for_each_share(Body&& body) {
+  const int shares = static_cast<int>(shares_.size());
+  const int threads = team_.size();
+  // Thread t runs shares t, t + threads, ...: which thread runs a share changes nothing in
+  // what the share computes.
+  team_.run([&](int t) {
+    for (int p = t; p < shares; p += threads) body(p);
+  });
+}
+
 float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimizer,
                        std::span<const int32_t> inputs, std::span<const int32_t> columns,
                        std::span<const float> column_shift, std::vector<MatrixR<float>>& hidden,
@@ -70,11 +81,11 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
   const auto cols = static_cast<Eigen::Index>(columns.size());
   GRU4REC_CHECK(rows > 0 && cols >= rows && cols <= scores_.cols() && rows <= scores_.rows());
   GRU4REC_CHECK(column_shift.empty() || column_shift.size() == columns.size());
-  const int threads = team_.size();
+  const int shares = static_cast<int>(shares_.size());
   const Eigen::Index out_size = shape_.output_size();
   // Share 0 takes the first rows, so that it always has some.
-  const Eigen::Index per_share = (rows + threads - 1) / threads;
-  for (int p = 0; p < threads; ++p) {
+  const Eigen::Index per_share = (rows + shares - 1) / shares;
+  for (int p = 0; p < shares; ++p) {
     Share& share = *shares_[static_cast<size_t>(p)];
     share.first = std::min(rows, p * per_share);
     share.rows = std::min(rows, share.first + per_share) - share.first;
@@ -106,9 +117,9 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
   auto d_scores = d_scores_.topLeftCorner(rows, cols);
 
   // A: the GRU forward pass by rows; the columns' item rows gathered by columns.
-  team_.run([&](int p) {
+  for_each_share([&](int p) {
     Share& share = *shares_[static_cast<size_t>(p)];
-    const auto [c0, c1] = share_range(cols, p, threads);
+    const auto [c0, c1] = share_range(cols, p, shares);
     gather_columns<float>(items, columns, column_shift, c0, c1, out_rows_, column_bias_);
     if (share.rows == 0) return;
     for (size_t l = 0; l < hidden.size(); ++l) {
@@ -121,8 +132,8 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
   mark_phase(profile, Phase::kForward);
 
   // B: the scores by columns.
-  team_.run([&](int p) {
-    const auto [c0, c1] = share_range(cols, p, threads);
+  for_each_share([&](int p) {
+    const auto [c0, c1] = share_range(cols, p, shares);
     if (c1 <= c0) return;
     auto block = scores.middleCols(c0, c1 - c0);
     block.noalias() = top * out.middleRows(c0, c1 - c0).transpose();
@@ -132,7 +143,7 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
 
   // C: the loss by rows.
   const float grad_scale = 1.0f / static_cast<float>(config_.batch_size);
-  team_.run([&](int p) {
+  for_each_share([&](int p) {
     Share& share = *shares_[static_cast<size_t>(p)];
     if (share.rows == 0) return;
     share.loss = loss_forward_backward<float>(
@@ -145,8 +156,8 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
   mark_phase(profile, Phase::kLoss);
 
   // D: the columns' item-row and bias gradients by columns; dL/d(top outputs) by units.
-  team_.run([&](int p) {
-    const auto [c0, c1] = share_range(cols, p, threads);
+  for_each_share([&](int p) {
+    const auto [c0, c1] = share_range(cols, p, shares);
     if (c1 > c0) {
       const auto n = static_cast<int32_t>(c1 - c0);
       g.wy_rows.block(first_column_slot + static_cast<int32_t>(c0), n).noalias() =
@@ -155,14 +166,14 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
       bias_grad.setZero();
       for (Eigen::Index i = 0; i < rows; ++i) bias_grad += d_scores.row(i).segment(c0, n);
     }
-    const auto [h0, h1] = share_range(out_size, p, threads);
+    const auto [h0, h1] = share_range(out_size, p, shares);
     if (h1 > h0) d_top.middleCols(h0, h1 - h0).noalias() = d_scores * out.middleCols(h0, h1 - h0);
   });
   g.wy_rows.merge_duplicates();
   g.by_rows.merge_duplicates();
 
   // E: the GRU backward pass by rows (partial GRU gradients per share); the new states.
-  team_.run([&](int p) {
+  for_each_share([&](int p) {
     Share& share = *shares_[static_cast<size_t>(p)];
     if (share.rows == 0) return;
     share.step->backward_gru(
@@ -180,8 +191,8 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
   // still in its cache). Merged slots hold distinct items, so no row is updated twice.
   using Slots = AdagradMomentum<float>::ItemSlots;
   const auto owned_slots = [&](int p) {
-    const auto [a0, a1] = share_range(input_slots, p, threads);
-    const auto [c0, c1] = share_range(cols, p, threads);
+    const auto [a0, a1] = share_range(input_slots, p, shares);
+    const auto [c0, c1] = share_range(cols, p, shares);
     const AdagradMomentum<float>::SlotRange inputs_range{static_cast<int32_t>(a0),
                                                          static_cast<int32_t>(a1)};
     Slots slots;
@@ -196,7 +207,7 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
     const auto sum_slices = [&](auto member) {
       for (size_t l = 0; l < g.layers.size(); ++l) {
         auto& into = g.layers[l].*member;
-        const auto [b, e] = share_range(into.size(), p, threads);
+        const auto [b, e] = share_range(into.size(), p, shares);
         if (e <= b) continue;
         Eigen::Map<Eigen::ArrayXf> sum(into.data() + b, e - b);
         sum.setZero();
@@ -211,7 +222,7 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
     sum_slices(&GruLayerWeights<float>::Urz);
     sum_slices(&GruLayerWeights<float>::Uh);
     sum_slices(&GruLayerWeights<float>::bh);
-    const auto [a0, a1] = share_range(input_slots, p, threads);
+    const auto [a0, a1] = share_range(input_slots, p, shares);
     for (const auto& share : shares_) {
       if (share->rows == 0) continue;
       StepGradients<float>& part = share->step->gradients();
@@ -220,14 +231,14 @@ float SplitStep::train(NetworkWeights<float>& w, AdagradMomentum<float>& optimiz
     }
   };
   if (grad_cap_ > 0) {
-    team_.run(reduce);
+    for_each_share(reduce);
     const double norm = std::sqrt(g.squared_norm());
     if (norm >= grad_cap_) g.scale(static_cast<float>(grad_cap_ / norm));
-    team_.run([&](int p) { optimizer.update_share(w, g, p, threads, owned_slots(p)); });
+    for_each_share([&](int p) { optimizer.update_share(w, g, p, shares, owned_slots(p)); });
   } else {
-    team_.run([&](int p) {
+    for_each_share([&](int p) {
       reduce(p);
-      optimizer.update_share(w, g, p, threads, owned_slots(p));
+      optimizer.update_share(w, g, p, shares, owned_slots(p));
     });
   }
   mark_phase(profile, Phase::kDenseUpdate);

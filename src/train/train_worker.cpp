@@ -28,23 +28,23 @@ void LogQShift::fill(std::span<const int32_t> columns, size_t rows, std::span<fl
 
 namespace {
 
-// The threads a step is split among: each needs a row of the mini-batch.
-int split_threads(const Params& params, int step_threads) {
-  return std::clamp(step_threads, 1, params.batch_size);
+// The shares a step is split into: each needs a row of the mini-batch.
+int split_shares(const Params& params, int step_shares) {
+  return std::clamp(step_shares, 1, params.batch_size);
 }
 
 }  // namespace
 
 TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed,
-                         int workers, int step_threads)
+                         int workers, int step_shares, int step_threads)
     : params_(model.params),
       // A split step has buffers of its own: then this one is never used and kept minimal.
       step_(model.weights.shape, StepConfig::from_params(model.params),
-            split_threads(model.params, step_threads) > 1 ? 1 : model.params.batch_size,
-            split_threads(model.params, step_threads) > 1
+            split_shares(model.params, step_shares) > 1 ? 1 : model.params.batch_size,
+            split_shares(model.params, step_shares) > 1
                 ? 1
                 : model.params.batch_size + model.params.n_sample,
-            /*gru_only=*/split_threads(model.params, step_threads) > 1),
+            /*gru_only=*/split_shares(model.params, step_shares) > 1),
       samples_(sampler, model.params.n_sample,
                (model.params.sample_store_size + workers - 1) / workers,
                Rng::derive_seed(seed, kSamplerStream)),
@@ -55,12 +55,12 @@ TrainWorker::TrainWorker(const Model& model, const AliasSampler* sampler, uint64
   }
   columns_.resize(static_cast<size_t>(params_.batch_size + params_.n_sample));
   shift_.resize(logq_.enabled() ? columns_.size() : 0);
-  const int threads = split_threads(params_, step_threads);
-  if (threads == 1) return;
-  team_ = std::make_unique<ThreadTeam>(threads);
+  const int shares = split_shares(params_, step_shares);
+  if (shares == 1) return;
+  team_ = std::make_unique<ThreadTeam>(std::clamp(step_threads, 1, shares));
   split_ = std::make_unique<SplitStep>(model.weights.shape, StepConfig::from_params(model.params),
                                        params_.batch_size, static_cast<int>(columns_.size()),
-                                       params_.grad_cap, seed, *team_);
+                                       params_.grad_cap, seed, shares, *team_);
 }
 
 TrainWorker::~TrainWorker() = default;

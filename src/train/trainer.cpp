@@ -104,7 +104,8 @@ class TrainingRun {
   // one thread restarts from; released (reset) once the first parallel epoch went well.
   TrainingRun(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
               PhaseProfile* profile, AdagradMomentum<float>& optimizer, const AliasSampler* sampler,
-              int n_lanes, int step_threads, std::optional<NetworkWeights<float>>* initial_weights)
+              int n_lanes, int step_shares, int step_threads,
+              std::optional<NetworkWeights<float>>* initial_weights)
       : model_(model),
         params_(model.params),
         train_(train),
@@ -129,7 +130,7 @@ class TrainingRun {
       lane.worker = std::make_unique<TrainWorker>(
           model, sampler,
           i == 0 ? seed : Rng::derive_seed(seed, kWorkerStreamBase + static_cast<uint64_t>(i)),
-          n_lanes, step_threads);
+          n_lanes, step_shares, step_threads);
     }
     serial_steps_left_ = n_lanes > 1 ? int64_t{params_.parallel_warmup} * (n_lanes - 1) : 0;
   }
@@ -389,9 +390,27 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   if (params.n_sample > 0)
     sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
   const bool hogwild = params.parallel == ParallelMode::kHogwild && params.threads > 1;
-  // parallel=sync: one lane whose steps are split among the threads (TrainWorker uses at most
-  // batch_size of them: each needs a row).
-  const int step_threads = hogwild ? 1 : params.threads;
+  // parallel=sync: one lane whose steps are split into step_shares shares (at most batch_size:
+  // each needs a row), run by as many of the threads as there are shares. Hogwild lanes do not
+  // split their steps.
+  const int sync_shares = std::clamp(params.step_shares, 1, params.batch_size);
+  const int sync_threads = std::min(params.threads, sync_shares);
+  int step_shares = hogwild ? 1 : sync_shares;
+  int step_threads = hogwild ? 1 : sync_threads;
+  if (!hogwild && params.threads > sync_threads) {
+    notify(callbacks,
+           fmt::format("training on {} thread{} instead of {}: parallel=sync splits every "
+                       "mini-batch into {} shares (step_shares={}, at most batch_size={})",
+                       sync_threads, sync_threads == 1 ? "" : "s", params.threads, sync_shares,
+                       params.step_shares, params.batch_size));
+  }
+  if (!hogwild && sync_threads < sync_shares) {
+    notify(callbacks,
+           fmt::format("parallel=sync: every mini-batch split into {} shares on {} thread{}, the "
+                       "model of {} threads (step_shares=1 trains the unsplit step, faster on one "
+                       "thread, rounded differently)",
+                       sync_shares, sync_threads, sync_threads == 1 ? "" : "s", sync_shares));
+  }
   int n_lanes = hogwild ? training_lanes(train, params) : 1;
   if (hogwild && n_lanes < params.threads) {
     notify(callbacks,
@@ -430,7 +449,7 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     std::string divergence;
     try {
       TrainingRun run(model, train, callbacks, profile, optimizer, sampler.get(), n_lanes,
-                      step_threads, n_lanes > 1 ? &initial_weights : nullptr);
+                      step_shares, step_threads, n_lanes > 1 ? &initial_weights : nullptr);
       summary.threads = run.threads();
       outcome = run.run(summary);
       divergence = run.divergence();
@@ -441,13 +460,16 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     if (outcome == RunOutcome::kParallelRunDiverged) {
       GRU4REC_CHECK(initial_weights.has_value());
       notify(callbacks, fmt::format("the parallel training diverged ({}); training again from "
-                                    "the initial weights on one thread, as with threads=1",
+                                    "the initial weights with parallel=sync, whose model is "
+                                    "that of threads=1",
                                     divergence));
       model.weights = std::move(*initial_weights);
       initial_weights.reset();
       model.stats.epochs = 0;
       model.stats.final_loss = 0;
       n_lanes = 1;
+      step_shares = sync_shares;
+      step_threads = sync_threads;
       fell_back = true;
       continue;
     }

@@ -24,8 +24,8 @@ std::string_view loss_name(LossKind loss);
 
 // How several training threads share the work (see trainer.h).
 enum class ParallelMode {
-  kSync,     // every mini-batch's rows split among the threads, one summed update: the
-             // same training as one thread, on every setting
+  kSync,     // every mini-batch split into step_shares shares run by the threads, one summed
+             // update: the same weights on any number of threads
   kHogwild,  // each thread its own mini-batches and lock-free updates: faster, not the same
 };
 
@@ -58,9 +58,13 @@ struct Params {
   bool train_random_order = false;
   int64_t sample_store_size = 10'000'000;
   int64_t seed = 42;
-  // Training threads: every core by default; 1 trains deterministically for a given seed.
+  // Training threads: every core by default. With parallel=sync the model depends on the seed
+  // and step_shares, not on threads.
   int threads = available_cores();
   ParallelMode parallel = ParallelMode::kSync;
+  // parallel=sync: the shares every mini-batch is split into (at most batch_size are used), run
+  // by min(threads, step_shares) threads; 1: the unsplit step on one thread.
+  int step_shares = available_cores();
   // parallel=hogwild: mini-batches trained one at a time, for each thread beyond the first,
   // before the threads train at once (see trainer.h); 0 starts them at once.
   int parallel_warmup = 100;

@@ -1,23 +1,29 @@
-// SplitStep: one training step and its update shared by the threads of a team
-// (parallel=sync). It computes what TrainStep followed by AdagradMomentum::update computes, on
-// the same mini-batch, split so that no thread repeats another's work:
+// SplitStep: one training step and its update split into a fixed number of shares, run by the
+// threads of a team (parallel=sync). It computes what TrainStep followed by
+// AdagradMomentum::update computes, on the same mini-batch, split so that no share repeats
+// another's work:
 //
-//   A  rows:    each thread the GRU forward pass of its share of the rows (own TrainStep),
-//    + columns: and the gather of its share of the columns' item rows into one shared matrix
+//   A  rows:    each share the GRU forward pass of its part of the rows (own TrainStep),
+//    + columns: and the gather of its part of the columns' item rows into one shared matrix
 //   B  columns: scores = top outputs of all rows x (its columns' item rows)^T
 //   C  rows:    the loss of its rows (the positive of row i is column i)
 //   D  columns: its columns' item-row and bias gradients (d_scores^T x top outputs), and
-//      hidden units: its share of dL/d(top outputs) = d_scores x item rows
+//      hidden units: its part of dL/d(top outputs) = d_scores x item rows
 //   E  rows:    the GRU backward pass of its rows: partial GRU weight gradients and input-row
-//      gradients per thread
-//   F  slices:  each thread sums a slice of every partial GRU gradient and of the input rows'
-//      slots, then updates that slice, those rows and the rows of its columns (phase D's)
+//      gradients per share
+//   F  slices:  each share sums a slice of every partial GRU gradient (in share order) and of
+//      the input rows' slots, then updates that slice, those rows and the rows of its columns
 //
 // Phases that read a whole matrix that another phase splits wait for the team between them.
 // The products that scale with the columns (2048 samples and more) are split by columns, so
-// each item row is read, gathered and packed once per step, not once per thread. The result
-// is the training of one thread up to the order of floating-point sums and the dropout
-// masks, which come from one random stream per thread.
+// each item row is read, gathered and packed once per step, not once per share.
+//
+// The shares, not the threads, decide what is computed: every share's products have the same
+// operands and shapes, and every sum adds the shares in the same order, whichever thread runs
+// them (thread t runs shares t, t + threads, ...). So the weights after a step are the same to
+// the last bit on any number of threads from 1 to the number of shares. Against the unsplit
+// step (one share) they differ in the order of floating-point sums and in the dropout masks of
+// shares 1 and up, which come from one random stream per share.
 //
 // One per training lane; not thread-safe. No allocation per step.
 #pragma once
@@ -42,9 +48,9 @@ inline constexpr uint64_t kShareDropoutStreamBase = 1024;
 
 class SplitStep {
  public:
-  // `team` must outlive the step; its size is the number of shares. max_rows >= team.size().
+  // `team` must outlive the step and have at most `shares` threads; max_rows >= shares.
   SplitStep(const NetworkShape& shape, const StepConfig& config, int max_rows, int max_columns,
-            double grad_cap, uint64_t seed, ThreadTeam& team);
+            double grad_cap, uint64_t seed, int shares, ThreadTeam& team);
   ~SplitStep();
 
   // Trains on one mini-batch and updates the weights, as TrainWorker::train does with one
@@ -59,6 +65,9 @@ class SplitStep {
 
  private:
   struct Share;
+  // Runs body(share) for every share, spread over the team's threads; returns when all ran.
+  template <typename Body>
+  void for_each_share(Body&& body);
 
   NetworkShape shape_;
   StepConfig config_;

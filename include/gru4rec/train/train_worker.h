@@ -2,9 +2,10 @@
 // the step's buffers and gradients, its random streams and sample store), separate from the
 // shared weights and optimizer. One per lane; not thread-safe.
 //
-// A worker may split every step among a team of threads (step_threads > 1; parallel=sync; see
-// split_step.h): the training of one thread up to the order of floating-point sums and the
-// dropout masks' random streams.
+// A worker may split every step into shares run by a team of threads (step_shares > 1;
+// parallel=sync; see split_step.h): the same weights on any number of threads for a given number
+// of shares; against one share, only the order of floating-point sums and the dropout masks'
+// random streams differ.
 #pragma once
 
 #include <cstdint>
@@ -45,9 +46,10 @@ class TrainWorker {
   // `sampler` (null when n_sample == 0) must outlive the worker; so must `model`. With
   // `workers` workers training at once, each keeps 1/workers of sample_store_size samples, so
   // that the stores take the same memory in all (their samples are independent draws either
-  // way). `step_threads` > 1 splits every step among that many threads (at most batch_size).
+  // way). `step_shares` > 1 splits every step into that many shares (at most batch_size), run
+  // by `step_threads` threads (at most the shares; the result does not depend on them).
   TrainWorker(const Model& model, const AliasSampler* sampler, uint64_t seed, int workers = 1,
-              int step_threads = 1);
+              int step_shares = 1, int step_threads = 1);
   ~TrainWorker();
 
   // Zeroes every row's state (at the start of an epoch).
@@ -77,7 +79,7 @@ class TrainWorker {
   std::vector<MatrixR<float>> hidden_;
   std::vector<int32_t> columns_;
   std::vector<float> shift_;
-  std::unique_ptr<ThreadTeam> team_;  // with step_threads > 1
+  std::unique_ptr<ThreadTeam> team_;  // with step_shares > 1
   std::unique_ptr<SplitStep> split_;
 };
 

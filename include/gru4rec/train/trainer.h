@@ -5,11 +5,12 @@
 // owns (hidden states, step buffers, gradients, random streams, sample store) lives in a
 // TrainWorker. threads=T trains in one of two ways (Params::parallel):
 //
-// - sync (the default): one lane, every mini-batch's rows split among the T threads, the
-//   gradients summed, one update (train_worker.h). The same training as one thread, on every
-//   setting: same mini-batches, same negative samples, same number of updates; only the order
-//   of floating-point sums and the dropout masks' random streams differ. Deterministic for a
-//   given seed and T.
+// - sync (the default): one lane, every mini-batch split into step_shares shares (its rows for
+//   the GRU, its columns for the scores) that min(T, step_shares) threads run, the gradients
+//   summed in share order, one update (split_step.h). The model depends on the seed and
+//   step_shares only: the same to the last bit on any number of threads. Against the unsplit
+//   step (step_shares=1): same mini-batches, same negative samples, same number of updates;
+//   only the order of floating-point sums and the dropout masks' random streams differ.
 // - hogwild: T lanes, each with its own session-parallel mini-batches (the sessions of the
 //   training order shared out on demand), updating the shared weights without locks (as
 //   word2vec and fastText do). Faster, but not the same training, and not deterministic:
@@ -23,9 +24,9 @@
 //   robin (exactly serial training), and only then at once. As a safety net, during the first
 //   epoch that runs in parallel a copy of the initial weights is kept: if a lane's loss over 8
 //   mini-batches averages more than three times the untrained model's (or is not finite), the
-//   training restarts from those weights on one thread, which then gives exactly the threads=1
-//   model, and says so (TrainCallbacks::on_notice). Even so, hogwild can cost a few percent of
-//   accuracy on some settings (docs/performance.md).
+//   training restarts from those weights with parallel=sync, which then gives exactly the
+//   threads=1 model, and says so (TrainCallbacks::on_notice). Even so, hogwild can cost a few
+//   percent of accuracy on some settings (docs/performance.md).
 #pragma once
 
 #include <cstdint>
@@ -81,10 +82,11 @@ struct TrainCallbacks {
 
 struct TrainSummary {
   std::vector<EpochReport> epochs;
-  double seconds = 0;        // of the whole training, a restart on one thread included
+  double seconds = 0;        // of the whole training, a restart included
   int threads = 1;           // threads that trained the returned model
   int64_t serial_steps = 0;  // mini-batches trained one at a time before the threads ran at once
-  // The parallel training diverged and the model was trained again on one thread.
+  // The hogwild training diverged and the model was trained again with parallel=sync (the
+  // model of threads=1; the name is kept for the JSON report's readers).
   bool fell_back_to_one_thread = false;
 };
 
