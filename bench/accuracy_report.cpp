@@ -10,7 +10,7 @@
 //
 //   build/bench/accuracy_report [--data DIR] [--log FILE] [--seeds 1,2,3] [--settings a,b]
 //                               [--epochs 3] [--long-epochs 10] [--modes 1,default,hogwild]
-//                               [--report-only]
+//                               [--report-only] [--list-settings]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -357,10 +357,16 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--report-only") {
       report_only = true;
+    } else if (arg == "--list-settings") {  // name|training file|parameters, one per line
+      const auto sets = datasets(data);
+      for (const Setting& s : settings())
+        fmt::print("{}|{}|{}\n", s.name, sets.at(s.dataset).train, s.params);
+      return 0;
     } else {
       fmt::print(stderr,
                  "usage: {} [--data DIR] [--log FILE] [--seeds 1,2,3] [--settings a,b] "
-                 "[--epochs 3] [--long-epochs 10] [--modes 1,default,hogwild] [--report-only]\n",
+                 "[--epochs 3] [--long-epochs 10] [--modes 1,default,hogwild] [--report-only] "
+                 "[--list-settings]\n",
                  argv[0]);
       return 2;
     }
