@@ -184,6 +184,7 @@ void bench_training(const std::string& path, int runs, const std::vector<int>& t
       gru4rec::apply_param_string(params, setting.params);
       params.n_epochs = 1;
       params.threads = threads;
+      if (threads == 1) params.step_shares = 1;  // the unsplit step; otherwise every core
       params.parallel = mode;
       std::vector<double> events_per_second, steps_per_second, gflops;
       double peak_rss = 0, budget = 0;
@@ -298,6 +299,7 @@ void bench_accuracy(const std::string& data_dir, int threads, int rr_epochs) {
         gru4rec::Params params;
         gru4rec::apply_param_string(params, c.params);
         params.threads = t;
+        if (t == 1) params.step_shares = 1;  // the unsplit step against the default split
         params.seed = seed;
         gru4rec::Model model = gru4rec::Model::initialize(params, items, train, c.train);
         seconds += gru4rec::train_model(model, train).seconds;

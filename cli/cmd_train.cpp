@@ -200,7 +200,7 @@ void run_train(const TrainOptions& o) {
     fmt::print(log, "Kept the model of epoch {} (best {} on {}: {:.4f})\n", model.stats.epochs,
                validation->metric().name, o.valid_path, validation->best()->value);
   }
-  if (o.profile) print_profile(log, phase_profile, model.params.threads);
+  if (o.profile) print_profile(log, phase_profile, summary.threads);
   if (!o.save_path.empty()) {
     save_model(model, o.save_path, o.save_optimizer_state);
     fmt::print(log, "Saved model to {}\n", o.save_path);

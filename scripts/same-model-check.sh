@@ -2,7 +2,7 @@
 # Checks that parallel=sync trains the same model on any number of threads, on every published
 # setting of the accuracy harness (scripts/accuracy.sh): for each, one epoch (seed 1) on the
 # first --lines lines of its training file with threads=1 and with threads=N (default: every
-# core, at least 2), both with the default step_shares; the exported item vectors must have the
+# core, at least 2), both with step_shares=N; the exported item vectors must have the
 # same bytes and the epoch the same loss. The unsplit step (threads=1,step_shares=1) runs as a
 # control: it should differ (another order of sums). On a CPU with AVX-512 the library's AVX2
 # copy is checked as well (GLIBC_TUNABLES). Prints one line per setting and CPU level; exits 1
@@ -39,7 +39,8 @@ while IFS='|' read -r name train params; do
     tunables=""
     [ "$level" = avx2 ] && tunables="glibc.cpu.hwcaps=-AVX512F"
     results=()
-    for run in "threads=1" "threads=$threads" "threads=1,step_shares=1"; do
+    for run in "threads=1,step_shares=$threads" "threads=$threads,step_shares=$threads" \
+               "threads=1,step_shares=1"; do
       model="$work/model.g4r"
       loss=$(GLIBC_TUNABLES="$tunables" "$cli" train "$slice" \
                -ps "$params,n_epochs=1,seed=1,$run" -s "$model" 2>&1 |

@@ -96,14 +96,14 @@ TEST_P(AllocationTest, TrainingStepsAllocateNothing) {
 }
 
 // The production path, TrainWorker::train, on one thread (output side updated early) and
-// split into 2 and 3 shares on as many threads and 3 shares on 2 (parallel=sync; the helper
+// split into 2 and 3 shares on as many threads, 2 shares on 1 and 3 on 2 (parallel=sync; the helper
 // threads' allocations count too),
 // through the end of an epoch, where the batch shrinks.
 TEST_P(AllocationTest, TrainWorkerStepsAllocateNothingOnOneOrSeveralThreads) {
   ItemIndex items;
   const SessionLog train = testing::synthetic_training_log(3000, 600, items);
   for (const auto [shares, threads] :
-       {std::pair{1, 1}, std::pair{2, 2}, std::pair{3, 3}, std::pair{3, 2}}) {
+       {std::pair{1, 1}, std::pair{2, 1}, std::pair{2, 2}, std::pair{3, 3}, std::pair{3, 2}}) {
     Params params;
     apply_param_string(params, GetParam());
     const Model model = Model::initialize(params, ItemIndex(items), train, "t");

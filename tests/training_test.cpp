@@ -124,6 +124,12 @@ TEST(Training, SyncModelIsTheSameOnAnyNumberOfThreads) {
         EXPECT_EQ(relative_weight_difference(one, several), 0)
             << params << ", " << shares << " shares on " << threads << " threads";
         EXPECT_EQ(one.stats.final_loss, several.stats.final_loss) << params;
+        // Weights, optimizer state and all, byte for byte (the parameters record the threads).
+        Model same_params = several;
+        same_params.params.threads = one.params.threads;
+        EXPECT_EQ(serialize_model(one, /*with_optimizer_state=*/true),
+                  serialize_model(same_params, /*with_optimizer_state=*/true))
+            << params << ", " << shares << " shares on " << threads << " threads";
       }
     }
   }
@@ -259,7 +265,8 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
   ItemIndex items;
   SessionLog train = testing::synthetic_training_log(50, 300, items);
   for (const char* threads :
-       {"threads=1", "threads=2", "threads=2,parallel=hogwild,parallel_warmup=0"}) {
+       {"threads=1,step_shares=1", "threads=2,step_shares=2", "threads=1,step_shares=2",
+        "threads=2,parallel=hogwild,parallel_warmup=0"}) {
     Params params;
     apply_param_string(params,
                        std::string("n_epochs=1,layers=8,n_sample=8,batch_size=4,") + threads);
@@ -289,7 +296,7 @@ TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
 // A hogwild run that diverges in its parallel phase is restarted with parallel=sync, and says so.
 // (A NaN weight makes sync diverge too, so the retry then fails as threads=1 does: unlike
 // a huge learning rate, whose loss some CPUs round to a finite value, it diverges on any CPU.)
-TEST(Training, HogwildRestartsOnOneThreadWhenTheParallelRunDiverges) {
+TEST(Training, HogwildRestartsWithSyncWhenTheParallelRunDiverges) {
   ItemIndex items;
   SessionLog train = testing::synthetic_training_log(50, 300, items);
   Params params;

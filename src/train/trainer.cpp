@@ -389,7 +389,19 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   std::unique_ptr<AliasSampler> sampler;
   if (params.n_sample > 0)
     sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
-  const bool hogwild = params.parallel == ParallelMode::kHogwild && params.threads > 1;
+  bool hogwild = params.parallel == ParallelMode::kHogwild && params.threads > 1;
+  int n_lanes = hogwild ? training_lanes(train, params) : 1;
+  if (hogwild && n_lanes < params.threads) {
+    notify(callbacks,
+           n_lanes > 1
+               ? fmt::format("training on {} threads instead of {}: each thread needs at least "
+                             "batch_size ({}) sessions of 2 or more events",
+                             n_lanes, params.threads, params.batch_size)
+               : fmt::format("training with parallel=sync instead of hogwild: each hogwild "
+                             "thread needs at least batch_size ({}) sessions of 2 or more events",
+                             params.batch_size));
+    hogwild = n_lanes > 1;
+  }
   // parallel=sync: one lane whose steps are split into step_shares shares (at most batch_size:
   // each needs a row), run by as many of the threads as there are shares. Hogwild lanes do not
   // split their steps.
@@ -399,24 +411,23 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   int step_threads = hogwild ? 1 : sync_threads;
   if (!hogwild && params.threads > sync_threads) {
     notify(callbacks,
-           fmt::format("training on {} thread{} instead of {}: parallel=sync splits every "
-                       "mini-batch into {} shares (step_shares={}, at most batch_size={})",
-                       sync_threads, sync_threads == 1 ? "" : "s", params.threads, sync_shares,
-                       params.step_shares, params.batch_size));
+           sync_shares == 1
+               ? fmt::format("training on 1 thread instead of {}: step_shares={} trains the "
+                             "unsplit step",
+                             params.threads, params.step_shares)
+               : fmt::format("training on {} threads instead of {}: parallel=sync splits every "
+                             "mini-batch into {} shares (step_shares={}, at most batch_size={})",
+                             sync_threads, params.threads, sync_shares, params.step_shares,
+                             params.batch_size));
   }
   if (!hogwild && sync_threads < sync_shares) {
     notify(callbacks,
-           fmt::format("parallel=sync: every mini-batch split into {} shares on {} thread{}, the "
-                       "model of {} threads (step_shares=1 trains the unsplit step, faster on one "
-                       "thread, rounded differently)",
-                       sync_shares, sync_threads, sync_threads == 1 ? "" : "s", sync_shares));
-  }
-  int n_lanes = hogwild ? training_lanes(train, params) : 1;
-  if (hogwild && n_lanes < params.threads) {
-    notify(callbacks,
-           fmt::format("training on {} thread{} instead of {}: each thread needs at "
-                       "least batch_size ({}) sessions of 2 or more events",
-                       n_lanes, n_lanes == 1 ? "" : "s", params.threads, params.batch_size));
+           fmt::format("parallel=sync: every mini-batch split into {} shares on {} thread{}: the "
+                       "same model as on any number of threads{}",
+                       sync_shares, sync_threads, sync_threads == 1 ? "" : "s",
+                       sync_threads == 1 ? " (step_shares=1 trains the unsplit step, faster on "
+                                           "one thread, rounded differently)"
+                                         : ""));
   }
   // With several threads: the weights to restart from if the parallel run diverges.
   std::optional<NetworkWeights<float>> initial_weights;

@@ -21,7 +21,8 @@
 // The shares, not the threads, decide what is computed: every share's products have the same
 // operands and shapes, and every sum adds the shares in the same order, whichever thread runs
 // them (thread t runs shares t, t + threads, ...). So the weights after a step are the same to
-// the last bit on any number of threads from 1 to the number of shares. Against the unsplit
+// the last bit on any number of threads from 1 to the number of shares (on one CPU and library
+// copy: another instruction set rounds differently). Against the unsplit
 // step (one share) they differ in the order of floating-point sums and in the dropout masks of
 // shares 1 and up, which come from one random stream per share.
 //

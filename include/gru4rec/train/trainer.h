@@ -3,12 +3,13 @@
 //
 // The weights (in Model) and the optimizer state are shared; everything a training lane
 // owns (hidden states, step buffers, gradients, random streams, sample store) lives in a
-// TrainWorker. threads=T trains in one of two ways (Params::parallel):
+// TrainWorker. threads=T trains in one of two ways (Params::parallel), on at most T threads:
 //
 // - sync (the default): one lane, every mini-batch split into step_shares shares (its rows for
 //   the GRU, its columns for the scores) that min(T, step_shares) threads run, the gradients
 //   summed in share order, one update (split_step.h). The model depends on the seed and
-//   step_shares only: the same to the last bit on any number of threads. Against the unsplit
+//   step_shares only: the same to the last bit on any number of threads (on one CPU and library
+//   copy). Against the unsplit
 //   step (step_shares=1): same mini-batches, same negative samples, same number of updates;
 //   only the order of floating-point sums and the dropout masks' random streams differ.
 // - hogwild: T lanes, each with its own session-parallel mini-batches (the sessions of the
