@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
           "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
           "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
           "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
-          "[--age-split] [--init-shrink F] [--shrink F [--shrink-only gru|items]]\n"
+          "[--age-split] [--init-shrink F] [--shrink F [--shrink-only gru|items|By]]\n"
           "  [--accumulator-scale F [--accumulator-only gru|items]] [--perturb P] FILE...\n");
       return 2;
     }
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
       // warm-started training), on top of --init-shrink.
       else if (arg == "--shrink")
         shrink = std::stod(value());
-      else if (arg == "--shrink-only")  // "items" (E, Wy, By) or "gru" (the layers)
+      else if (arg == "--shrink-only")  // "items" (E, Wy, By), "gru" (the layers) or "By"
         shrink_only = value();
       // Adagrad's accumulators multiplied by this before each update (below 1: larger steps;
       // 0 is --reset-optimizer for those tensors).
@@ -241,7 +241,9 @@ int main(int argc, char** argv) {
                                   const std::string& only) {
       weights.for_each_tensor([&](const std::string& name, auto& tensor) {
         const bool item_tensor = name == "E" || name == "Wy" || name == "By";
-        if (only.empty() || item_tensor == (only == "items")) tensor *= static_cast<float>(factor);
+        const bool chosen =
+            only == "By" ? name == "By" : (only.empty() || item_tensor == (only == "items"));
+        if (chosen) tensor *= static_cast<float>(factor);
       });
     };
     // The periods [begin, end) as one TSV log.

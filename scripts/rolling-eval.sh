@@ -3,8 +3,13 @@
 # build/bench/rolling_eval on yoochoose (real days), Diginetica and RetailRocket (equal shares
 # of their sessions in time order: their Time only keeps the order), then prints the Markdown
 # tables.
-#   scripts/rolling-eval.sh [--update-epochs 2] [--out DIR] [rolling_eval options...]
-# e.g. --window 2 --update-epochs 3, or --init-shrink 1 (the layers kept as they were).
+#   scripts/rolling-eval.sh [--update-epochs 4] [--out DIR] [rolling_eval options...]
+# By default each update is the recommended daily update of docs/results.md: 4 epochs on the
+# last 3 periods (--window 3) plus as many older sessions (--replay-share 1), the weights the
+# mean of the last 3 epochs' (--update-params average_epochs=3), the GRU layers shrunk by 0.5
+# (warm_start's default). Options given here come after those and win (--update-params replaces
+# the whole string); the update of 2 epochs on the last period alone: --window 1
+# --update-epochs 2 --replay-share 0 --update-params average_epochs=1.
 # Variants of the update that build/bench/rolling_eval also takes: --reset-optimizer,
 # --replay-share R (older sessions, R times the window's, as train --replay draws them),
 # --update-params S, --skip-scratch, --window K (train each update on the
@@ -14,11 +19,12 @@
 # --accumulator-scale F [--accumulator-only gru|items] (Adagrad accumulators scaled) and
 # --perturb P (a fresh initialization times P added to the layers). --initial-model PATH (train
 # the initial model once, then reuse it) is for one dataset at a time: call rolling_eval.
-# About 30 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
+# About 40 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-update_epochs=2 out=build/rolling
-passed=()  # handed to rolling_eval as they are
+update_epochs=4 out=build/rolling
+# The recommended update; later options (given to this script) win.
+passed=(--window 3 --replay-share 1 --update-params average_epochs=3)
 while [ $# -gt 0 ]; do
   case "$1" in
     --update-epochs) update_epochs="$2"; shift 2 ;;

@@ -261,6 +261,73 @@ TEST(Training, SnapshotsAreTheModelOfTheirEpochAndCanStopTraining) {
   EXPECT_EQ(seen, (std::vector<int>{2, 4, 5}));
 }
 
+// Every weight of a network, tensor by tensor, as flat copies.
+std::vector<std::vector<float>> flat_tensors(const NetworkWeights<float>& weights) {
+  std::vector<std::vector<float>> tensors;
+  weights.for_each_tensor([&](const std::string&, const auto& t) {
+    tensors.emplace_back(t.data(), t.data() + t.size());
+  });
+  return tensors;
+}
+
+// average_epochs=K: the trained weights are the mean of the weights after each of the last K
+// epochs (at most n_epochs), as snapshots of the same training show them; the training itself
+// (and so the optimizer's state, which goes on from the last epoch) is unchanged.
+TEST(Training, AverageEpochsIsTheMeanOfTheLastEpochsWeights) {
+  SyntheticOptions synthetic;
+  synthetic.num_items = 60;
+  synthetic.num_sessions = 400;
+  synthetic.seed = 5;
+  const SyntheticData data = generate_synthetic_data(synthetic);
+  const auto train_with = [&](const std::string& extra,
+                              std::vector<std::vector<std::vector<float>>>* snapshots) {
+    ItemIndex items;
+    const SessionLog train = parse_training_log(data.train_tsv, "train", ReadOptions{}, items);
+    Params params;
+    apply_param_string(params, std::string(kSmall) + ",n_epochs=4" + extra);
+    Model model = Model::initialize(params, std::move(items), train, "train");
+    TrainCallbacks callbacks;
+    if (snapshots != nullptr) {
+      callbacks.snapshot_every = 1;
+      callbacks.on_snapshot = [&](const EpochReport&, const Model& snapshot) {
+        snapshots->push_back(flat_tensors(snapshot.weights));
+        return true;
+      };
+    }
+    train_model(model, train, callbacks);
+    return model;
+  };
+  std::vector<std::vector<std::vector<float>>> epochs;
+  const Model last = train_with("", &epochs);
+  ASSERT_EQ(epochs.size(), 4u);
+  for (const int k : {2, 3, 9}) {
+    const Model averaged = train_with(fmt::format(",average_epochs={}", k), nullptr);
+    const int used = std::min(k, 4);
+    EXPECT_EQ(averaged.stats.epochs, 4);
+    EXPECT_EQ(averaged.stats.final_loss, last.stats.final_loss);
+    const auto tensors = flat_tensors(averaged.weights);
+    ASSERT_EQ(tensors.size(), epochs[3].size());
+    double largest_move = 0;
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      for (size_t i = 0; i < tensors[t].size(); ++i) {
+        double mean = 0;
+        for (int e = 4 - used; e < 4; ++e) mean += epochs[static_cast<size_t>(e)][t][i];
+        mean /= used;
+        ASSERT_NEAR(tensors[t][i], mean, 1e-6 + 1e-5 * std::abs(mean)) << k << " " << t << " " << i;
+        largest_move =
+            std::max(largest_move, static_cast<double>(std::abs(tensors[t][i] - epochs[3][t][i])));
+      }
+    }
+    EXPECT_GT(largest_move, 1e-3) << k;  // not the last epoch's weights
+    // The optimizer's state is the last epoch's, as without averaging.
+    ASSERT_TRUE(averaged.optimizer_state && last.optimizer_state);
+    EXPECT_EQ(flat_tensors(averaged.optimizer_state->accumulators),
+              flat_tensors(last.optimizer_state->accumulators));
+  }
+  // average_epochs=1 is the last epoch's weights, bit for bit.
+  EXPECT_EQ(serialize_model(train_with(",average_epochs=1", nullptr)), serialize_model(last));
+}
+
 TEST(Training, StopsWithAClearErrorWhenTheLossBecomesNan) {
   ItemIndex items;
   SessionLog train = testing::synthetic_training_log(50, 300, items);

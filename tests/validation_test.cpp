@@ -142,6 +142,27 @@ TEST_F(ValidationTest, WithoutPatienceEveryEpochRunsAndTheLastModelStays) {
             validation.history().back().value);
 }
 
+TEST_F(ValidationTest, AverageEpochsAndEarlyStoppingAreRefusedTogether) {
+  Model model = fresh_model(4);
+  model.params.average_epochs = 2;
+  EvalOptions eval;
+  eval.threads = 1;
+  Validation stopping(valid_, ValidationOptions{.eval = eval, .patience = 1, .every = 1});
+  try {
+    train_with_validation(model, train_, stopping);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("average_epochs=2 and early stopping"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(model.stats.epochs, 0);  // refused before training
+  // Without early stopping the validations run and the averaged model stays.
+  Validation watching(valid_, ValidationOptions{.eval = eval, .every = 1});
+  train_with_validation(model, train_, watching);
+  EXPECT_EQ(watching.history().size(), 4u);
+  EXPECT_EQ(model.stats.epochs, 4);
+}
+
 TEST_F(ValidationTest, BadOptionsAreRefused) {
   ValidationOptions metric, patience, every;
   metric.stop_metric = "mrr@5";  // the default cut-offs are {20}

@@ -374,3 +374,34 @@ def test_fit_replay_draws_the_sessions_the_cli_draws(data, tmp_path):
     assert np.array_equal(by_cli.item_embeddings, continued.item_embeddings)
     with pytest.raises(ValueError, match="replay needs init"):
         GRU4Rec(n_epochs=1).fit(today, replay=history)
+
+
+def test_average_epochs_the_recommended_daily_update_as_the_cli_trains_it(data, tmp_path):
+    folder, train, _ = data
+    sessions = train.SessionId.unique()
+    first = train[train.SessionId.isin(sessions[:400])]
+    today = train[train.SessionId.isin(sessions[400:500])]
+    first.to_csv(tmp_path / "first.tsv", sep="\t", index=False)
+    today.to_csv(tmp_path / "today.tsv", sep="\t", index=False)
+    yesterday = GRU4Rec(**PARAMS).fit(first)
+    yesterday.save(tmp_path / "yesterday.g4r", optimizer_state=True)
+    averaged = GRU4Rec(n_epochs=3, average_epochs=2).fit(today, init=yesterday, replay=first,
+                                                         replay_share=1)
+    assert averaged.params["average_epochs"] == "2"
+    last = GRU4Rec(n_epochs=3).fit(today, init=yesterday, replay=first, replay_share=1)
+    assert not np.array_equal(last.item_embeddings, averaged.item_embeddings)
+    subprocess.run([CLI, "train", str(tmp_path / "today.tsv"), "--init",
+                    str(tmp_path / "yesterday.g4r"), "--replay", str(tmp_path / "first.tsv"),
+                    "--replay-share", "1", "--ps", "n_epochs=3,average_epochs=2", "-s",
+                    str(tmp_path / "cli.g4r"), "-q", "--progress", "none"], check=True,
+                   capture_output=True)
+    assert np.array_equal(GRU4Rec.load(tmp_path / "cli.g4r").item_embeddings,
+                          averaged.item_embeddings)
+    # Early stopping keeps one epoch's weights: refused with averaging, nothing saved.
+    run = subprocess.run([CLI, "train", str(folder / "train.tsv"), "--valid",
+                          str(folder / "test.tsv"), "--early-stop", "2", "--ps",
+                          "n_epochs=3,average_epochs=2", "-s", str(tmp_path / "stop.g4r"), "-q",
+                          "--progress", "none"], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "average_epochs=2 and early stopping" in run.stderr
+    assert not (tmp_path / "stop.g4r").exists()

@@ -271,6 +271,9 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("parallel_warmup", &Params::parallel_warmup, closed(0, 1 << 24),
                             "parallel=hogwild: mini-batches trained one at a time per further "
                             "thread before the threads run at once (0: none)"));
+  table.push_back(int_param("average_epochs", &Params::average_epochs, closed(1, 100000),
+                            "the trained weights are the mean of those after each of the last "
+                            "N epochs (at most n_epochs; 1: the last epoch's)"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;

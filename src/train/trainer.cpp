@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
@@ -97,6 +98,53 @@ constexpr double kDivergedFactor = 3.0;
 
 enum class RunOutcome { kDone, kParallelRunDiverged };
 
+// params.average_epochs: the sum of the weights after each of the last epochs (two copies of
+// the weights, once per averaged epoch, never per step).
+class EpochAverage {
+ public:
+  explicit EpochAverage(const Params& params)
+      : first_epoch_(params.n_epochs - std::min(params.average_epochs, params.n_epochs) + 1),
+        active_(params.average_epochs > 1 && params.n_epochs > 1) {}
+
+  // After epoch `epoch`: adds the model's weights (the item rows as the optimizer holds them).
+  void add(int epoch, const Model& model, const AdagradMomentum<float>& optimizer) {
+    if (!active_ || epoch < first_epoch_) return;
+    if (!epoch_weights_) {
+      epoch_weights_ = model.weights;
+    } else {
+      *epoch_weights_ = model.weights;
+    }
+    optimizer.export_items(*epoch_weights_);
+    if (!sum_) {
+      sum_ = *epoch_weights_;
+    } else {
+      std::vector<float*> sums;
+      sum_->for_each_tensor([&](const std::string&, auto& t) { sums.push_back(t.data()); });
+      size_t k = 0;
+      epoch_weights_->for_each_tensor([&](const std::string&, const auto& t) {
+        // In memory order (some tensors are row-major).
+        Eigen::Map<Eigen::ArrayXf>(sums[k++], t.size()) +=
+            Eigen::Map<const Eigen::ArrayXf>(t.data(), t.size());
+      });
+    }
+    ++count_;
+  }
+
+  // The mean replaces the model's weights when two or more epochs were added.
+  void apply(Model& model) {
+    if (count_ < 2) return;
+    const float scale = 1.0F / static_cast<float>(count_);
+    sum_->for_each_tensor([&](const std::string&, auto& t) { t *= scale; });
+    model.weights = std::move(*sum_);
+  }
+
+ private:
+  int first_epoch_;
+  bool active_;
+  int count_ = 0;
+  std::optional<NetworkWeights<float>> epoch_weights_, sum_;
+};
+
 // The epochs of one training run with a fixed number of lanes.
 class TrainingRun {
  public:
@@ -105,7 +153,7 @@ class TrainingRun {
   TrainingRun(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
               PhaseProfile* profile, AdagradMomentum<float>& optimizer, const AliasSampler* sampler,
               int n_lanes, int step_shares, int step_threads,
-              std::optional<NetworkWeights<float>>* initial_weights)
+              std::optional<NetworkWeights<float>>* initial_weights, EpochAverage& average)
       : model_(model),
         params_(model.params),
         train_(train),
@@ -113,6 +161,7 @@ class TrainingRun {
         profile_(profile),
         optimizer_(optimizer),
         initial_weights_(initial_weights),
+        average_(average),
         n_lanes_(n_lanes) {
     const uint64_t seed = static_cast<uint64_t>(params_.seed);
     order_rng_ = Rng(Rng::derive_seed(seed, kOrderStream));
@@ -213,6 +262,7 @@ class TrainingRun {
       model_.stats.epochs = epoch;
       model_.stats.final_loss = report.loss;
       if (callbacks_.on_epoch) callbacks_.on_epoch(report);
+      average_.add(epoch, model_, optimizer_);
       if (callbacks_.on_snapshot && callbacks_.snapshot_every > 0 &&
           (epoch % callbacks_.snapshot_every == 0 || epoch == params_.n_epochs)) {
         Model snapshot = model_;  // the item weights are the optimizer's until exported
@@ -364,6 +414,7 @@ class TrainingRun {
   PhaseProfile* profile_;
   AdagradMomentum<float>& optimizer_;
   std::optional<NetworkWeights<float>>* initial_weights_;
+  EpochAverage& average_;
   const int n_lanes_;
   Rng order_rng_{0};
   std::vector<int64_t> order_;
@@ -458,9 +509,10 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     }
     RunOutcome outcome;
     std::string divergence;
+    EpochAverage average(params);
     try {
       TrainingRun run(model, train, callbacks, profile, optimizer, sampler.get(), n_lanes,
-                      step_shares, step_threads, n_lanes > 1 ? &initial_weights : nullptr);
+                      step_shares, step_threads, n_lanes > 1 ? &initial_weights : nullptr, average);
       summary.threads = run.threads();
       outcome = run.run(summary);
       divergence = run.divergence();
@@ -486,6 +538,7 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     }
     optimizer.export_items(model.weights);
     model.optimizer_state = state_of(optimizer, model.weights.shape);
+    average.apply(model);  // the optimizer's state goes on from the last epoch's
     break;
   }
   summary.fell_back_to_one_thread = fell_back;

@@ -78,6 +78,14 @@ TrainSummary train_with_validation(Model& model, const SessionLog& train, Valida
                                    TrainCallbacks callbacks,
                                    const std::function<void(const ValidationRecord&)>& on_validated,
                                    PhaseProfile* profile) {
+  // Early stopping keeps one epoch's weights, which averaging would replace.
+  if (model.params.average_epochs > 1 && validation.options().patience > 0) {
+    throw Error(fmt::format(
+        "average_epochs={} and early stopping (patience {}) do not go together: early stopping "
+        "keeps the best epoch's weights, average_epochs the mean of the last epochs'; use one "
+        "of them",
+        model.params.average_epochs, validation.options().patience));
+  }
   callbacks.snapshot_every = validation.options().every;
   callbacks.on_snapshot = [&](const EpochReport& epoch, const Model& snapshot) {
     const bool go_on = validation.check(epoch.epoch, snapshot);

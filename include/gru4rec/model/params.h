@@ -38,6 +38,9 @@ struct Params {
   Activation hidden_act{Activation::Kind::kTanh};
   std::vector<int> layers{100};
   int n_epochs = 10;
+  // The trained weights are the mean of those after each of the last average_epochs epochs
+  // (at most n_epochs; 1: the last epoch's, as the official code). Not an official option.
+  int average_epochs = 1;
   int batch_size = 64;
   double dropout_p_embed = 0;
   double dropout_p_hidden = 0;

@@ -72,7 +72,8 @@ struct TrainCallbacks {
   std::function<void(const EpochReport&)> on_epoch;
   double progress_interval_seconds = 1.0;
   // After every snapshot_every-th epoch and after the last one (0: never): a complete copy of
-  // the model as trained so far (for validation). Returning false ends the training after
+  // the model as trained so far (for validation; that epoch's weights, not the mean that
+  // params.average_epochs makes the trained model). Returning false ends the training after
   // this epoch (early stopping); the trained model is then that of this epoch.
   std::function<bool(const EpochReport&, const Model&)> on_snapshot;
   int snapshot_every = 0;
@@ -92,6 +93,9 @@ struct TrainSummary {
 };
 
 // Trains model.weights in place on `train`, whose item indices must be those of model.items.
+// With params.average_epochs = K > 1 the trained weights are the mean of the weights after each
+// of the last min(K, n_epochs) epochs (two more copies of the weights while training); the
+// optimizer's state is the last epoch's.
 // Throws TrainingDiverged when the loss becomes NaN or infinite on one thread (the model is
 // then unusable); with several threads, see above.
 // `profile`, when not null, receives the time spent in each phase of the steps (of the first
