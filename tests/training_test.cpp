@@ -274,15 +274,10 @@ std::vector<std::vector<float>> flat_tensors(const NetworkWeights<float>& weight
 // epochs (at most n_epochs), as snapshots of the same training show them; the training itself
 // (and so the optimizer's state, which goes on from the last epoch) is unchanged.
 TEST(Training, AverageEpochsIsTheMeanOfTheLastEpochsWeights) {
-  SyntheticOptions synthetic;
-  synthetic.num_items = 60;
-  synthetic.num_sessions = 400;
-  synthetic.seed = 5;
-  const SyntheticData data = generate_synthetic_data(synthetic);
   const auto train_with = [&](const std::string& extra,
                               std::vector<std::vector<std::vector<float>>>* snapshots) {
     ItemIndex items;
-    const SessionLog train = parse_training_log(data.train_tsv, "train", ReadOptions{}, items);
+    const SessionLog train = testing::synthetic_training_log(60, 400, items);
     Params params;
     apply_param_string(params, std::string(kSmall) + ",n_epochs=4" + extra);
     Model model = Model::initialize(params, std::move(items), train, "train");

@@ -351,8 +351,9 @@ def test_fit_init_continues_a_model_as_the_cli_does(data, tmp_path):
         GRU4Rec(n_epochs=1).fit(today, init=yesterday, init_shrink=0)
 
 
-def test_fit_replay_draws_the_sessions_the_cli_draws(data, tmp_path):
-    folder, train, _ = data
+def _first_today_and_yesterdays_model(train, tmp_path):
+    """The first 400 sessions, the next 100 (both also as TSV files first.tsv, today.tsv) and a
+    model of the first ones saved with its optimizer state as yesterday.g4r."""
     sessions = train.SessionId.unique()
     first = train[train.SessionId.isin(sessions[:400])]
     today = train[train.SessionId.isin(sessions[400:500])]
@@ -360,6 +361,12 @@ def test_fit_replay_draws_the_sessions_the_cli_draws(data, tmp_path):
     today.to_csv(tmp_path / "today.tsv", sep="\t", index=False)
     yesterday = GRU4Rec(**PARAMS).fit(first)
     yesterday.save(tmp_path / "yesterday.g4r", optimizer_state=True)
+    return first, today, yesterday
+
+
+def test_fit_replay_draws_the_sessions_the_cli_draws(data, tmp_path):
+    folder, train, _ = data
+    first, today, yesterday = _first_today_and_yesterdays_model(train, tmp_path)
     # The whole history (first and today) as replay: today's sessions are not drawn again.
     history = pd.concat([first, today], ignore_index=True)
     continued = GRU4Rec(n_epochs=1).fit(today, init=yesterday, replay=history, replay_share=0.5)
@@ -378,13 +385,7 @@ def test_fit_replay_draws_the_sessions_the_cli_draws(data, tmp_path):
 
 def test_average_epochs_the_recommended_daily_update_as_the_cli_trains_it(data, tmp_path):
     folder, train, _ = data
-    sessions = train.SessionId.unique()
-    first = train[train.SessionId.isin(sessions[:400])]
-    today = train[train.SessionId.isin(sessions[400:500])]
-    first.to_csv(tmp_path / "first.tsv", sep="\t", index=False)
-    today.to_csv(tmp_path / "today.tsv", sep="\t", index=False)
-    yesterday = GRU4Rec(**PARAMS).fit(first)
-    yesterday.save(tmp_path / "yesterday.g4r", optimizer_state=True)
+    first, today, yesterday = _first_today_and_yesterdays_model(train, tmp_path)
     averaged = GRU4Rec(n_epochs=3, average_epochs=2).fit(today, init=yesterday, replay=first,
                                                          replay_share=1)
     assert averaged.params["average_epochs"] == "2"

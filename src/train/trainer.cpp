@@ -103,17 +103,13 @@ enum class RunOutcome { kDone, kParallelRunDiverged };
 class EpochAverage {
  public:
   explicit EpochAverage(const Params& params)
-      : first_epoch_(params.n_epochs - std::min(params.average_epochs, params.n_epochs) + 1),
-        active_(params.average_epochs > 1 && params.n_epochs > 1) {}
+      : averaged_(std::min(params.average_epochs, params.n_epochs)),
+        first_epoch_(params.n_epochs - averaged_ + 1) {}
 
   // After epoch `epoch`: adds the model's weights (the item rows as the optimizer holds them).
   void add(int epoch, const Model& model, const AdagradMomentum<float>& optimizer) {
-    if (!active_ || epoch < first_epoch_) return;
-    if (!epoch_weights_) {
-      epoch_weights_ = model.weights;
-    } else {
-      *epoch_weights_ = model.weights;
-    }
+    if (averaged_ < 2 || epoch < first_epoch_) return;
+    epoch_weights_ = model.weights;
     optimizer.export_items(*epoch_weights_);
     if (!sum_) {
       sum_ = *epoch_weights_;
@@ -139,8 +135,8 @@ class EpochAverage {
   }
 
  private:
+  int averaged_;  // epochs averaged: min(average_epochs, n_epochs)
   int first_epoch_;
-  bool active_;
   int count_ = 0;
   std::optional<NetworkWeights<float>> epoch_weights_, sum_;
 };
