@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -103,13 +104,15 @@ Json scored_json(const Scored& s) {
 int main(int argc, char** argv) {
   try {
     if (argc < 3) {
-      std::fprintf(
-          stderr,
-          "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
-          "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
-          "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
-          "[--age-split] [--init-shrink F] [--shrink F [--shrink-only gru|items|By]]\n"
-          "  [--accumulator-scale F [--accumulator-only gru|items]] [--perturb P] FILE...\n");
+      std::fprintf(stderr,
+                   "usage: rolling_eval OUT.json [--periods N | --day-seconds S] [--initial K] "
+                   "[--params P] [--update-epochs E] [--reset-optimizer] [--skip-scratch] "
+                   "[--replay-share R] [--window K] [--initial-model PATH] [--period-supports] "
+                   "[--history-supports] [--support-decay F] [--blend-parent B] [--retrain-every "
+                   "K] [--age-split] "
+                   "[--init-shrink F]\n"
+                   "  [--shrink F [--shrink-only gru|items|By]] [--accumulator-scale F "
+                   "[--accumulator-only gru|items]] [--perturb P] FILE...\n");
       return 2;
     }
     const std::string out_path = argv[1];
@@ -120,7 +123,9 @@ int main(int argc, char** argv) {
     std::string param_string = "loss=cross-entropy,layers=100,n_epochs=5", update_string;
     std::string initial_model_path;
     int window = 1;
-    bool period_supports = false, age_split = false;
+    bool period_supports = false, age_split = false, history_supports = false;
+    double support_decay = 1, blend_parent = 1;
+    int retrain_every = 0;
     double shrink = 1, init_shrink = kDefaultInitShrink;
     std::string shrink_only;
     double accumulator_scale = 1, perturb = 0;
@@ -166,6 +171,26 @@ int main(int argc, char** argv) {
       // mini-batches really draw from), not the counts of every event seen.
       else if (arg == "--period-supports")
         period_supports = true;
+      // The update's sampling and logQ follow each item's events in the whole history so far
+      // (as a retraining's), not the sum of every update's data (overlapping windows and replay
+      // count an event again each time it is trained on).
+      else if (arg == "--history-supports")
+        history_supports = true;
+      // The supports carried from the previous model multiplied by this before the update's own
+      // counts are added (below 1: recent events weigh more).
+      else if (arg == "--support-decay")
+        support_decay = std::stod(value());
+      // After each update, its weights are mixed with the previous model's: B times the
+      // update's plus 1 - B times the previous model's (the rows of the items both have, and the
+      // GRU layers); 1 keeps the update's.
+      else if (arg == "--blend-parent")
+        blend_parent = std::stod(value());
+      // Every K-th update is a retraining from scratch instead (its time counted as the
+      // update's), and the updates after it continue the retrained model: a routine of daily
+      // updates with a periodic full retraining. Also with --skip-scratch (then the retraining
+      // runs only on those periods).
+      else if (arg == "--retrain-every")
+        retrain_every = std::stoi(value());
       // At the first update only: warm and scratch also scored without the events of the items
       // the update added (where does the gap come from?).
       else if (arg == "--age-split")
@@ -276,7 +301,9 @@ int main(int argc, char** argv) {
     Json days = Json::array();
     for (int p = initial; p < static_cast<int>(period.size()); ++p) {
       double warm_seconds = 0, scratch_seconds = 0;
-      if (p > initial) {  // continue on the previous period
+      const bool retrain_day =
+          retrain_every > 0 && p > initial && (p - initial) % retrain_every == 0;
+      if (p > initial && !retrain_day) {  // continue on the previous period
         ItemIndex items = warm.items;
         SessionLog log = parse_training_log(periods_text(std::max(0, p - window), p), "period",
                                             ReadOptions{}, items);
@@ -309,6 +336,21 @@ int main(int argc, char** argv) {
           scale_tensors(state->accumulators, accumulator_scale, accumulator_only);
           next.optimizer_state = std::move(state);
         }
+        if (support_decay != 1) {
+          const std::vector<int64_t> fresh = item_supports(log, next.num_items());
+          for (size_t i = 0; i < fresh.size(); ++i)
+            next.supports[i] = std::max<int64_t>(
+                1, std::llround(support_decay * static_cast<double>(next.supports[i] - fresh[i])) +
+                       fresh[i]);
+        }
+        if (history_supports) {
+          ItemIndex all_items = next.items;
+          const SessionLog all =
+              parse_training_log(periods_text(0, p), "all", ReadOptions{}, all_items);
+          GRU4REC_CHECK(all_items.size() == next.num_items());
+          next.supports = item_supports(all, next.num_items());
+          for (int64_t& c : next.supports) c = std::max<int64_t>(c, 1);
+        }
         if (period_supports) {
           std::vector<int64_t> cumulative = next.supports;
           next.supports = item_supports(log, next.num_items());
@@ -318,12 +360,37 @@ int main(int argc, char** argv) {
         } else {
           train_model(next, log);
         }
+        if (blend_parent != 1) {
+          const auto b = static_cast<float>(blend_parent);
+          const Eigen::Index known = warm.num_items();
+          const NetworkWeights<float>& from = warm.weights;
+          NetworkWeights<float>& to = next.weights;
+          to.Wy.topRows(known) = b * to.Wy.topRows(known) + (1 - b) * from.Wy;
+          to.By.head(known) = b * to.By.head(known) + (1 - b) * from.By;
+          if (to.shape.mode == EmbeddingMode::kSeparate)
+            to.E.topRows(known) = b * to.E.topRows(known) + (1 - b) * from.E;
+          for (size_t l = 0; l < to.layers.size(); ++l) {
+            if (l == 0 && to.shape.mode == EmbeddingMode::kOneHot)
+              to.layers[0].Wx.topRows(known) =
+                  b * to.layers[0].Wx.topRows(known) + (1 - b) * from.layers[0].Wx;
+            else
+              to.layers[l].Wx = b * to.layers[l].Wx + (1 - b) * from.layers[l].Wx;
+            to.layers[l].Urz = b * to.layers[l].Urz + (1 - b) * from.layers[l].Urz;
+            to.layers[l].Uh = b * to.layers[l].Uh + (1 - b) * from.layers[l].Uh;
+            to.layers[l].bh = b * to.layers[l].bh + (1 - b) * from.layers[l].bh;
+          }
+        }
         warm_seconds = seconds_since(start);
         warm = std::move(next);
       }
-      const Model scratch = p > initial && (!skip_scratch || (age_split && p == initial + 1))
-                                ? from_scratch(p, scratch_seconds)
-                                : never;
+      const Model scratch =
+          p > initial && (!skip_scratch || retrain_day || (age_split && p == initial + 1))
+              ? from_scratch(p, scratch_seconds)
+              : never;
+      if (retrain_day) {
+        warm = scratch;
+        warm_seconds = scratch_seconds;
+      }
       if (age_split && p == initial + 1) {
         int64_t removed = 0;
         const std::string kept =
@@ -348,14 +415,16 @@ int main(int argc, char** argv) {
                  p, events[static_cast<size_t>(p)], n.recall, w.recall, s.recall, n.mrr, w.mrr,
                  s.mrr, 100 * n.new_item_share, 100 * w.new_item_share, warm_seconds,
                  scratch_seconds);
-      days.push_back(Json{{"period", p},
-                          {"events", events[static_cast<size_t>(p)]},
-                          {"never", scored_json(n)},
-                          {"warm", scored_json(w)},
-                          {"scratch", skip_scratch && p > initial ? Json() : scored_json(s)},
-                          {"warm_items", warm.num_items()},
-                          {"warm_seconds", warm_seconds},
-                          {"scratch_seconds", scratch_seconds}});
+      days.push_back(
+          Json{{"period", p},
+               {"events", events[static_cast<size_t>(p)]},
+               {"never", scored_json(n)},
+               {"warm", scored_json(w)},
+               {"scratch", skip_scratch && p > initial && !retrain_day ? Json() : scored_json(s)},
+               {"retrained", retrain_day},
+               {"warm_items", warm.num_items()},
+               {"warm_seconds", warm_seconds},
+               {"scratch_seconds", scratch_seconds}});
     }
     const Json result{{"files", files},
                       {"params", param_string},
@@ -365,6 +434,10 @@ int main(int argc, char** argv) {
                       {"replay_share", replay_share},
                       {"window", window},
                       {"period_supports", period_supports},
+                      {"history_supports", history_supports},
+                      {"support_decay", support_decay},
+                      {"blend_parent", blend_parent},
+                      {"retrain_every", retrain_every},
                       {"init_shrink", init_shrink},
                       {"shrink", shrink},
                       {"shrink_only", shrink_only},

@@ -17,7 +17,11 @@
 # counts), --age-split (the first update's gap without the items it added), --shrink F
 # [--shrink-only gru|items] (weights scaled before each update, on top of --init-shrink),
 # --accumulator-scale F [--accumulator-only gru|items] (Adagrad accumulators scaled) and
-# --perturb P (a fresh initialization times P added to the layers). --initial-model PATH (train
+# --perturb P (a fresh initialization times P added to the layers), --history-supports
+# (sampling and logQ from each item's events in the whole history), --support-decay F (the
+# carried supports times F before an update's counts are added), --blend-parent B (each
+# update's weights mixed with the previous model's: B of the update's) and --retrain-every K (every
+# K-th update a retraining from scratch, continued by the next updates). --initial-model PATH (train
 # the initial model once, then reuse it) is for one dataset at a time: call rolling_eval.
 # About 40 minutes on 2 cores. Needs ../shared/data and a build (scripts/build.sh).
 set -euo pipefail
@@ -35,10 +39,12 @@ while [ $# -gt 0 ]; do
       echo "$0: $1 is set per dataset by this script (the updates' parameters: --update-params)" >&2
       exit 2 ;;
     --update-params|--window|--replay-share|--init-shrink|--shrink|--shrink-only|\
-    --accumulator-scale|--accumulator-only|--perturb)
+    --accumulator-scale|--accumulator-only|--perturb|--support-decay|--blend-parent|\
+    --retrain-every)
       [ $# -ge 2 ] || { echo "$0: $1 needs a value" >&2; exit 2; }
       passed+=("$1" "$2"); shift 2 ;;
-    --reset-optimizer|--skip-scratch|--period-supports|--age-split) passed+=("$1"); shift ;;
+    --reset-optimizer|--skip-scratch|--period-supports|--history-supports|--age-split)
+      passed+=("$1"); shift ;;
     *) echo "$0: unknown option '$1' (see the comment at the top of $0)" >&2; exit 2 ;;
   esac
 done
