@@ -140,27 +140,22 @@ HttpReply HttpClient::request(const std::string& method, const std::string& path
     text +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   text += "\r\n" + body;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  if (fd_ < 0) {
+    fd_ = connect_local(port_, timeout_);
+    buffer_.clear();
     if (fd_ < 0) {
-      fd_ = connect_local(port_, timeout_);
-      buffer_.clear();
-      if (fd_ < 0) return {};
+      HttpReply refused;
+      refused.connected = false;
+      return refused;
     }
-    if (send_all(fd_, text)) {
-      HttpReply reply = read_reply(fd_, buffer_, method == "HEAD");
-      if (reply.status != 0) {
-        if (lower(reply.header("connection")) == "close") {
-          ::close(fd_);
-          fd_ = -1;
-        }
-        return reply;
-      }
-    }
-    // The server closed a kept-alive connection: once more on a new one.
+  }
+  HttpReply reply;
+  if (send_all(fd_, text)) reply = read_reply(fd_, buffer_, method == "HEAD");
+  if (reply.status == 0 || lower(reply.header("connection")) == "close") {
     ::close(fd_);
     fd_ = -1;
   }
-  return {};
+  return reply;
 }
 
 }  // namespace gru4rec::testing

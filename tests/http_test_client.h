@@ -11,6 +11,7 @@ namespace gru4rec::testing {
 
 struct HttpReply {
   int status = 0;                              // 0: no (complete) answer
+  bool connected = true;                       // false: the connection could not be opened
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string header(const std::string& name) const {
@@ -31,7 +32,9 @@ std::string read_until_closed(int fd);
 // Whether the server has closed the connection (reads EOF or a reset within the timeout).
 bool closed_by_server(int fd);
 
-// Requests on one kept-alive connection (reconnects when the server closed it).
+// Requests on one kept-alive connection. A new connection is opened for the first request and
+// after an answer that closed the connection (Connection: close) or a failure. A request is
+// sent once: a failure is the caller's to see (status 0), never retried behind its back.
 class HttpClient {
  public:
   explicit HttpClient(int port, double timeout_seconds = 10);

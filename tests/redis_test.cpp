@@ -7,16 +7,20 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/text.h"
+#include "gru4rec/data/synthetic.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/serve/redis_client.h"
 #include "gru4rec/serve/redis_session_store.h"
 #include "gru4rec/serve/server.h"
 #include "gru4rec/serve/session_record.h"
+#include "http_test_client.h"
 #include "redis_test_server.h"
 #include "test_support.h"
 
@@ -308,6 +312,337 @@ TEST_F(SharedSessions, ReplicasMeasureOneSessionAndAddToTheSameCounters) {
       9);
   redis_->stop();
   EXPECT_EQ(third->handle("GET", "/v1/experiments", "", "").status, 503);
+}
+
+// A session id that the app assigns to `variant`.
+std::string session_of_variant(const ServeApp& app, size_t variant, const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    const std::string id = prefix + std::to_string(i);
+    if (app.variant_of(id) == variant) return id;
+  }
+}
+
+TEST_F(SharedSessions, ItemsOfAnotherModelInARecordNeverReachAnIndex) {
+  // Two variants with catalogs apart: a GRU4Rec model, and an item-kNN baseline on the same
+  // sessions with every item renamed. The process's item registry knows both catalogs; each
+  // variant only its own.
+  SyntheticOptions synthetic;
+  synthetic.num_items = 60;
+  synthetic.num_sessions = 300;
+  synthetic.num_topics = 5;
+  synthetic.seed = 3;
+  const std::string original = generate_synthetic_data(synthetic).train_tsv;
+  std::string renamed;
+  for (std::string_view line : split(original, '\n')) {
+    if (line.empty()) continue;
+    const std::vector<std::string_view> f = split(line, '\t');
+    renamed += fmt::format("{}\t{}{}\t{}\n", f[0], f[0] == "SessionId" ? "" : "k-", f[1], f[2]);
+  }
+  const std::string baseline_train = dir_.file("renamed.tsv");
+  {
+    std::ofstream out(baseline_train);
+    out << renamed;
+  }
+  ServerOptions o;
+  o.session_store = fmt::format("redis://127.0.0.1:{}", redis_->port());
+  o.variants = {VariantSpec{"gru", model_path_, 1},
+                VariantSpec{"knn", "itemknn@" + baseline_train, 1}};
+  ServeApp app(o, "");
+  RedisClient raw({"127.0.0.1", redis_->port(), 0}, 0.5);
+  for (size_t v = 0; v < 2; ++v) {
+    const auto model = app.model_of(v), other = app.model_of(1 - v);
+    const std::string known = model->item_id(3), also_known = model->item_id(4);
+    const std::string foreign = other->item_id(5);  // in the registry, unknown to `model`
+    ASSERT_LT(model->find_item(foreign), 0);
+    // A record as another replica of this model could write it (or anyone with the CRC):
+    // the variant's model id, a state of its size, and an item it does not know.
+    const std::string session = session_of_variant(app, v, "mixed-");
+    SessionRecord record;
+    record.model_id = model->content_id();
+    record.state.assign(static_cast<size_t>(model->state_size()), 0.0f);
+    record.items = {foreign, known, foreign};
+    ASSERT_TRUE(raw.command({"HSET", "gru4rec:session:" + session, "r", encode_session(record)})
+                    .has_value());
+    const Response r =
+        app.handle("POST", "/v1/sessions/" + session + "/events", "",
+                   fmt::format(R"({{"item":"{}","k":50,"exclude_seen":true}})", also_known));
+    ASSERT_EQ(r.status, 200) << v << ": " << r.body;
+    const Json json = Json::parse(r.body);
+    EXPECT_EQ(json["variant"], v == 0 ? "gru" : "knn");
+    EXPECT_EQ(json["session_events"], 2) << "the items this model knows: " << json.dump();
+    for (const Json& rec : json["recommendations"]) {
+      EXPECT_NE(rec["item"], known);
+      EXPECT_NE(rec["item"], also_known);
+      EXPECT_TRUE(rec["score"].is_number()) << json.dump();
+    }
+    const Response get = app.handle("GET", "/v1/sessions/" + session + "/recommendations",
+                                    "exclude_seen=true&k=50", "");
+    ASSERT_EQ(get.status, 200) << get.body;
+    for (const Json& rec : Json::parse(get.body)["recommendations"]) EXPECT_NE(rec["item"], known);
+  }
+}
+
+TEST_F(SharedSessions, AStateNoModelComputesIsRebuiltNotScored) {
+  auto app = replica();
+  RedisClient raw({"127.0.0.1", redis_->port(), 0}, 0.5);
+  const Recommender& rec = *app->recommender();
+  // Finite but far outside a GRU state's [-1, 1]: the scores would overflow to infinity.
+  for (const float value : {3e38f, -2.0f, 1.5f}) {
+    SessionRecord record;
+    record.model_id = rec.content_id();
+    record.state.assign(static_cast<size_t>(rec.state_size()), value);
+    record.items = {rec.item_id(7)};
+    ASSERT_TRUE(
+        raw.command({"HSET", "gru4rec:session:big", "r", encode_session(record)}).has_value());
+    const Json r = event(*app, "big", rec.item_id(8));
+    EXPECT_TRUE(r["state_rebuilt"].get<bool>()) << value;
+    EXPECT_EQ(r["session_events"], 2);
+    for (const Json& item : r["recommendations"])
+      ASSERT_TRUE(item["score"].is_number_float()) << value << ": " << r.dump();
+    // The same as a session that had these two events from the start.
+    ServeApp alone(ServerOptions{}, model_path_);
+    event(alone, "twin", rec.item_id(7));
+    EXPECT_EQ(r["recommendations"], event(alone, "twin", rec.item_id(8))["recommendations"]);
+  }
+}
+
+TEST_F(SharedSessions, ConcurrentUpdatesOfOneSessionConflictAndAreRetried) {
+  auto first = replica(), second = replica();
+  auto& a = dynamic_cast<RedisSessionStore&>(first->sessions());
+  auto& b = dynamic_cast<RedisSessionStore&>(second->sessions());
+  // Each replica's first attempt waits until the other has read the session too: both then
+  // write on the same version, so one transaction must fail and be redone.
+  std::atomic<int> arrived{0};
+  const auto apply = [&](RedisSessionStore& store) {
+    bool waited = false;
+    store.update("contended", [&](SessionState& session, bool) {
+      if (!waited) {
+        waited = true;
+        ++arrived;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (arrived.load() < 2 && std::chrono::steady_clock::now() < until)
+          std::this_thread::yield();
+      }
+      session.events++;
+    });
+  };
+  std::thread one([&] { apply(a); }), two([&] { apply(b); });
+  one.join();
+  two.join();
+  EXPECT_GE(a.conflicts() + b.conflicts(), 1u) << "the updates did not overlap";
+  SessionState stored;
+  ASSERT_TRUE(a.get("contended", stored));
+  EXPECT_EQ(stored.events, 2u) << "an update was lost";
+}
+
+TEST_F(SharedSessions, ARedisThatHangsGivesDegradedAnswersWithinTheTimeout) {
+  auto app = replica();  // 0.2 s per command
+  const std::string item = app->recommender()->item_id(2);
+  EXPECT_FALSE(event(*app, "h", item)["degraded"].get<bool>());
+  redis_->freeze();
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    int status = 0;
+    const Json r = event(*app, "h", item, &status);
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(status, 200);
+    EXPECT_TRUE(r["degraded"].get<bool>()) << i;
+    EXPECT_EQ(r["recommendations"].size(), 10u);
+    EXPECT_LT(took, 1.0) << i << ": a hung Redis must cost a request its timeout at most";
+  }
+  redis_->thaw();
+  bool normal = false;
+  for (int i = 0; i < 200 && !normal; ++i) {
+    normal = !event(*app, "h", item)["degraded"].get<bool>();
+    if (!normal) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(normal);
+}
+
+TEST_F(SharedSessions, SessionsLiveAsLongAsTheyAreUsed) {
+  ServerOptions o;
+  o.session_store = fmt::format("redis://127.0.0.1:{}", redis_->port());
+  o.session_ttl_seconds = 2;
+  ServeApp app(o, model_path_);
+  RedisClient raw({"127.0.0.1", redis_->port(), 0}, 0.5);
+  const auto ttl_ms = [&] { return raw.command({"PTTL", "gru4rec:session:ttl"})->integer; };
+  event(app, "ttl", app.recommender()->item_id(1));
+  EXPECT_GT(ttl_ms(), 1500);
+  EXPECT_LE(ttl_ms(), 2000);
+  // Each read and each event starts the time to live again.
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    const Response r = app.handle("GET", "/v1/sessions/ttl/recommendations", "", "");
+    EXPECT_TRUE(Json::parse(r.body)["session_found"].get<bool>()) << i;
+    EXPECT_GT(ttl_ms(), 1500) << i;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(event(app, "ttl", app.recommender()->item_id(2))["session_events"], 2);
+  EXPECT_GT(ttl_ms(), 1500);
+  // Left alone for longer than the time to live: gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  const Response gone = app.handle("GET", "/v1/sessions/ttl/recommendations", "", "");
+  EXPECT_FALSE(Json::parse(gone.body)["session_found"].get<bool>());
+}
+
+TEST_F(SharedSessions, HostileCountersInRedisGiveA503NotNonsense) {
+  auto app = replica();
+  RedisClient raw({"127.0.0.1", redis_->port(), 0}, 0.5);
+  const std::string key = "gru4rec:experiment:default:default";
+  const auto experiments = [&] { return app->handle("GET", "/v1/experiments", "", ""); };
+  EXPECT_EQ(experiments().status, 200);
+  const std::vector<std::vector<std::string>> hostile = {
+      {"measured", "1", "hit_1", "5", "events", "10"},  // more hits than measured events
+      {"events", "-5"},                                 // not a count
+      {"events", "99999999999999999999"},               // beyond 64 bits
+      {"events", "9007199254740993"},                   // beyond 2^53
+      {"events", "3", "unknown_items", "4"},            // a part above its whole
+      {"events", "1", "degraded", "1"},                 // degraded without requests
+      {"events", "12abc"}};
+  for (const auto& fields : hostile) {
+    ASSERT_TRUE(raw.command({"DEL", key}).has_value());
+    for (size_t i = 0; i < fields.size(); i += 2)
+      ASSERT_TRUE(raw.command({"HSET", key, fields[i], fields[i + 1]}).has_value());
+    const Response r = experiments();
+    EXPECT_EQ(r.status, 503) << fields[0] << "=" << fields[1] << ": " << r.body;
+    EXPECT_NE(r.body.find(key), std::string::npos) << r.body;
+  }
+  ASSERT_TRUE(raw.command({"DEL", key}).has_value());
+  EXPECT_EQ(experiments().status, 200);
+  // Counts of ours are consistent at every moment: 20 events, each flushed on its own.
+  for (int i = 0; i < 20; ++i) {
+    event(*app, "counted", app->recommender()->item_id(i % 10));
+    ASSERT_TRUE(app->experiment().flush());
+    ASSERT_EQ(experiments().status, 200) << i;
+  }
+}
+
+TEST(ExperimentCounts, ParsedStrictlyAndCheckedForConsistency) {
+  RedisReply hash;
+  hash.kind = RedisReply::Kind::kArray;
+  const auto field = [&](const std::string& name, const std::string& value) {
+    RedisReply n, v;
+    n.kind = v.kind = RedisReply::Kind::kString;
+    n.text = name;
+    v.text = value;
+    hash.elements.push_back(n);
+    hash.elements.push_back(v);
+  };
+  field("events", "10");
+  field("measured", "4");
+  field("hit_1", "2");
+  field("latency_bucket_0", "5");
+  field("a_field_of_another_version", "whatever");
+  const VariantCounts c = counts_from_redis_hash(hash);
+  EXPECT_EQ(c[VariantCounts::kEvents], 10u);
+  EXPECT_EQ(c.hits(), 2u);
+  EXPECT_EQ(c.requests(), 5u);
+  EXPECT_EQ(consistency_problem(c), "");
+  RedisReply nil;
+  EXPECT_EQ(counts_from_redis_hash(nil)[VariantCounts::kEvents], 0u);
+  field("hit_2", "3");  // 5 hits > 4 measured
+  EXPECT_THROW(counts_from_redis_hash(hash), Error);
+  RedisReply odd;
+  odd.kind = RedisReply::Kind::kArray;
+  odd.elements.resize(1);
+  EXPECT_THROW(counts_from_redis_hash(odd), Error);
+}
+
+// Over HTTP, with a Redis that hangs: the model threads wait for it, the event loops do not.
+class FrozenRedisServer : public SharedSessions {
+ protected:
+  void serve(ServerOptions o) {
+    o.session_store = fmt::format("redis://127.0.0.1:{}", redis_->port());
+    o.port = 0;
+    o.drain_seconds = 0;
+    app_ = std::make_unique<ServeApp>(o, model_path_);
+    server_ = std::make_unique<HttpServer>(*app_);
+    port_ = server_->bind();
+    serving_ = std::thread([this] { server_->serve(); });
+  }
+  void TearDown() override {
+    if (redis_) redis_->thaw();
+    if (server_) {
+      server_->stop();
+      serving_.join();
+    }
+  }
+  static double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  std::unique_ptr<ServeApp> app_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread serving_;
+  int port_ = 0;
+};
+
+TEST_F(FrozenRedisServer, ProbesAndMetricsStayFast) {
+  ServerOptions o;
+  o.session_store_timeout_seconds = 0.5;
+  serve(o);
+  testing::HttpClient client(port_);
+  const std::string body = fmt::format(R"({{"item":"{}"}})", app_->recommender()->item_id(1));
+  ASSERT_EQ(client.post("/v1/sessions/m/events", body).status, 200);
+  redis_->freeze();
+  double worst = 0;
+  for (int i = 0; i < 10; ++i) {
+    for (const char* path : {"/metrics", "/health", "/ready"}) {
+      const auto start = std::chrono::steady_clock::now();
+      EXPECT_EQ(client.get(path).status, 200) << path;
+      worst = std::max(worst, seconds_since(start));
+    }
+  }
+  EXPECT_LT(worst, 0.25) << "a probe waited for Redis";
+}
+
+TEST_F(FrozenRedisServer, QueuedRequestsAreAnsweredAtTheirDeadlineAndTheQueueIsBounded) {
+  ServerOptions o;
+  o.threads = 1;
+  o.max_queued_requests = 1;
+  o.request_deadline_seconds = 1.0;
+  o.session_store_timeout_seconds = 4;  // the one model thread waits this long for Redis
+  serve(o);
+  const std::string body = fmt::format(R"({{"item":"{}"}})", app_->recommender()->item_id(1));
+  redis_->freeze();
+  // The model thread is busy with this one (waiting for Redis) ...
+  std::thread busy([&] {
+    testing::HttpClient client(port_, 30);
+    client.post("/v1/sessions/busy/events", body);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // ... this one waits in the queue, and gets its 503 at its deadline, not when the thread is
+  // free again (after the Redis timeout) ...
+  double queued_took = 0;
+  testing::HttpReply queued_reply;
+  std::thread queued([&] {
+    testing::HttpClient client(port_, 30);
+    const auto start = std::chrono::steady_clock::now();
+    queued_reply = client.post("/v1/sessions/queued/events", body);
+    queued_took = seconds_since(start);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // ... and the queue holds one: the next one is refused at once.
+  testing::HttpClient refused(port_, 30);
+  const auto start = std::chrono::steady_clock::now();
+  const testing::HttpReply full = refused.post("/v1/sessions/refused/events", body);
+  const double full_took = seconds_since(start);
+  queued.join();
+  EXPECT_EQ(full.status, 503) << full.body;
+  EXPECT_EQ(full.header("retry-after"), "1");
+  EXPECT_LT(full_took, 0.5);
+  EXPECT_EQ(queued_reply.status, 503) << queued_reply.body;
+  EXPECT_GT(queued_took, 0.7);
+  EXPECT_LT(queued_took, 2.5) << "answered when a thread was free, not at the deadline";
+  // Once the queued one expired, its place is free again (it no longer counts as waiting).
+  testing::HttpClient later(port_, 30);
+  const auto later_start = std::chrono::steady_clock::now();
+  EXPECT_EQ(later.post("/v1/sessions/later/events", body).status, 503);
+  EXPECT_GT(seconds_since(later_start), 0.7) << "queued, then expired at its deadline";
+  redis_->thaw();
+  busy.join();
+  EXPECT_NE(testing::HttpClient(port_).get("/metrics").body.find("gru4rec_shed_requests_total 3\n"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -74,6 +74,14 @@ void RedisServer::stop() {
   }
 }
 
+void RedisServer::freeze() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void RedisServer::thaw() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 bool skip_without_redis() {
   if (RedisServer::available()) return false;
   if (std::getenv("CI") != nullptr) {

@@ -16,6 +16,10 @@ class RedisServer {
   int port() const { return port_; }
   void start();
   void stop();
+  // Stops the process (SIGSTOP) without closing its socket: connections and commands hang, as
+  // with a Redis that is overloaded or swapping; thaw() (SIGCONT) lets it go on.
+  void freeze();
+  void thaw();
 
  private:
   int port_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -19,6 +21,7 @@
 #include <thread>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/file_io.h"
 #include "gru4rec/core/random.h"
 #include "gru4rec/core/text.h"
 #include "gru4rec/data/synthetic.h"
@@ -210,29 +213,37 @@ TEST_F(ServeTest, PopularItemsHonourIncludeAndExcludeInPopularityOrder) {
     EXPECT_EQ(out["recommendations"][i]["item"], model.items.id(expected[i])) << out;
 }
 
-TEST_F(ServeTest, HalfPrecisionItemWeightsScoreCloseToTheOfflinePredictor) {
+// Serves `model_path` with float16 item weights and checks the top-k scores of a few sessions
+// against the offline predictor's float32 ones: each within the bound of rounding every weight
+// to 11 significant bits. Returns the worst error relative to max(1, |score|).
+double check_half_precision_scores(const std::string& model_path, std::span<const int32_t> events,
+                                   size_t k) {
   ServerOptions options;
   options.item_weights = WeightPrecision::kFloat16;
-  ServeApp app(options, *model_path_);
-  EXPECT_EQ(call(app, "GET", "/v1/model")["item_weights"], "float16");
+  ServeApp app(options, model_path);
+  const Response summary = app.handle("GET", "/v1/model", "", "");
+  EXPECT_EQ(Json::parse(summary.body)["item_weights"], "float16");
   const Model& model = app.recommender()->model();
   const Predictor predictor(model);
   auto scratch = predictor.make_scratch(1);
   std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
   std::vector<float> scores(static_cast<size_t>(model.num_items()));
   double worst_relative = 0;
-  for (int32_t item : {7, 2, 40}) {
-    const Json out = call(app, "POST", "/v1/sessions/half/events",
-                          fmt::format(R"({{"item": "{}", "k": 10}})", model.items.id(item)));
+  for (int32_t item : events) {
+    const Response r =
+        app.handle("POST", "/v1/sessions/half/events", "",
+                   fmt::format(R"({{"item": "{}", "k": {}}})", model.items.id(item), k));
+    const Json out = Json::parse(r.body);
     predictor.advance(state, item, scratch);
     predictor.score(state, scores);
     // The top layer's output: the scores' input.
     const auto units = static_cast<size_t>(model.weights.Wy.cols());
     const std::span<const float> top(state.data() + state.size() - units, units);
-    ASSERT_EQ(out["recommendations"].size(), 10u) << out;
-    for (const Json& r : out["recommendations"]) {
-      const int32_t index = model.items.find(r["item"].get<std::string>());
-      ASSERT_GE(index, 0);
+    EXPECT_EQ(out["recommendations"].size(), k) << out;
+    for (const Json& rec : out["recommendations"]) {
+      const int32_t index = model.items.find(rec["item"].get<std::string>());
+      EXPECT_GE(index, 0);
+      if (index < 0) continue;
       const float exact = scores[static_cast<size_t>(index)];
       // Each weight rounded to 11 significant bits moves its term by at most 2^-11 of it (the
       // bias stays float32), plus float32 rounding of the sums.
@@ -241,14 +252,43 @@ TEST_F(ServeTest, HalfPrecisionItemWeightsScoreCloseToTheOfflinePredictor) {
         magnitude +=
             std::abs(static_cast<double>(top[static_cast<size_t>(u)]) * model.weights.Wy(index, u));
       }
-      const double error = std::abs(static_cast<double>(r["score"].get<float>()) - exact);
+      const double error = std::abs(static_cast<double>(rec["score"].get<float>()) - exact);
       EXPECT_LE(error, std::ldexp(magnitude, -11) + 1e-5 * std::max(1.0f, std::abs(exact)))
           << "item " << index << " score " << exact;
       worst_relative = std::max(worst_relative, error / std::max(1.0f, std::abs(exact)));
     }
   }
+  return worst_relative;
+}
+
+TEST_F(ServeTest, HalfPrecisionItemWeightsScoreCloseToTheOfflinePredictor) {
+  const std::vector<int32_t> events = {7, 2, 40};
   // What the README says: within about 1e-3 relative.
-  EXPECT_LT(worst_relative, 1e-3);
+  EXPECT_LT(check_half_precision_scores(*model_path_, events, 10), 1e-3);
+}
+
+TEST_F(ServeTest, HalfPrecisionBoundHoldsOnAModelOfRealisticSize) {
+  // 100 units and 3000 items (the small model has 16 and 60): longer sums, more items near the
+  // top whose order float16 may swap, and the worst case over 100 of them.
+  SyntheticOptions synthetic;
+  synthetic.num_items = 3000;
+  synthetic.num_sessions = 4000;
+  synthetic.seed = 11;
+  const std::string text = generate_synthetic_data(synthetic).train_tsv;
+  ItemIndex items;
+  const SessionLog log = parse_training_log(text, "t", ReadOptions{}, items);
+  Params params;
+  apply_param_string(params,
+                     "threads=1,n_epochs=2,layers=100,n_sample=256,batch_size=64,"
+                     "loss=cross-entropy,seed=3");
+  Model model = Model::initialize(params, std::move(items), log, "t");
+  train_model(model, log);
+  testing::TempDir dir;
+  const std::string path = dir.file("large.g4r");
+  save_model(model, path);
+  std::vector<int32_t> events;
+  for (int32_t i = 0; i < 8; ++i) events.push_back((i * 379) % model.num_items());
+  EXPECT_LT(check_half_precision_scores(path, events, 100), 1e-3);
 }
 
 TEST_F(ServeTest, UnknownItemsPopularityExclusionsAndSessionsApart) {
@@ -436,6 +476,107 @@ TEST_F(ServeTest, ReloadKeepsTheSameModelAndRebuildsSessionsOfAnother) {
   EXPECT_THROW(app.reload("/nonexistent/model.g4r"), Error);
   EXPECT_EQ(app.recommender()->version(), 2u);
   std::filesystem::remove(path);
+}
+
+// Runs `fn` on a thread of its own; false when it has not returned within `seconds` (the thread
+// is then left behind: a reload that hangs is the failure being tested).
+bool returns_within(double seconds, std::function<void()> fn) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  std::thread([fn = std::move(fn), done] {
+    fn();
+    done->set_value();
+  }).detach();
+  return finished.wait_for(std::chrono::duration<double>(seconds)) == std::future_status::ready;
+}
+
+TEST_F(ServeTest, AFailedReloadOfAnyKindKeepsTheModelServingAndNeverBlocks) {
+  testing::TempDir dir;
+  const std::string path = dir.file("model.g4r");
+  std::filesystem::copy_file(*model_path_, path);
+  const std::string good = read_file(*model_path_);
+  ServerOptions options;
+  options.max_model_bytes = good.size() + 100;
+  auto app = std::make_shared<ServeApp>(options, path);
+  const std::string item = app->recommender()->item_id(5);
+  const std::string event = fmt::format(R"({{"item": "{}"}})", item);
+  const Json before = call(*app, "POST", "/v1/sessions/kept/events", event);
+  // Each way a file can be wrong, put where the model file was.
+  const auto replace_with = [&](const std::function<void()>& make) {
+    std::filesystem::remove_all(path);
+    make();
+  };
+  const auto write = [&](const std::string& bytes) {
+    return [&, bytes] {
+      std::ofstream out(path, std::ios::binary);
+      out << bytes;
+    };
+  };
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x20;
+  struct Case {
+    std::string name;
+    std::function<void()> make;
+    std::string message;  // a part of the Error's message
+  };
+  const std::vector<Case> cases = {
+      {"missing", [] {}, "cannot open"},
+      {"empty", write(""), "wrong magic"},
+      {"text", write("SessionId\tItemId\tTime\n1\t2\t3\n"), "wrong magic"},
+      {"truncated", write(good.substr(0, good.size() / 2)), "truncated"},
+      {"one flipped byte", write(flipped), "checksum"},
+      {"too large", write(good + std::string(200, '\0')), "limit"},
+      {"a directory", [&] { std::filesystem::create_directory(path); }, "a directory"},
+      {"a FIFO", [&] { ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0); }, "a FIFO"},
+      {"/dev/zero", [&] { std::filesystem::create_symlink("/dev/zero", path); },
+       "character device"},
+  };
+  for (const Case& c : cases) {
+    replace_with(c.make);
+    std::string message;
+    const bool returned = returns_within(10, [app, &message] {
+      try {
+        app->reload();
+      } catch (const Error& e) {
+        message = e.what();
+      }
+    });
+    ASSERT_TRUE(returned) << c.name << ": the reload hangs";
+    EXPECT_NE(message.find(c.message), std::string::npos) << c.name << ": " << message;
+    // Over the admin endpoint: 422, the old model serving. (A failed reload holds the next ones
+    // off for a second: the one of the case before is waited out.)
+    if (&c != &cases.front()) std::this_thread::sleep_for(std::chrono::milliseconds(1050));
+    int status = 0;
+    const Json answer = call(*app, "POST", "/admin/reload", "", "", &status, Listener::kAdmin);
+    EXPECT_EQ(status, 422) << c.name << ": " << answer.dump();
+    EXPECT_EQ(app->recommender()->version(), 1u) << c.name;
+    const Json after = call(*app, "POST", "/v1/sessions/kept/events", event);
+    EXPECT_EQ(after["model_version"], 1) << c.name;
+    EXPECT_FALSE(after["state_rebuilt"].get<bool>()) << c.name;
+  }
+  // A baseline variant whose training file became a FIFO: refused too, without blocking.
+  std::filesystem::remove_all(path);
+  std::filesystem::copy_file(*model_path_, path);
+  const std::string train = dir.file("train.tsv");
+  {
+    std::ofstream out(train);
+    out << "SessionId\tItemId\tTime\n1\t" << item << "\t1\n1\t" << app->recommender()->item_id(6)
+        << "\t2\n";
+  }
+  ServerOptions ab;
+  ab.variants = {VariantSpec{"gru", path, 1}, VariantSpec{"pop", "pop@" + train, 1}};
+  auto variants = std::make_shared<ServeApp>(ab, "");
+  std::filesystem::remove(train);
+  ASSERT_EQ(::mkfifo(train.c_str(), 0600), 0);
+  std::string message;
+  ASSERT_TRUE(returns_within(10, [variants, &message] {
+    try {
+      variants->reload();
+    } catch (const Error& e) {
+      message = e.what();
+    }
+  })) << "the baseline's reload hangs";
+  EXPECT_NE(message.find("a FIFO"), std::string::npos) << message;
 }
 
 TEST_F(ServeTest, ReloadOfAContinuedModelWithNewItemsKeepsLiveSessions) {
@@ -723,6 +864,15 @@ TEST(AdminToken, FromTheFileElseTheEnvironmentAndLongEnough) {
     out << "short\n";
   }
   EXPECT_THROW(read_admin_token(file), Error);
+  // Long enough but no secret: one character repeated, or a few; blanks or controls inside.
+  for (const char* weak : {"aaaaaaaaaaaaaaaa", "abababababababababab", "0123456 789abcdefgh",
+                           "0123456789abcdef\x01"}) {
+    {
+      std::ofstream out(file);
+      out << weak << "\n";
+    }
+    EXPECT_THROW(read_admin_token(file), Error) << weak;
+  }
   EXPECT_THROW(read_admin_token(dir.file("missing")), Error);
   ::setenv("GRU4REC_ADMIN_TOKEN", "from-the-environment-1234", 1);
   EXPECT_EQ(read_admin_token(""), "from-the-environment-1234");

@@ -1,6 +1,7 @@
 #include "gru4rec/core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +50,61 @@ std::string read_file(const std::string& path) {
   std::fclose(file);
   if (failed) throw Error(fmt::format("{}: read error", path));
   return content;
+}
+
+namespace {
+
+// What a file that is not a regular one is, for messages.
+std::string_view kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+std::string read_regular_file(const std::string& path, uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; the check below refuses it anyway.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw Error(fmt::format("{}: cannot open: {}", path, system_error_text()));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0)
+    throw Error(fmt::format("{}: cannot read: {}", path, system_error_text()));
+  if (!S_ISREG(info.st_mode))
+    throw Error(fmt::format("{}: is {}, expected a regular file", path, kind_of(info.st_mode)));
+  const auto size = static_cast<uint64_t>(info.st_size);
+  if (size > max_bytes) {
+    throw Error(
+        fmt::format("{}: has {} bytes, more than the limit of {} bytes", path, size, max_bytes));
+  }
+  std::string content(static_cast<size_t>(size), '\0');
+  size_t got = 0;
+  while (got < content.size()) {
+    const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(fmt::format("{}: read error: {}", path, system_error_text()));
+    if (n == 0) throw Error(fmt::format("{}: the file shrank while it was read", path));
+    got += static_cast<size_t>(n);
+  }
+  char extra = 0;
+  if (::read(fd, &extra, 1) > 0)
+    throw Error(fmt::format("{}: the file grew while it was read", path));
+  return content;
+}
+
+void require_regular_file(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    throw Error(fmt::format("{}: cannot open: {}", path, system_error_text()));
+  if (!S_ISREG(info.st_mode))
+    throw Error(fmt::format("{}: is {}, expected a regular file", path, kind_of(info.st_mode)));
 }
 
 void write_file_atomically(const std::string& path,

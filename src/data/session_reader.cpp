@@ -228,6 +228,15 @@ RawEvents parse_events(Lines& lines, std::string_view source, const ReadOptions&
     if (item_id.empty()) {
       throw Error(fmt::format("{}:{}: empty {} value", source, line_number, options.columns.item));
     }
+    for (const auto& [id, column] :
+         {std::pair{session_id, &options.columns.session}, {item_id, &options.columns.item}}) {
+      if (id.size() > kMaxIdBytes) {
+        throw Error(
+            fmt::format("{}:{}: the {} value has {} bytes; ids have at most {} (a quote "
+                        "or a line break missing?)",
+                        source, line_number, *column, id.size(), kMaxIdBytes));
+      }
+    }
     std::optional<double> time = parse_double(time_text);
     if (!time) {
       throw Error(
@@ -311,6 +320,10 @@ SessionLog log_from_columns(const EventColumns& columns, ItemLookup&& lookup_ite
     const std::string session_copy(session_id);
     const std::string_view item_id = columns.item(i);
     if (item_id.empty()) throw Error(fmt::format("{}: empty item id", where()));
+    if (session_id.size() > kMaxIdBytes || item_id.size() > kMaxIdBytes) {
+      throw Error(fmt::format("{}: an id has {} bytes; ids have at most {}", where(),
+                              std::max(session_id.size(), item_id.size()), kMaxIdBytes));
+    }
     const double time = columns.times[i];
     if (!std::isfinite(time))
       throw Error(fmt::format("{}: the time is {}; expected a finite number", where(), time));

@@ -25,6 +25,10 @@ void BatchTopK::run(std::span<const TopKQuery> queries, std::span<size_t> counts
   const auto units = static_cast<size_t>(scorer_.units());
   for (size_t r = 0; r < queries.size(); ++r) {
     GRU4REC_CHECK(queries[r].state.size() == units && queries[r].out.size() >= queries[r].k);
+    for (std::span<const int32_t> list : {queries[r].exclude, queries[r].include}) {
+      for (const int32_t item : list)
+        GRU4REC_CHECK(item >= 0 && item < scorer_.num_items(), "item index {}", item);
+    }
     std::copy_n(queries[r].state.data(), units, &states_(static_cast<Eigen::Index>(r), 0));
   }
   scorer_.score(states_.data(), static_cast<int>(queries.size()), static_cast<int>(states_.cols()),

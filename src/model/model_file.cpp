@@ -247,6 +247,10 @@ Model load_model(const std::string& path) {
   return load_model_from_bytes(read_file(path), path);
 }
 
+Model load_model(const std::string& path, uint64_t max_bytes) {
+  return load_model_from_bytes(read_regular_file(path, max_bytes), path);
+}
+
 Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
   auto fail = [&](std::string_view what) -> Error {
     return Error(fmt::format("{}: {}", source, what));

@@ -106,6 +106,10 @@ ParsedEvent parse_event(const RawFormat& format, std::string_view key, std::stri
                format.keep_types.end();
   // Events of other types may lack an item (they only matter for cutting sessions).
   if (e.kept && e.item.empty()) throw BadLine{"empty item id"};
+  if (e.key.size() > kMaxIdBytes || e.item.size() > kMaxIdBytes) {
+    throw BadLine{fmt::format("an id has {} bytes; ids have at most {}",
+                              std::max(e.key.size(), e.item.size()), kMaxIdBytes)};
+  }
   e.ms = parse_time(time, format.time_format);
   if (!format.time_offset_ms.empty()) {
     const std::optional<int64_t> value = parse_int(trim(offset));

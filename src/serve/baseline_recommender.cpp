@@ -73,6 +73,7 @@ size_t BaselineRecommender::recommend(std::span<const float>,
                                       const RecommendOptions& options,
                                       std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k);
+  check_item_indices(num_items(), options, session_items);
   if (session_items.empty()) return popular(options, out);
   Scratch& s = scratch();
   s.scorer->start_session();

@@ -26,6 +26,7 @@ Catalog::Catalog(const ItemIndex& items, std::span<const int64_t> supports, Item
 
 size_t Catalog::popular(const RecommendOptions& options, std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k);
+  check_item_indices(static_cast<int32_t>(supports_.size()), options);
   // Sorted copies, searched by bisection: O((k + lists) log lists), not items x list length.
   thread_local std::vector<int32_t> exclude, include;
   exclude.assign(options.exclude.begin(), options.exclude.end());

@@ -303,7 +303,13 @@ bool ExperimentCounters::flush() {
     }
   }
   if (commands.empty()) return true;
-  if (redis_->pipeline(commands)) return true;
+  // In one transaction: a reader never sees a request's hits without its measured event, so
+  // the totals of every replica stay consistent (see consistency_problem()).
+  commands.insert(commands.begin(), std::vector<std::string>{"MULTI"});
+  commands.push_back(std::vector<std::string>{"EXEC"});
+  if (const auto replies = redis_->pipeline(commands);
+      replies && replies->back().kind == RedisReply::Kind::kArray)
+    return true;
   // Not sent (or not known to be): kept for the next flush.
   for (size_t i = 0; i < sent.size(); ++i)
     counters_[sent[i].first]->unsent[sent[i].second].fetch_add(amounts[i]);
@@ -327,17 +333,65 @@ std::optional<std::vector<VariantCounts>> ExperimentCounters::totals() {
   }
   if (!replies) return std::nullopt;
   for (size_t v = 0; v < variants_.size(); ++v) {
-    const RedisReply& r = (*replies)[v];
-    if (r.kind != RedisReply::Kind::kArray) continue;  // not ours: nothing counted
-    for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-      const std::optional<size_t> field = field_of(r.elements[i].text);
-      if (!field) continue;  // a field of another version
-      const std::string& text = r.elements[i + 1].text;
-      uint64_t value = 0;
-      std::from_chars(text.data(), text.data() + text.size(), value);
-      out[v][*field] = value;
+    try {
+      out[v] = counts_from_redis_hash((*replies)[v]);
+    } catch (const Error& e) {
+      throw Error(fmt::format("the shared counters of variant '{}' ({}) {}", variants_[v],
+                              counters_key(experiment_, variants_[v]), e.what()));
     }
   }
+  return out;
+}
+
+std::string consistency_problem(const VariantCounts& c) {
+  using C = VariantCounts;
+  for (size_t f = 0; f < C::kFieldCount; ++f) {
+    if (c[f] > C::kMaxCount)
+      return fmt::format("{} is {}, beyond any real count", C::field_name(f), c[f]);
+  }
+  const auto above = [&](uint64_t part, std::string_view part_name, uint64_t whole,
+                         std::string_view whole_name) {
+    return part > whole ? fmt::format("{} ({}) exceeds {} ({})", part_name, part, whole_name, whole)
+                        : std::string();
+  };
+  for (const std::string& problem :
+       {above(c[C::kUnknownItems], "unknown_items", c[C::kEvents], "events"),
+        above(c[C::kSessions], "sessions", c[C::kEvents], "events"),
+        above(c[C::kMeasured], "measured", c[C::kEvents], "events"),
+        above(c.hits(), "hits", c[C::kMeasured], "measured"),
+        above(c[C::kMeasured], "measured", c.requests(), "requests"),
+        above(c[C::kDegraded], "degraded", c.requests(), "requests"),
+        above(c.requests(), "requests", c[C::kEvents], "events")}) {
+    if (!problem.empty()) return problem;
+  }
+  return "";
+}
+
+VariantCounts counts_from_redis_hash(const RedisReply& reply) {
+  VariantCounts out;
+  if (reply.kind == RedisReply::Kind::kNil) return out;  // nothing counted yet
+  if (reply.kind != RedisReply::Kind::kArray || reply.elements.size() % 2 != 0)
+    throw Error("are not a hash of counts");
+  for (size_t i = 0; i < reply.elements.size(); i += 2) {
+    const RedisReply& name = reply.elements[i];
+    const RedisReply& value = reply.elements[i + 1];
+    if (name.kind != RedisReply::Kind::kString) throw Error("are not a hash of counts");
+    const std::optional<size_t> field = field_of(name.text);
+    if (!field) continue;  // a field of another version
+    const std::string& text = value.text;
+    uint64_t number = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (value.kind != RedisReply::Kind::kString || text.empty() || error != std::errc() ||
+        end != text.data() + text.size()) {
+      throw Error(fmt::format("hold '{}' for {}, not a count", text.substr(0, 32), name.text));
+    }
+    out[*field] = number;
+  }
+  if (const std::string problem = consistency_problem(out); !problem.empty())
+    throw Error(
+        fmt::format("are inconsistent: {}; they were not counted by gru4rec (delete the "
+                    "key to start the counts again)",
+                    problem));
   return out;
 }
 

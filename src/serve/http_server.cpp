@@ -1,4 +1,5 @@
-// The HTTP/1.1 front end of gru4rec serve on Boost.Beast and Boost.Asio.
+// The HTTP/1.1 front end of gru4rec serve on Boost.Asio, with requests read by
+// HttpRequestReader (its header lists the limits and rules of a request).
 //
 // Why this shape: a connection costs no thread. A few event loops (one io_context per thread)
 // read and write every socket; a request's model work (GRU steps, scoring) goes to a pool of
@@ -7,20 +8,25 @@
 // so that they stay fast while the model threads are busy. Each connection runs one request
 // at a time (pipelined requests wait in its buffer), so answers keep the order of requests.
 //
-// Limits and their answers: head bytes (Beast's header_limit, which counts the request line
-// and the fields) and field count -> 431; the whole head within head_timeout (from its first
-// byte) and the whole body within body_timeout -> 408; the body limit, which Beast applies to
-// the decoded body in every transfer mode (a Content-Length above it is refused before any of
-// the body is read) -> 413; a POST without Content-Length or chunked encoding -> 411; a
-// Content-Encoding -> 415. After an error answer the connection is closed with a lingering
-// close (send side shut, what the client still sends read and dropped for a short time), so
-// that the client reads the answer instead of a reset.
+// Time limits: the whole head within head_timeout (from its first byte) and the whole body
+// within body_timeout -> 408; a request waiting for a model thread beyond request_deadline ->
+// 503 when the deadline passes (not when a thread is free at last). Connection limits: public
+// connections beyond max_connections, admin ones beyond max_admin_connections (their own
+// budget: idle public sockets cannot lock the operator out), and with
+// max_connections_per_address those of one address beyond it -> 503 with Retry-After; out of
+// file descriptors, a descriptor kept in reserve answers the 503. After an error answer the
+// connection is closed with a lingering close (send side shut, what the client still sends read
+// and dropped for a short time), so that the client reads the answer instead of a reset.
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -28,10 +34,13 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/serve/http_request_reader.h"
 #include "gru4rec/serve/server.h"
+#include "login_throttle.h"
 
 namespace gru4rec {
 namespace {
@@ -58,6 +67,11 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// A queued request's state: taken by a model thread, or answered 503 at its deadline before
+// one was free (whichever comes first; the other then does nothing).
+enum JobState : int { kQueued, kTaken, kExpired };
+using JobTicket = std::shared_ptr<std::atomic<int>>;
+
 // The pool of model threads and its bounded queue.
 class WorkPool {
  public:
@@ -65,12 +79,19 @@ class WorkPool {
     for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
   }
   ~WorkPool() { stop(); }
-  // False when the queue is full (or the pool stopped): the caller answers 503.
-  bool submit(std::function<void()> job) {
+  // False when the queue is full (or the pool stopped): the caller answers 503. Jobs whose
+  // ticket is no longer kQueued (answered at their deadline) do not count as waiting.
+  bool submit(std::function<void()> job, JobTicket ticket) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_ || jobs_.size() >= max_queued_) return false;
-      jobs_.push_back(std::move(job));
+      if (stopping_) return false;
+      if (jobs_.size() >= max_queued_) {
+        const size_t before = jobs_.size();
+        std::erase_if(jobs_, [](const Job& j) { return j.ticket->load() != kQueued; });
+        pending_ -= before - jobs_.size();
+        if (jobs_.size() >= max_queued_) return false;
+      }
+      jobs_.push_back(Job{std::move(job), std::move(ticket)});
       ++pending_;
     }
     wake_.notify_one();
@@ -93,16 +114,21 @@ class WorkPool {
   }
 
  private:
+  struct Job {
+    std::function<void()> run;
+    JobTicket ticket;
+  };
+
   void run() {
     std::unique_lock lock(mutex_);
     for (;;) {
       wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (jobs_.empty()) return;  // stopping, and nothing left
-      std::function<void()> job = std::move(jobs_.front());
+      Job job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
-      job();
-      job = nullptr;
+      job.run();
+      job = Job{};
       lock.lock();
       --pending_;
     }
@@ -111,7 +137,7 @@ class WorkPool {
   const size_t max_queued_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::function<void()>> jobs_;
+  std::deque<Job> jobs_;
   size_t pending_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
@@ -127,35 +153,104 @@ struct Loop {
   asio::io_context context{1};
 };
 
+double steady_seconds() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
 // What the listeners, the connections and stop() share. Member order matters: destroyed from
 // the bottom up, the loops go after the pool and the acceptors, and before the counters that
 // their connections update when destroyed.
 struct Shared {
   ServeApp& app;
   const ServerOptions& o;
-  std::atomic<int64_t> connections{0};
+  std::atomic<int64_t> connections{0}, admin_connections{0};
   std::atomic<bool> draining{false}, serving{false}, stopped{false};
   std::mutex stop_mutex;
-  size_t next_loop = 0;  // used by loop 0's thread only (the acceptors')
+  // Open connections per client address, when max_connections_per_address is set.
+  std::mutex address_mutex;
+  std::unordered_map<std::string, size_t> per_address;  // guarded by address_mutex
+  LoginThrottle admin_logins;
+  int spare_descriptor = -1;  // kept to answer 503 when the process has no descriptor left
+  size_t next_loop = 0;       // used by loop 0's thread only (the acceptors')
   std::vector<std::unique_ptr<Loop>> loops;
   std::vector<std::optional<asio::executor_work_guard<asio::io_context::executor_type>>> guards;
   std::unique_ptr<tcp::acceptor> public_acceptor, admin_acceptor;
   std::unique_ptr<WorkPool> workers;
 
   explicit Shared(ServeApp& a) : app(a), o(a.options()) {}
+  ~Shared() {
+    if (spare_descriptor >= 0) ::close(spare_descriptor);
+  }
   void accept(tcp::acceptor& acceptor, bool admin);
+  // Out of descriptors: the reserve one is let go to accept a pending client, answer it 503
+  // and close it, then taken again. False when even that failed (nothing pending, or none free).
+  bool shed_one(tcp::acceptor& acceptor);
   void close_listeners() {
     beast::error_code ignored;
     if (public_acceptor) public_acceptor->close(ignored);
     if (admin_acceptor) admin_acceptor->close(ignored);
   }
+  // Counts a connection from `address`; false (not counted) when it has reached the limit.
+  bool add_address(const std::string& address) {
+    if (o.max_connections_per_address == 0) return true;
+    std::lock_guard lock(address_mutex);
+    size_t& n = per_address[address];
+    if (n >= o.max_connections_per_address) {
+      if (n == 0) per_address.erase(address);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void remove_address(const std::string& address) {
+    if (o.max_connections_per_address == 0) return;
+    std::lock_guard lock(address_mutex);
+    const auto found = per_address.find(address);
+    if (found != per_address.end() && --found->second == 0) per_address.erase(found);
+  }
 };
+
+bool Shared::shed_one(tcp::acceptor& acceptor) {
+  if (spare_descriptor >= 0) {
+    ::close(spare_descriptor);
+    spare_descriptor = -1;
+  }
+  const int fd =
+      ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    // Best effort, without waiting: the answer fits in an empty socket buffer; what the client
+    // sent is read first, so that closing sends a FIN rather than a reset.
+    char discard[4096];
+    for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    }
+    static const std::string kAnswer = [] {
+      const std::string body = error_response(503, "too many connections; retry later").body;
+      return fmt::format(
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: "
+          "1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{}",
+          body.size(), body);
+    }();
+    [[maybe_unused]] const ssize_t sent =
+        ::send(fd, kAnswer.data(), kAnswer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+    app.record_refused_connection();
+  }
+  spare_descriptor = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd >= 0;
+}
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Shared& server, Loop& loop, tcp::socket socket, bool admin)
-      : server_(server), loop_(loop), stream_(std::move(socket)), admin_(admin) {
-    ++server_.connections;
+  Connection(Shared& server, Loop& loop, tcp::socket socket, bool admin, std::string address)
+      : server_(server),
+        loop_(loop),
+        stream_(std::move(socket)),
+        reader_(HttpLimits{server.o.max_header_bytes, server.o.max_header_count,
+                           server.o.max_body_bytes, admin}),
+        address_(std::move(address)),
+        admin_(admin) {
+    ++(admin_ ? server_.admin_connections : server_.connections);
     server_.app.add_open_connections(1);
     std::lock_guard lock(loop_.mutex);
     loop_.connections.insert(this);
@@ -165,16 +260,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::lock_guard lock(loop_.mutex);
       loop_.connections.erase(this);
     }
-    --server_.connections;
+    if (counted_address_) server_.remove_address(address_);
+    --(admin_ ? server_.admin_connections : server_.connections);
     server_.app.add_open_connections(-1);
   }
 
-  void start() { wait_for_request(); }
-
-  // Over the connection limit: a 503 and a close, without reading a request.
-  void refuse() {
-    server_.app.record_refused_connection();
-    answer_error(503, "too many connections; retry later");
+  // Accepted: served, or refused with a 503 when a limit is reached.
+  void start() {
+    const auto count = (admin_ ? server_.admin_connections : server_.connections).load();
+    const size_t limit = admin_ ? options().max_admin_connections : options().max_connections;
+    if (static_cast<size_t>(count) > limit) return refuse("too many connections; retry later");
+    counted_address_ = server_.add_address(address_);
+    if (!counted_address_) return refuse("too many connections from your address; retry later");
+    wait_for_request();
   }
 
   // On the loop's thread, when the server stops: closes the connection if it waits for a
@@ -190,9 +288,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   const ServerOptions& options() const { return server_.o; }
 
+  void refuse(std::string_view message) {
+    server_.app.record_refused_connection();
+    answer_error(503, message);
+  }
+
   // Keep-alive: waits for the first byte of the next request without holding a buffer.
   void wait_for_request() {
-    if (buffer_.size() > 0) return read_head();  // a pipelined request is already here
+    if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
     if (server_.draining.load() && requests_ > 0) return close();
     buffer_.shrink_to_fit();
     idle_ = true;
@@ -202,7 +305,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                   self->idle_ = false;
                                   self->disarm_timer();
                                   if (ec) return self->close();  // idle timeout, stop, reset
-                                  self->read_head();
+                                  self->read_request();
                                 });
   }
 
@@ -227,106 +330,95 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.cancel();
   }
 
-  void read_head() {
+  void read_request() {
     stream_.expires_never();  // the last answer's write timeout does not apply to reads
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+    reading_body_ = false;
     arm_timer(options().head_timeout_seconds);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->disarm_timer();
-                              self->on_head(ec);
-                            });
+    parse_buffered();
   }
 
-  void on_head(beast::error_code ec) {
-    if (ec == http::error::header_limit) return answer_error(431, "the request head is too large");
-    if (ec == http::error::body_limit) return answer_error(413, body_limit_message());
-    if (timed_out_) return answer_error(408, "the request head came too slowly");
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
-      return close();
-    if (ec) return answer_error(400, "malformed HTTP request");
-    const auto& request = parser_->get();
-    size_t fields = 0;
-    for (auto it = request.begin(); it != request.end(); ++it) ++fields;
-    if (fields > options().max_header_count)
-      return answer_error(431, "the request has too many header fields");
-    const auto encoding = request[http::field::content_encoding];
-    if (!encoding.empty() && !beast::iequals(encoding, "identity"))
-      return answer_error(415, "compressed request bodies are not accepted");
-    if (parser_->is_done()) {
-      if (request.method() == http::verb::post && !request.has_content_length())
-        return answer_error(411, "a POST needs a body with Content-Length or chunked encoding");
-      return dispatch();
+  // Parses what the buffer holds, then reads more, answers an error or dispatches.
+  void parse_buffered() {
+    const auto data = buffer_.data();
+    const size_t used =
+        reader_.parse(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    buffer_.consume(used);
+    switch (reader_.state()) {
+      case HttpRequestReader::State::kFailed:
+        disarm_timer();
+        if (reader_.status() == 0) return close();
+        return answer_error(reader_.status(), reader_.message());
+      case HttpRequestReader::State::kDone: disarm_timer(); return dispatch();
+      case HttpRequestReader::State::kReadingBody:
+        if (!reading_body_) {  // the head is complete: the body has a time limit of its own
+          reading_body_ = true;
+          arm_timer(options().body_timeout_seconds);
+          if (reader_.wants_continue()) return send_continue();
+        }
+        return read_more();
+      case HttpRequestReader::State::kReadingHead: return read_more();
     }
-    if (beast::iequals(request[http::field::expect], "100-continue")) {
-      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(seconds(options().write_timeout_seconds));
-      asio::async_write(stream_, asio::buffer(kContinue),
-                        [self = shared_from_this()](beast::error_code e, size_t) {
-                          if (e) return self->close();
-                          self->read_body();
-                        });
-      return;
-    }
-    read_body();
   }
 
-  void read_body() {
-    stream_.expires_never();
-    arm_timer(options().body_timeout_seconds);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->disarm_timer();
-                       if (ec == http::error::body_limit)
-                         return self->answer_error(413, self->body_limit_message());
-                       if (self->timed_out_)
-                         return self->answer_error(408, "the request body came too slowly");
-                       if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-                           ec == asio::error::eof || ec == asio::error::connection_reset ||
-                           ec == asio::error::operation_aborted)
-                         return self->close();
-                       if (ec) return self->answer_error(400, "malformed HTTP request body");
-                       self->dispatch();
-                     });
+  void send_continue() {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_.socket(), asio::buffer(kContinue),
+                      [self = shared_from_this()](beast::error_code e, size_t) {
+                        if (e) {
+                          self->disarm_timer();
+                          return self->close();
+                        }
+                        self->read_more();
+                      });
   }
 
-  std::string body_limit_message() const {
-    return "the request body is larger than " + std::to_string(options().max_body_bytes) + " bytes";
+  // Reads what the socket has, never holding more than the reader allows unparsed.
+  void read_more() {
+    const size_t limit = reader_.buffer_limit();
+    GRU4REC_CHECK(buffer_.size() < limit, "the reader refuses a full buffer");
+    const auto space = buffer_.prepare(std::min<size_t>(limit - buffer_.size(), 16 * 1024));
+    stream_.socket().async_read_some(space, [self = shared_from_this()](beast::error_code ec,
+                                                                        size_t n) {
+      self->buffer_.commit(n);
+      if (self->timed_out_) {
+        return self->answer_error(408, self->reading_body_ ? "the request body came too slowly"
+                                                           : "the request head came too slowly");
+      }
+      if (ec) {  // the client went away (end of stream, reset) or the server stops
+        self->disarm_timer();
+        return self->close();
+      }
+      self->parse_buffered();
+    });
   }
 
   void dispatch() {
     stream_.expires_never();
     started_ = Clock::now();
     ++requests_;
-    auto request = parser_->release();
-    parser_.reset();
-    keep_alive_ = request.keep_alive();
-    head_only_ = request.method() == http::verb::head;
-    std::string method(head_only_ ? std::string_view("GET")
-                                  : std::string_view(request.method_string()));
-    const std::string_view target = request.target();
+    HttpRequest request = reader_.take();
+    keep_alive_ = request.keep_alive;
+    head_only_ = request.method == "HEAD";
+    std::string method = head_only_ ? std::string("GET") : std::move(request.method);
+    const std::string_view target = request.target;
     const size_t question = target.find('?');
     std::string path(target.substr(0, question));
     std::string query(question == std::string_view::npos ? std::string_view()
                                                          : target.substr(question + 1));
     const Listener listener = admin_ ? Listener::kAdmin : Listener::kPublic;
-    if (admin_) {
-      const std::string expected = "Bearer " + options().admin_token;
-      if (!same_secret(request[http::field::authorization], expected)) {
-        return answer(
-            error_response(401, "admin requests need the admin token (Authorization: Bearer ...)"));
-      }
-    }
+    if (admin_ && !admin_allowed(request.authorization, path)) return;
     // Answered on the event loop: cheap, and they must stay fast when the model threads are not.
     if (path == "/health" || path == "/ready" || path == "/metrics" || path == "/openapi.json")
       return answer(server_.app.handle(method, path, query, {}, listener));
+    // The job is answered once: by the model thread that takes it, or by its deadline.
+    auto ticket = std::make_shared<std::atomic<int>>(kQueued);
+    JobTicket pool_ticket = ticket;
     const auto queued = Clock::now();
     const bool accepted = server_.workers->submit(
         [self = shared_from_this(), method = std::move(method), path = std::move(path),
-         query = std::move(query), body = std::move(request.body()), listener, queued]() mutable {
+         query = std::move(query), body = std::move(request.body), listener, queued,
+         ticket]() mutable {
+          if (ticket->exchange(kTaken) != kQueued) return;  // answered 503 at its deadline
           Response response;
           if (Clock::now() - queued > seconds(self->options().request_deadline_seconds)) {
             self->server_.app.record_shed_request();
@@ -336,35 +428,63 @@ class Connection : public std::enable_shared_from_this<Connection> {
           }
           auto executor = self->stream_.get_executor();
           asio::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
+            self->deadline_.cancel();
             self->answer(std::move(response));
           });
-        });
+        },
+        std::move(pool_ticket));
     if (!accepted) {
       server_.app.record_shed_request();
-      answer(error_response(503, "the server is overloaded; retry later"));
+      return answer(error_response(503, "the server is overloaded; retry later"));
     }
+    deadline_.expires_after(seconds(options().request_deadline_seconds));
+    deadline_.async_wait([self = shared_from_this(), ticket](beast::error_code ec) {
+      int expected = kQueued;
+      if (ec || !ticket->compare_exchange_strong(expected, kExpired)) return;
+      self->server_.app.record_shed_request();
+      self->answer(error_response(503, "the server is overloaded; retry later"));
+    });
+  }
+
+  // The admin token, checked after the failed logins of this address; false when answered.
+  bool admin_allowed(std::string_view authorization, std::string_view path) {
+    const double now = steady_seconds();
+    if (const double wait = server_.admin_logins.blocked_for(address_, now); wait > 0) {
+      answer(error_response(429, "too many failed admin logins from this address; retry later"),
+             static_cast<int>(std::ceil(wait)));
+      return false;
+    }
+    const std::string expected = "Bearer " + options().admin_token;
+    if (!same_secret(authorization, expected)) {
+      const std::string line = server_.admin_logins.record_failure(address_, now);
+      if (!line.empty()) server_.app.log(fmt::format("{} ({})", line, path));
+      answer(
+          error_response(401, "admin requests need the admin token (Authorization: Bearer ...)"));
+      return false;
+    }
+    return true;
   }
 
   // An error found by the HTTP layer: answered, then the connection is closed (the rest of
   // what the client sends cannot be trusted to start at a request boundary).
   void answer_error(int status, std::string_view message) {
-    parser_.reset();
     keep_alive_ = false;
     head_only_ = false;
     started_ = Clock::now();
     answer(error_response(status, message));
   }
 
-  void answer(Response r) {
+  void answer(Response r, int retry_after = 1) {
     server_.app.record(r.status, std::chrono::duration<double>(Clock::now() - started_).count());
     // Overload (503) closes the connection too: fewer clients hold the server's attention.
-    keep_alive_ = keep_alive_ && r.status != 503 && !server_.draining.load() &&
+    keep_alive_ = keep_alive_ && r.status != 503 && r.status != 429 && !server_.draining.load() &&
                   requests_ < options().max_requests_per_connection;
     response_ = {};
     response_.version(11);
     response_.result(static_cast<unsigned>(r.status));
     response_.set(http::field::content_type, r.content_type);
-    if (r.status == 503) response_.set(http::field::retry_after, "1");
+    if (r.status == 503 || r.status == 429)
+      response_.set(http::field::retry_after, std::to_string(retry_after));
     if (r.status == 401) response_.set(http::field::www_authenticate, "Bearer");
     response_.keep_alive(keep_alive_);
     if (head_only_) {
@@ -404,6 +524,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close() {
     idle_ = false;
     disarm_timer();
+    deadline_.cancel();
     beast::error_code ignored;
     stream_.socket().close(ignored);
   }
@@ -412,43 +533,48 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Loop& loop_;
   beast::tcp_stream stream_;
   asio::steady_timer timer_{stream_.get_executor()};
+  asio::steady_timer deadline_{stream_.get_executor()};
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequestReader reader_;
   http::response<http::string_body> response_;
   Clock::time_point started_;
   size_t requests_ = 0, drained_ = 0;
   uint64_t timer_generation_ = 0;
+  const std::string address_;
   const bool admin_;
   bool idle_ = false, timed_out_ = false, keep_alive_ = false, head_only_ = false;
+  bool reading_body_ = false, counted_address_ = false;
 };
 
 void Shared::accept(tcp::acceptor& acceptor, bool admin) {
   Loop& loop = *loops[next_loop];
   next_loop = (next_loop + 1) % loops.size();
-  acceptor.async_accept(
-      loop.context, [this, &acceptor, &loop, admin](beast::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-        if (ec) {
-          // Out of file descriptors or memory: pause instead of spinning on the error.
-          auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
-                                                            std::chrono::milliseconds(50));
-          timer->async_wait([this, &acceptor, admin, timer](beast::error_code) {
-            if (acceptor.is_open()) accept(acceptor, admin);
-          });
-          return;
-        }
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        // The connection's handlers run on its own loop: start it there.
-        asio::post(loop.context, [this, &loop, admin, s = std::move(socket)]() mutable {
-          auto connection = std::make_shared<Connection>(*this, loop, std::move(s), admin);
-          if (static_cast<size_t>(connections.load()) > o.max_connections)
-            connection->refuse();
-          else
-            connection->start();
-        });
-        accept(acceptor, admin);
+  acceptor.async_accept(loop.context, [this, &acceptor, &loop, admin](beast::error_code ec,
+                                                                      tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {
+      // Out of file descriptors: answer one waiting client with the reserve one and go on;
+      // out of memory or else: pause instead of spinning on the error.
+      if ((ec == asio::error::no_descriptors || ec.value() == ENFILE) && shed_one(acceptor))
+        return accept(acceptor, admin);
+      auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
+                                                        std::chrono::milliseconds(50));
+      timer->async_wait([this, &acceptor, admin, timer](beast::error_code) {
+        if (acceptor.is_open()) accept(acceptor, admin);
       });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    const auto peer = socket.remote_endpoint(ignored);
+    std::string address = ignored ? std::string("unknown") : peer.address().to_string();
+    // The connection's handlers run on its own loop: start it there.
+    asio::post(loop.context, [this, &loop, admin, address = std::move(address),
+                              s = std::move(socket)]() mutable {
+      std::make_shared<Connection>(*this, loop, std::move(s), admin, std::move(address))->start();
+    });
+    accept(acceptor, admin);
+  });
 }
 
 }  // namespace
@@ -502,10 +628,21 @@ int HttpServer::bind() {
   const ServerOptions& o = impl_->o;
   // Every connection is a file descriptor: raise the soft limit to the hard one.
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    if (limit.rlim_cur < limit.rlim_max) {
+      limit.rlim_cur = limit.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    const size_t wanted = o.max_connections + o.max_admin_connections + 64;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+      impl_->app.log(fmt::format(
+          "Warning: the file descriptor limit ({}) is below --max-connections and the admin "
+          "connections ({} with room for the process's own); clients beyond it are answered 503",
+          limit.rlim_cur, wanted));
+    }
   }
+  impl_->spare_descriptor = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   asio::io_context& first = impl_->loops.front()->context;
   impl_->public_acceptor = listen_on(first, o.host, o.port, "serve");
   if (o.admin_port >= 0) {

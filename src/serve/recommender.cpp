@@ -79,6 +79,7 @@ void Recommender::advance(std::span<float> state, int32_t item) const {
 size_t Recommender::recommend(std::span<const float> state, const RecommendOptions& options,
                               std::span<ScoredItem> out) const {
   GRU4REC_CHECK(out.size() >= options.k && static_cast<int>(state.size()) == state_size());
+  check_item_indices(num_items(), options);
   if (ann_) return recommend_approximate(state, options, out);
   Job job;
   job.state = state;

@@ -151,13 +151,15 @@ void RedisSessionStore::save_answer(std::string_view id, uint64_t events,
       {{"HSET", key, kAnswerField, encode_answer(record)}, {"PEXPIRE", key, ttl_milliseconds_}});
 }
 
-size_t RedisSessionStore::size() const {
+size_t RedisSessionStore::expire() {
   try {
     const RedisReply r = call({"DBSIZE"});
-    return r.kind == RedisReply::Kind::kInteger ? static_cast<size_t>(r.integer) : 0;
+    if (r.kind == RedisReply::Kind::kInteger && r.integer >= 0)
+      size_.store(static_cast<size_t>(r.integer));
   } catch (const SessionStoreUnavailable&) {
-    return 0;
+    // Unreachable: the last count stays.
   }
+  return 0;
 }
 
 }  // namespace gru4rec

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -5,6 +6,7 @@
 #include <optional>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/file_io.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/serve/baseline_recommender.h"
 #include "gru4rec/serve/server.h"
@@ -72,9 +74,35 @@ int hex_value(char c) {
   return -1;
 }
 
+// Code points an id cannot hold although they are valid UTF-8: C1 controls, line and paragraph
+// separators (U+0085, U+2028, U+2029 end lines in logs and JavaScript), the marks and
+// overrides that reorder displayed text (U+061C, U+200E, U+200F, U+202A-U+202E,
+// U+2066-U+2069: an id that reads one way and is another), zero-width characters and the byte
+// order mark (U+200B-U+200D, U+2060, U+FEFF: invisible), and the noncharacters U+FFFE/U+FFFF.
+bool forbidden_in_id(uint32_t c) {
+  return (c >= 0x80 && c <= 0x9F) || c == 0x061C || (c >= 0x200B && c <= 0x200F) ||
+         (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x2069) || c == 0xFEFF ||
+         c == 0xFFFE || c == 0xFFFF;
+}
+
+// Whether valid UTF-8 `text` holds a code point forbidden_in_id.
+bool has_forbidden_code_point(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const size_t length = byte < 0x80 ? 1 : byte < 0xE0 ? 2 : byte < 0xF0 ? 3 : 4;
+    uint32_t c = length == 1 ? byte : byte & (0x7F >> length);
+    for (size_t k = 1; k < length; ++k)
+      c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    if (forbidden_in_id(c)) return true;
+    i += length;
+  }
+  return false;
+}
+
 // The session id from its raw path segment: percent-decoded (only %XX with two hex digits),
-// then checked: not empty, not too long, no '/', no control characters, strict UTF-8. So an id
-// has one spelling: what is stored is what is echoed and what DELETE can name.
+// then checked: not empty, not too long, no '/', no control characters, strict UTF-8 without
+// the invisible or reordering code points above. So an id has one spelling: what is stored is
+// what is echoed, logged and what DELETE can name.
 std::string checked_session_id(std::string_view raw, size_t max_bytes) {
   std::string id;
   id.reserve(raw.size());
@@ -99,6 +127,11 @@ std::string checked_session_id(std::string_view raw, size_t max_bytes) {
       throw BadRequest{400, "the session id cannot contain control characters"};
   }
   if (!valid_utf8(id)) throw BadRequest{400, "the session id is not valid UTF-8"};
+  if (has_forbidden_code_point(id)) {
+    throw BadRequest{400,
+                     "the session id cannot contain invisible, line-breaking or text-reordering "
+                     "characters (C1 controls, U+2028, U+2029, bidirectional marks, BOM)"};
+  }
   return id;
 }
 
@@ -242,18 +275,34 @@ Json recommend_json(const SessionModel& rec, std::span<const float> state, bool 
 }
 
 // The value of `key` in a query string (not percent-decoded: the values read here are numbers
-// and booleans); nullopt when the key is absent.
+// and booleans); nullopt when the key is absent. One rule with JSON bodies: a key given twice
+// is refused (a 400), since clients and proxies disagree on which of them counts.
 std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
+  std::optional<std::string_view> found;
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key)
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (pair.substr(0, eq) == key) {
+      if (found) throw BadRequest{400, fmt::format("the query key '{}' appears twice", key)};
+      found = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  return std::nullopt;
+  return found;
+}
+
+// The model's indices of registry items, without those it does not know (-1): an item that
+// another model of this process (before a reload, or another variant) or another replica's
+// record brought must never reach an index.
+void local_items(const SessionModel& rec, std::span<const int32_t> globals,
+                 std::vector<int32_t>& out) {
+  out.clear();
+  for (int32_t global : globals) {
+    const int32_t local = rec.to_local(global);
+    if (local >= 0) out.push_back(local);
+  }
 }
 
 }  // namespace
@@ -343,8 +392,12 @@ SessionState ServeApp::from_record(const SessionRecord& record) const {
       find_model([&](const SessionModel& m) { return m.content_id() == record.model_id; });
   // A state computed by another model (another replica's, or before a reload) is rebuilt from
   // the items by the caller: version 0 matches no model.
-  const bool ours =
-      model != nullptr && record.state.size() == static_cast<size_t>(model->state_size());
+  // A GRU state is every layer's hidden vector: each value a mix of tanh outputs, within
+  // [-1, 1]. Anything else (3e38 would score as infinity) is not a state this model computed.
+  const auto plausible = [](float v) { return std::abs(v) <= 1.0f + 1e-4f; };
+  const bool ours = model != nullptr &&
+                    record.state.size() == static_cast<size_t>(model->state_size()) &&
+                    std::all_of(record.state.begin(), record.state.end(), plausible);
   state.model_version = ours ? model->version() : 0;
   if (ours) state.state = record.state;
   state.events = record.events;
@@ -373,6 +426,8 @@ std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
                                                            const std::string& source) {
   const std::shared_ptr<const SessionModel> current = model_of(variant);
   if (const std::optional<BaselineSource> baseline = parse_baseline_source(source)) {
+    // A FIFO or a device would block the reload (or never end): regular files only.
+    require_regular_file(baseline->train_path);
     // Fitted under the registry's lock (it adds its items at the end); reloads are rare.
     std::unique_lock registry_lock(registry_mutex_);
     auto model = std::make_shared<const BaselineRecommender>(
@@ -381,7 +436,8 @@ std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
     next_version_++;
     return model;
   }
-  auto model = std::make_shared<const Model>(load_model(source));  // throws on a bad file
+  // Throws on a bad file, and on anything but a regular file of at most max_model_bytes.
+  auto model = std::make_shared<const Model>(load_model(source, options_.max_model_bytes));
   if (current != nullptr && current->content_id() == model->content_id) return nullptr;
   std::unique_lock registry_lock(registry_mutex_);
   return std::make_shared<const Recommender>(model, next_version_++, registry_,
@@ -389,7 +445,8 @@ std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
 }
 
 bool ServeApp::reload(const std::string& path) {
-  std::lock_guard lock(reload_mutex_);
+  std::unique_lock lock(reload_mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) throw ReloadInProgress();
   // Every variant is loaded before any is swapped in: a failure leaves them all as they were.
   std::vector<std::shared_ptr<const SessionModel>> loaded;
   for (size_t v = 0; v < variants_.size(); ++v) {
@@ -503,16 +560,39 @@ Response ServeApp::route(std::string_view method, std::string_view path, std::st
   return error_response(404, "unknown path; see /openapi.json");
 }
 
+namespace {
+double steady_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
 Response ServeApp::admin_reload() {
+  // A failed reload holds the next ones off for a second: a loop of them (a script gone wrong,
+  // or a token in the wrong hands) cannot keep the process reading model files.
+  constexpr double kAfterFailure = 1.0;
+  if (steady_now() < admin_reload_after_.load())
+    return error_response(429, "the last reload failed less than a second ago; retry later");
   bool changed = false;
   try {
     changed = reload();
+  } catch (const ReloadInProgress&) {
+    return error_response(409, "another reload is running; retry when it is done");
   } catch (const Error& e) {
+    admin_reload_after_.store(steady_now() + kAfterFailure);
+    log(fmt::format(
+        "Reload through the admin listener failed, still serving the previous model: {}",
+        e.what()));
     return error_response(422, fmt::format("the model was not reloaded: {}", e.what()));
   } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
+    admin_reload_after_.store(steady_now() + kAfterFailure);
+    log(fmt::format(
+        "Reload through the admin listener failed, still serving the previous model: {}",
+        e.what()));
     return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
   }
   const std::shared_ptr<const SessionModel> rec = model_of(0);
+  if (changed)
+    log(fmt::format("Reloaded through the admin listener (model version {})", rec->version()));
   Json out{{"reloaded", changed},
            {"model_version", rec->version()},
            {"model_id", model_id_text(rec->content_id())}};
@@ -611,8 +691,7 @@ Response ServeApp::session_events(std::string_view id, std::string_view body) {
       }
       events_after = session.events;
       state.assign(session.state.begin(), session.state.end());
-      seen.clear();
-      for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
+      local_items(*rec, session.seen, seen);
     });
   } catch (const SessionStoreUnavailable&) {
     // The shared store is down or slow: answer from this request's events alone.
@@ -671,7 +750,7 @@ Response ServeApp::session_recommendations(std::string_view id, std::string_view
     usable = true;
   }
   std::vector<int32_t> seen;
-  for (int32_t global : session.seen) seen.push_back(rec->to_local(global));
+  local_items(*rec, session.seen, seen);
   Json out = recommend_json(*rec, session.state, usable && !seen.empty(), selection, seen);
   out["session"] = id;
   out["session_found"] = found;
@@ -767,7 +846,13 @@ Response ServeApp::model_summary() const {
 }
 
 Response ServeApp::experiments() {
-  const std::optional<std::vector<VariantCounts>> totals = experiment_->totals();
+  std::optional<std::vector<VariantCounts>> totals;
+  try {
+    totals = experiment_->totals();
+  } catch (const Error& e) {
+    return error_response(503,
+                          fmt::format("the experiment's statistics are unavailable: {}", e.what()));
+  }
   if (!totals) {
     return error_response(503, "the experiment's shared counters (Redis) cannot be reached");
   }

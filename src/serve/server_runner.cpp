@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "gru4rec/core/error.h"
@@ -39,10 +42,51 @@ std::string reload_message(ServeApp& app) {
     if (const auto rec = app.recommender())
       message += fmt::format("\nRetrieval: {}", rec->retrieval_summary());
     return message;
+  } catch (const ReloadInProgress&) {
+    return "Reload: another reload (through the admin listener) is running; this one is skipped";
   } catch (const std::exception& e) {  // any failure: the old model keeps serving
     return fmt::format("Reload failed, still serving the previous model: {}", e.what());
   }
 }
+
+// Reloads asked for by SIGHUP, run on a thread of their own: the signal thread stays free for
+// SIGTERM whatever a reload does, and SIGHUPs that come during a reload make one more after it.
+class Reloader {
+ public:
+  Reloader(ServeApp& app, const std::function<void(const std::string&)>& log)
+      : thread_([this, &app, &log] {
+          std::unique_lock lock(mutex_);
+          for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || pending_; });
+            if (stopping_) return;
+            pending_ = false;
+            lock.unlock();
+            log(reload_message(app));
+            lock.lock();
+          }
+        }) {}
+  ~Reloader() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      pending_ = true;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool pending_ = false, stopping_ = false;
+  std::thread thread_;  // last: started once the rest is ready
+};
 
 }  // namespace
 
@@ -54,6 +98,8 @@ void block_server_signals() {
 void run_server(ServeApp& app, HttpServer& server,
                 const std::function<void(const std::string&)>& log) {
   block_server_signals();
+  app.set_log(log);
+  Reloader reloader(app, log);
   std::atomic<bool> served{false};  // serve() returned: the signal thread just ends
   std::thread signal_thread([&] {
     const sigset_t signals = server_signals();
@@ -62,7 +108,7 @@ void run_server(ServeApp& app, HttpServer& server,
       if (sigwait(&signals, &signal) != 0) continue;
       if (served.load()) return;
       if (signal == SIGHUP) {
-        log(reload_message(app));
+        reloader.request();
         continue;
       }
       log("Stopping: /ready answers 503, finishing the requests in flight");
@@ -78,6 +124,8 @@ void run_server(ServeApp& app, HttpServer& server,
   std::atomic<bool> running{true};
   std::thread sweeper([&] {
     // Idle sessions are dropped on access; this also frees those never accessed again.
+    // expire() also counts a shared store's sessions for /metrics, off the event loops.
+    app.sessions().expire();
     for (int tick = 1; running.load(); ++tick) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (tick % 50 == 0) app.sessions().expire();
@@ -106,11 +154,30 @@ std::string read_admin_token(const std::string& file) {
   const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
   while (!token.empty() && blank(token.back())) token.pop_back();
   while (!token.empty() && blank(token.front())) token.erase(token.begin());
+  const std::string source = file.empty() ? std::string("GRU4REC_ADMIN_TOKEN") : file;
   if (token.size() < 16) {
     throw Error(fmt::format(
         "{}: the admin token must have at least 16 characters (--admin-token-file FILE or "
-        "GRU4REC_ADMIN_TOKEN)",
-        file.empty() ? std::string("GRU4REC_ADMIN_TOKEN") : file));
+        "GRU4REC_ADMIN_TOKEN; e.g. openssl rand -hex 32)",
+        source));
+  }
+  // What goes into an Authorization field as it is: visible ASCII, no blanks.
+  for (const char c : token) {
+    if (c <= ' ' || c >= 0x7F)
+      throw Error(
+          fmt::format("{}: the admin token must be visible ASCII characters without blanks "
+                      "(e.g. openssl rand -hex 32)",
+                      source));
+  }
+  // A token of one repeated character (or a few) is a placeholder, not a secret.
+  std::string distinct = token;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (distinct.size() < 8) {
+    throw Error(fmt::format(
+        "{}: the admin token has only {} distinct characters; a secret needs at least 8 (e.g. "
+        "openssl rand -hex 32)",
+        source, distinct.size()));
   }
   return token;
 }

@@ -14,6 +14,11 @@
 
 namespace gru4rec {
 
+// The longest session or item id a data file may hold: a longer field is a broken file (a lost
+// quote or newline), refused with its file and line. The same bound as an item id in a session
+// record that server replicas share (serve/session_record.h).
+inline constexpr size_t kMaxIdBytes = 1024;
+
 class ItemIndex {
  public:
   static constexpr int32_t kUnknown = -1;

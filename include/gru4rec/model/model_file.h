@@ -39,6 +39,9 @@ inline constexpr uint32_t kModelFormatVersion = 1;
 void save_model(const Model& model, const std::string& path, bool with_optimizer_state = false);
 
 Model load_model(const std::string& path);
+// The same from a regular file of at most max_bytes only (what a server reloading files that
+// others replace needs: a FIFO, a device or an oversized file is refused without blocking).
+Model load_model(const std::string& path, uint64_t max_bytes);
 // The same from bytes in memory; `source_name` is used in messages.
 Model load_model_from_bytes(std::string_view bytes, std::string_view source_name);
 

@@ -73,6 +73,8 @@ inline constexpr std::array<double, 12> kLatencyBounds = {
 // What was measured for one variant.
 struct VariantCounts {
   static constexpr size_t kMaxRank = 20;
+  // No real count comes near it (2^53: where doubles stop counting every integer).
+  static constexpr uint64_t kMaxCount = uint64_t{1} << 53;
   static constexpr size_t kLatencyBuckets = kLatencyBounds.size() + 1;
   enum Field : size_t {
     kEvents,         // events received, known items or not
@@ -101,6 +103,17 @@ struct VariantCounts {
   // The field's name in the shared store and in /v1/experiments.
   static const std::string& field_name(size_t field);
 };
+
+// What is wrong with counts that gru4rec cannot have counted ("" when nothing): a count beyond
+// kMaxCount, or a part above its whole (hits above measured events, measured events above
+// requests or events, unknown items or sessions above events, degraded answers above requests).
+// Every replica adds its counts in one transaction, so the totals hold these at any time.
+std::string consistency_problem(const VariantCounts& counts);
+
+// The counts of one variant from the reply to HGETALL of its hash (nil or empty: none yet).
+// Fields of other versions are ignored; a value that is not a decimal count, or counts with a
+// consistency_problem(), throw Error saying what (the hash was written by someone else).
+VariantCounts counts_from_redis_hash(const RedisReply& reply);
 
 struct Estimate {
   double value = 0, low = 0, high = 0;  // a 95% confidence interval
@@ -136,7 +149,8 @@ class ExperimentCounters {
   // for the next flush). Without Redis: true.
   bool flush();
   // The experiment's counts of every variant: with Redis, every replica's (after a flush);
-  // nullopt when Redis cannot be reached. Without Redis: local().
+  // nullopt when Redis cannot be reached; Error when what Redis holds is not counts of ours
+  // (see counts_from_redis_hash). Without Redis: local().
   std::optional<std::vector<VariantCounts>> totals();
 
  private:

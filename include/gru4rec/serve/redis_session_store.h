@@ -48,8 +48,11 @@ class RedisSessionStore : public SessionStore {
   bool erase(std::string_view id) override;
   // The answer is a field of the session's hash, read with the session by update().
   void save_answer(std::string_view id, uint64_t events, std::span<const int32_t> answer) override;
-  size_t expire() override { return 0; }  // Redis expires the keys
-  size_t size() const override;           // keys in the database (DBSIZE)
+  // Redis expires the keys itself: this counts them (DBSIZE) for size(), and returns 0. Called
+  // by the server's sweeper thread, so that /metrics never waits for Redis on an event loop.
+  size_t expire() override;
+  // The keys in the database at the last expire() (0 before it, or when Redis was unreachable).
+  size_t size() const override { return size_.load(); }
   uint64_t created() const override { return created_.load(); }
   // Updates redone because another replica wrote the session in between.
   uint64_t conflicts() const { return conflicts_.load(); }
@@ -76,6 +79,7 @@ class RedisSessionStore : public SessionStore {
   std::string prefix_;
   uint64_t instance_;
   mutable std::atomic<uint64_t> created_{0}, conflicts_{0};
+  std::atomic<size_t> size_{0};
 };
 
 }  // namespace gru4rec

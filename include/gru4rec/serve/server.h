@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <shared_mutex>
+#include <stdexcept>
 #include <string>
 
 #include "gru4rec/core/parallel.h"
@@ -33,6 +34,10 @@ struct ServerOptions {
   // many (a waiting thread costs no CPU). 0: 32 per core.
   int threads = 0;
   size_t max_connections = 10'000;    // beyond: 503 with Retry-After, connection closed
+  size_t max_admin_connections = 16;  // the admin listener's own budget, apart from the above
+  // Open connections from one client address; beyond: 503. 0: no such limit (behind a load
+  // balancer every client has the balancer's address).
+  size_t max_connections_per_address = 0;
   size_t max_queued_requests = 1024;  // waiting for a model thread; beyond: 503
   // Where sessions live: "memory" (this process), or "redis://HOST[:PORT][/DB]" (shared by
   // every replica naming it; the bounds below are then Redis's, only the TTL applies).
@@ -65,6 +70,9 @@ struct ServerOptions {
   std::string admin_host = "127.0.0.1";
   int admin_port = -1;
   std::string admin_token;
+  // The largest model file loaded (at start and on reload); a bigger one is refused, as is
+  // anything but a regular file (a FIFO or a device would block the reload, /dev/zero never end).
+  uint64_t max_model_bytes = 8ull << 30;
   // A/B test: the variants served, each session assigned to one by a hash of its id (empty: one
   // variant, "default", serving the model ServeApp is given). `experiment` names the test: it
   // seeds the assignment and keys the counters shared through the session store's Redis.
@@ -75,6 +83,11 @@ struct ServerOptions {
   WeightPrecision item_weights = WeightPrecision::kFloat32;
   // Exact or approximate top-k (FAISS) for large catalogs; the index is built at every load.
   RetrievalOptions retrieval;
+};
+
+// ServeApp::reload() while another reload runs.
+struct ReloadInProgress : std::runtime_error {
+  ReloadInProgress() : std::runtime_error("another reload is running") {}
 };
 
 // A response: HTTP status, content type and body.
@@ -105,7 +118,8 @@ class ServeApp : private SessionCodec {
   // Loads every variant's model again from its source (the first variant's from `path` when
   // not empty), validates it and swaps it in; returns false when nothing changed (the files
   // hold the models being served: same content id). Throws and keeps the old models serving
-  // on any failure (Error for a bad file).
+  // on any failure (Error for a bad file, ReloadInProgress when another reload is running:
+  // reloads never wait for each other).
   bool reload(const std::string& path = "");
 
   // Shutting down: /ready answers 503 from now on (requests are still answered).
@@ -124,6 +138,12 @@ class ServeApp : private SessionCodec {
   const ServerOptions& options() const { return options_; }
   // Prometheus text of the counters.
   std::string metrics_text() const;
+  // Where the server's events go (failed admin logins and reloads, warnings): one line each.
+  // Set before serving; `log` must be thread-safe. Default: nowhere.
+  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
+  void log(const std::string& line) const {
+    if (log_) log_(line);
+  }
   // Records a finished request (for /metrics).
   void record(int status, double seconds);
   // Records a connection refused by the connection limit, a request refused by the queue
@@ -171,6 +191,9 @@ class ServeApp : private SessionCodec {
   std::atomic<uint64_t> next_version_{1};
   std::unique_ptr<SessionStore> sessions_;
   std::atomic<bool> draining_{false};
+  std::function<void(const std::string&)> log_;
+  // A reload through the admin listener that failed holds the next ones off until then.
+  std::atomic<double> admin_reload_after_{0};
 
   static constexpr size_t kBuckets = kLatencyBounds.size();
   std::atomic<uint64_t> requests_{0}, client_errors_{0}, server_errors_{0};

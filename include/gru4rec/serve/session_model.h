@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "gru4rec/core/error.h"
 #include "gru4rec/model/top_k.h"
 
 namespace gru4rec {
@@ -24,6 +25,17 @@ struct RecommendOptions {
   std::span<const int32_t> exclude;  // items never recommended
   std::span<const int32_t> include;  // when not empty, only these items are candidates
 };
+
+// Checks (GRU4REC_CHECK: a bug, not bad input) that every item index of `options` and
+// `session_items` is one of 0 .. num_items-1. Unknown items (-1) are the caller's to drop; an
+// index out of range would read or write outside the model's score buffers.
+inline void check_item_indices(int32_t num_items, const RecommendOptions& options,
+                               std::span<const int32_t> session_items = {}) {
+  for (std::span<const int32_t> list : {options.exclude, options.include, session_items}) {
+    for (const int32_t item : list)
+      GRU4REC_CHECK(item >= 0 && item < num_items, "item index {} of {} items", item, num_items);
+  }
+}
 
 class SessionModel {
  public:

@@ -1,0 +1,314 @@
+#include "gru4rec/serve/http_request_reader.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+
+#include "gru4rec/core/error.h"
+
+namespace gru4rec {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Request = http::request<http::string_body>;
+
+// Room beyond the head's limit for the bytes of the next read (a pipelined request, the start
+// of a body) that arrive with the end of a head.
+constexpr size_t kReadSlack = 8 * 1024;
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Calls fn(token) for each comma-separated token of every field named `name`.
+template <typename Fn>
+void for_each_token(const Request& request, http::field name, Fn fn) {
+  const auto [begin, end] = request.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    std::string_view value = it->value();
+    for (;;) {
+      const size_t comma = value.find(',');
+      fn(trimmed(value.substr(0, comma)));
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+}
+
+size_t count_of(const Request& request, http::field name) {
+  const auto [begin, end] = request.equal_range(name);
+  return static_cast<size_t>(std::distance(begin, end));
+}
+
+// A Host value's characters (RFC 3986 authority without userinfo): reg-name or IP literal and
+// an optional port.
+bool valid_host(std::string_view host) {
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._~%!$&'()*+,;=:[]").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The host part of a Host value (without the port), lower case.
+std::string host_name(std::string_view host) {
+  std::string_view name = host;
+  if (name.starts_with('[')) {
+    name =
+        name.substr(0, name.find(']') == std::string_view::npos ? name.size() : name.find(']') + 1);
+  } else if (const size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  std::string out(name);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+bool is_ipv4(std::string_view s) {
+  int parts = 0;
+  while (true) {
+    size_t digits = 0;
+    int value = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9' && digits < 3)
+      value = value * 10 + (s[digits++] - '0');
+    if (digits == 0 || value > 255) return false;
+    ++parts;
+    s.remove_prefix(digits);
+    if (s.empty()) return parts == 4;
+    if (s.front() != '.' || parts == 4) return false;
+    s.remove_prefix(1);
+  }
+}
+
+bool is_ipv6_literal(std::string_view s) {
+  if (s.size() < 4 || s.front() != '[' || s.back() != ']') return false;
+  for (const char c : s.substr(1, s.size() - 2)) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// An Origin's "host[:port]" with the scheme's default port dropped, lower case; "" for "null"
+// or anything that is not scheme://authority.
+std::string origin_authority(std::string_view origin) {
+  const size_t scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos) return "";
+  std::string scheme(origin.substr(0, scheme_end));
+  std::string authority(origin.substr(scheme_end + 3));
+  for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (char& c : authority) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if ((scheme == "http" && authority.ends_with(":80")) ||
+      (scheme == "https" && authority.ends_with(":443")))
+    authority.erase(authority.rfind(':'));
+  return authority;
+}
+
+std::string lower_host(std::string_view host) {
+  std::string out(host);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (out.ends_with(":80")) out.erase(out.size() - 3);  // the default port of http
+  return out;
+}
+
+}  // namespace
+
+struct HttpRequestReader::Parser {
+  std::optional<http::request_parser<http::string_body>> parser;
+  bool continue_sent = false;
+};
+
+HttpRequestReader::HttpRequestReader(const HttpLimits& limits)
+    : limits_(limits), parser_(std::make_unique<Parser>()) {
+  start();
+}
+
+HttpRequestReader::~HttpRequestReader() = default;
+
+void HttpRequestReader::start() {
+  auto& p = parser_->parser.emplace();
+  p.header_limit(static_cast<std::uint32_t>(
+      std::min<size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  p.body_limit(static_cast<std::uint64_t>(limits_.max_body_bytes));
+  p.eager(false);  // stop after the head: its checks come before any of the body is read
+  parser_->continue_sent = false;
+  state_ = State::kReadingHead;
+  status_ = 0;
+  message_.clear();
+  head_bytes_ = body_bytes_ = 0;
+  head_fields_ = 0;
+}
+
+size_t HttpRequestReader::buffer_limit() const {
+  return limits_.max_header_bytes + kReadSlack;
+}
+
+void HttpRequestReader::fail(int status, std::string message) {
+  state_ = State::kFailed;
+  status_ = status;
+  message_ = std::move(message);
+}
+
+bool HttpRequestReader::wants_continue() const {
+  if (state_ != State::kReadingBody || parser_->continue_sent) return false;
+  const Request& request = parser_->parser->get();
+  const bool wants = beast::iequals(trimmed(request[http::field::expect]), "100-continue");
+  parser_->continue_sent = true;  // asked once
+  return wants;
+}
+
+size_t HttpRequestReader::parse(std::string_view bytes) {
+  if (state_ == State::kDone || state_ == State::kFailed) return 0;
+  auto& p = *parser_->parser;
+  size_t used_total = 0;
+  while (state_ == State::kReadingHead || state_ == State::kReadingBody) {
+    const std::string_view rest = bytes.substr(used_total);
+    if (rest.empty()) break;
+    beast::error_code ec;
+    const size_t used = p.put(boost::asio::const_buffer(rest.data(), rest.size()), ec);
+    used_total += used;
+    if (state_ == State::kReadingHead)
+      head_bytes_ += used;
+    else
+      body_bytes_ += used;
+    if (ec == http::error::need_more) {
+      if (used > 0) continue;
+      // Nothing parsed: the unparsed bytes are one unit (a head, a chunk-size line, a trailer)
+      // that does not fit in what a connection may keep.
+      if (rest.size() >= buffer_limit()) {
+        if (state_ == State::kReadingHead)
+          fail(431, "the request head is too large");
+        else
+          fail(413, "a chunk-size line, chunk extension or trailer is too long");
+      }
+      break;
+    }
+    if (ec == http::error::header_limit) {
+      fail(431, "the request head is too large");
+      break;
+    }
+    if (ec == http::error::bad_version) {
+      fail(505, "only HTTP/1.0 and HTTP/1.1 are spoken here");
+      break;
+    }
+    if (ec == http::error::body_limit) {
+      fail(413, fmt::format("the request body is larger than {} bytes", limits_.max_body_bytes));
+      break;
+    }
+    if (ec) {
+      fail(400, state_ == State::kReadingHead ? "malformed HTTP request"
+                                              : "malformed HTTP request body");
+      break;
+    }
+    if (state_ == State::kReadingBody &&
+        body_bytes_ > limits_.max_body_bytes + limits_.max_header_bytes) {
+      fail(413, fmt::format("the request body takes more than {} bytes on the wire",
+                            limits_.max_body_bytes + limits_.max_header_bytes));
+      break;
+    }
+    if (state_ == State::kReadingHead && p.is_header_done()) {
+      check_head();
+      if (state_ == State::kFailed) break;
+      if (p.is_done()) {
+        state_ = State::kDone;
+        break;
+      }
+      state_ = State::kReadingBody;
+      p.eager(true);
+      continue;
+    }
+    if (state_ == State::kReadingBody && p.is_done()) {
+      size_t fields = 0;
+      for (auto it = p.get().begin(); it != p.get().end(); ++it) ++fields;
+      if (fields != head_fields_) {
+        fail(400, "trailer fields are not accepted after a chunked body");
+        break;
+      }
+      state_ = State::kDone;
+    }
+  }
+  return used_total;
+}
+
+void HttpRequestReader::end_of_input() {
+  if (state_ == State::kReadingHead || state_ == State::kReadingBody) fail(0, "");
+}
+
+void HttpRequestReader::check_head() {
+  auto& p = *parser_->parser;
+  const Request& request = p.get();
+  for (auto it = request.begin(); it != request.end(); ++it) ++head_fields_;
+  if (head_fields_ > limits_.max_header_count)
+    return fail(431, "the request has too many header fields");
+  const unsigned version = request.version();
+  if (version != 10 && version != 11)
+    return fail(505, "only HTTP/1.0 and HTTP/1.1 are spoken here");
+  const size_t hosts = count_of(request, http::field::host);
+  if (version == 11 && hosts != 1)
+    return fail(400, hosts == 0 ? "an HTTP/1.1 request needs a Host field"
+                                : "the request has more than one Host field");
+  if (hosts > 1) return fail(400, "the request has more than one Host field");
+  const std::string_view host = request[http::field::host];
+  if (!valid_host(host)) return fail(400, "the Host field is not a valid host");
+
+  if (count_of(request, http::field::transfer_encoding) > 0) {
+    if (version == 10) return fail(400, "HTTP/1.0 requests cannot use Transfer-Encoding");
+    size_t codings = 0, chunked = 0;
+    for_each_token(request, http::field::transfer_encoding, [&](std::string_view coding) {
+      ++codings;
+      if (beast::iequals(coding, "chunked")) ++chunked;
+    });
+    if (chunked > 0 && (codings != 1 || !p.chunked()))
+      return fail(400, "Transfer-Encoding: chunked must be the only transfer coding");
+    if (chunked == 0) return fail(501, "the only transfer coding accepted is chunked");
+  }
+  bool compressed = false;
+  for_each_token(request, http::field::content_encoding, [&](std::string_view coding) {
+    if (!coding.empty() && !beast::iequals(coding, "identity")) compressed = true;
+  });
+  if (compressed) return fail(415, "compressed request bodies are not accepted");
+  if (p.is_done() && request.method() == http::verb::post && !request.has_content_length())
+    return fail(411, "a POST needs a body with Content-Length or chunked encoding");
+
+  // Browsers say where a request comes from; the API takes none from another site's pages.
+  const std::string_view fetch_site = trimmed(request["Sec-Fetch-Site"]);
+  if (!fetch_site.empty()) {
+    if (beast::iequals(fetch_site, "cross-site") || beast::iequals(fetch_site, "same-site"))
+      return fail(403, "requests from another site's pages are not accepted");
+  } else if (count_of(request, http::field::origin) > 0) {
+    const std::string origin = origin_authority(trimmed(request[http::field::origin]));
+    if (origin.empty() || origin != lower_host(host))
+      return fail(403, "requests from another site's pages are not accepted");
+  }
+  if (limits_.admin_host_check) {
+    const std::string name = host_name(host);
+    if (name != "localhost" && !is_ipv4(name) && !is_ipv6_literal(name))
+      return fail(421,
+                  "the admin listener answers requests that name it by IP address or as "
+                  "localhost");
+  }
+}
+
+HttpRequest HttpRequestReader::take() {
+  GRU4REC_CHECK(state_ == State::kDone);
+  auto& p = *parser_->parser;
+  HttpRequest out;
+  out.keep_alive = p.keep_alive();
+  Request request = p.release();
+  out.method = std::string(request.method_string());
+  out.target = std::string(request.target());
+  out.version = static_cast<int>(request.version());
+  out.authorization = std::string(request[http::field::authorization]);
+  out.body = std::move(request.body());
+  state_ = State::kReadingHead;
+  parser_->parser.reset();
+  start();
+  return out;
+}
+
+}  // namespace gru4rec
