@@ -29,6 +29,8 @@ void run_serve(const ServeOptions& o) {
   options.max_session_memory = o.max_session_memory_mib << 20;
   if (options.admin_port >= 0) options.admin_token = read_admin_token(o.admin_token_file);
   ServeApp app(options, o.model_path);
+  const auto log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  app.set_log(log);
   HttpServer server(app);
   const int port = server.bind();
   for (size_t v = 0; v < app.variant_count(); ++v) {
@@ -51,7 +53,7 @@ void run_serve(const ServeOptions& o) {
     fmt::print(stderr, "Admin (POST /admin/reload, with the token) on http://{}:{}\n",
                options.admin_host, server.admin_port());
   }
-  run_server(app, server, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  run_server(app, server, log);
 }
 
 }  // namespace
@@ -85,6 +87,15 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-connections", o->server.max_connections,
                   "open connections; beyond, 503 with Retry-After")
       ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
+  cmd->add_option("--max-admin-connections", o->server.max_admin_connections,
+                  "open connections to the admin listener (a budget of its own); beyond, 503")
+      ->check(CLI::Range(1.0, 1e5))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-address", o->server.max_connections_per_address,
+                  "open connections from one client address; beyond, 503 (0: no limit; behind a "
+                  "load balancer every client has its address)")
+      ->check(CLI::Range(0.0, 1e7))
       ->capture_default_str();
   cmd->add_option("--max-queue", o->server.max_queued_requests,
                   "requests waiting for a model thread; beyond, 503")
@@ -163,6 +174,11 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
   cmd->add_option("--admin-host", o->server.admin_host, "address of the admin listener")
+      ->capture_default_str();
+  cmd->add_option("--max-model-bytes", o->server.max_model_bytes,
+                  "largest model file loaded (at start and on reload); only regular files are "
+                  "loaded")
+      ->check(CLI::Range(1.0, 1e15))
       ->capture_default_str();
   cmd->add_option("--admin-token-file", o->admin_token_file,
                   "file holding the admin token (else GRU4REC_ADMIN_TOKEN); admin requests "

@@ -1,6 +1,9 @@
 // The training step allocates nothing: malloc is replaced for this test binary and counted
-// while steps run (after a warm-up step, which may size buffers).
+// while steps run (after a warm-up step, which may size buffers). The same counting allocator
+// measures what the server's session store really holds against its memory bound.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -8,6 +11,7 @@
 #include "gru4rec/data/session_batcher.h"
 #include "gru4rec/data/synthetic.h"
 #include "gru4rec/model/param_sources.h"
+#include "gru4rec/serve/session_store.h"
 #include "gru4rec/train/optimizer.h"
 #include "gru4rec/train/sampler.h"
 #include "gru4rec/train/train_step.h"
@@ -18,39 +22,97 @@ extern "C" void* __libc_malloc(size_t size);
 extern "C" void* __libc_calloc(size_t count, size_t size);
 extern "C" void* __libc_realloc(void* pointer, size_t size);
 extern "C" void* __libc_memalign(size_t alignment, size_t size);
+extern "C" void __libc_free(void* pointer);
 
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
+// The heap bytes held by live blocks (usable size plus glibc's 8-byte chunk header), counted
+// from when g_live_counting is set: what a data structure really costs.
+std::atomic<bool> g_live_counting{false};
+std::atomic<long> g_live_bytes{0};
 void count() {
   if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+}
+long block_bytes(void* pointer) {
+  return pointer == nullptr ? 0 : static_cast<long>(malloc_usable_size(pointer) + 8);
+}
+void* counted(void* pointer) {
+  if (g_live_counting.load(std::memory_order_relaxed)) g_live_bytes += block_bytes(pointer);
+  return pointer;
 }
 }  // namespace
 
 extern "C" void* malloc(size_t size) {
   count();
-  return __libc_malloc(size);
+  return counted(__libc_malloc(size));
 }
 extern "C" void* calloc(size_t count_, size_t size) {
   count();
-  return __libc_calloc(count_, size);
+  return counted(__libc_calloc(count_, size));
 }
 extern "C" void* realloc(void* pointer, size_t size) {
   count();
-  return __libc_realloc(pointer, size);
+  if (g_live_counting.load(std::memory_order_relaxed)) g_live_bytes -= block_bytes(pointer);
+  return counted(__libc_realloc(pointer, size));
 }
 extern "C" int posix_memalign(void** out, size_t alignment, size_t size) {
   count();
-  *out = __libc_memalign(alignment, size);
+  *out = counted(__libc_memalign(alignment, size));
   return *out == nullptr ? 12 : 0;
 }
 extern "C" void* aligned_alloc(size_t alignment, size_t size) {
   count();
-  return __libc_memalign(alignment, size);
+  return counted(__libc_memalign(alignment, size));
+}
+extern "C" void free(void* pointer) {
+  if (g_live_counting.load(std::memory_order_relaxed)) g_live_bytes -= block_bytes(pointer);
+  __libc_free(pointer);
 }
 
 namespace gru4rec {
 namespace {
+
+// The session store's memory bound (--max-session-memory) against the heap bytes the store
+// really holds, with the server's sharding (64 shards), for short and long ids and sessions
+// that grow: what the operator sets is what the process spends on sessions, within 2%.
+TEST(SessionStoreMemory, TheBoundHoldsForTheBytesReallyAllocated) {
+  struct Shape {
+    size_t id_bytes, state_floats, seen;
+  };
+  for (const Shape shape : {Shape{12, 100, 5}, Shape{60, 200, 40}, Shape{200, 16, 200}}) {
+    constexpr size_t kBound = 8u << 20;
+    g_live_bytes = 0;
+    g_live_counting = true;
+    {
+      auto store = std::make_unique<MemorySessionStore>(1'000'000'000, 1e9, 64,
+                                                        std::function<double()>{}, kBound);
+      const long empty = g_live_bytes.load();
+      long worst = 0;
+      for (int i = 0; i < 60'000; ++i) {
+        std::string id = fmt::format("{:0{}}", i, shape.id_bytes);
+        store->update(id, [&](SessionState& s, bool created) {
+          if (created) s.state.assign(shape.state_floats, 0.5f);
+          // Sessions grow one item per event, up to their length.
+          for (size_t k = s.seen.size(); k < shape.seen && k < s.seen.size() + 8; ++k)
+            s.seen.push_back(static_cast<int32_t>(k));
+        });
+        if (i % 3 == 0)
+          store->update(fmt::format("{:0{}}", i / 2, shape.id_bytes), [&](SessionState& s, bool) {
+            for (size_t k = 0; k < 8 && s.seen.size() < shape.seen; ++k) s.seen.push_back(1);
+          });
+        if (i % 1000 == 999) worst = std::max(worst, g_live_bytes.load() - empty);
+      }
+      EXPECT_GT(store->evictions(), 0u) << "the bound was never reached";
+      EXPECT_LE(store->bytes(), kBound);
+      EXPECT_LE(static_cast<double>(worst), 1.02 * kBound)
+          << "ids of " << shape.id_bytes << " bytes, " << shape.state_floats << " floats, "
+          << shape.seen << " items: the store held " << worst << " heap bytes for a bound of "
+          << kBound << " (its estimate: " << store->bytes() << ")";
+    }
+    g_live_counting = false;
+  }
+}
 
 class AllocationTest : public ::testing::TestWithParam<std::string> {};
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,6 +131,46 @@ TEST_F(CliTest, BadDataFilesFailWithFileLineAndProblem) {
   // A bad test file is found before training starts.
   write(bad, "SessionId\tItemId\n1\ta\n");
   expect_train_failure(train_ + " -t " + bad, "bad.tsv:1: no column named 'Time'");
+  // A field far longer than any id is a broken file (a lost quote or newline), not an id: its
+  // line and the limit are named. 1024 bytes are an id.
+  write(bad, "SessionId\tItemId\tTime\n1\ta\t1\n1\t" + std::string(5 << 20, 'x') + "\t2\n");
+  expect_train_failure(bad, "bad.tsv:3: the ItemId value has 5242880 bytes; ids have at most 1024");
+  write(bad, "SessionId\tItemId\tTime\n" + std::string(2000, 's') + "\ta\t1\n");
+  expect_train_failure(bad, "bad.tsv:2: the SessionId value has 2000 bytes");
+  const std::string longest(1024, 'i');
+  write(bad, "SessionId\tItemId\tTime\n1\t" + longest + "\t1\n1\tb\t2\n2\tb\t3\n2\t" + longest +
+                 "\t4\n");
+  const RunResult ok = run_cli("train " + bad + kFast + " -s " + model_ + " -q --progress none");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+}
+
+// "-" reads the data from stdin (a pipe), as a file.
+TEST_F(CliTest, DataFromStdin) {
+  const RunResult from_pipe =
+      run_cli("train - -s " + model_ + kFast + " -q --progress none < " + train_);
+  ASSERT_EQ(from_pipe.exit_code, 0) << from_pipe.output;
+  const std::string from_file_model = dir_.file("from-file.g4r");
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + from_file_model + kFast + " -q --progress none")
+                .exit_code,
+            0);
+  // The same model weights (the data's name differs in the header).
+  const Model a = load_model(model_), b = load_model(from_file_model);
+  EXPECT_EQ(a.items.size(), b.items.size());
+  EXPECT_TRUE(a.weights.Wy.isApprox(b.weights.Wy, 0.0f));
+  const RunResult eval_pipe = run_cli("eval " + model_ + " - -m 20 < " + test_);
+  const RunResult eval_file = run_cli("eval " + model_ + " " + test_ + " -m 20");
+  ASSERT_EQ(eval_pipe.exit_code, 0) << eval_pipe.output;
+  // The table of metrics (the source's name and the time above it differ).
+  const auto metrics = [](const std::string& out) { return out.substr(out.find("cutoff")); };
+  ASSERT_NE(eval_file.output.find("cutoff"), std::string::npos) << eval_file.output;
+  EXPECT_EQ(metrics(eval_pipe.output), metrics(eval_file.output));
+  // A bad line on stdin is named as stdin's.
+  const std::string bad = dir_.file("bad.tsv");
+  write(bad, "SessionId\tItemId\tTime\n1\ta\t1\n1\tb\n");
+  const RunResult r =
+      run_cli("train - -s " + model_ + ".bad" + kFast + " -q --progress none < " + bad);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("stdin:3: too few fields"), std::string::npos) << r.output;
 }
 
 TEST_F(CliTest, BadParametersFailBeforeReadingData) {
@@ -511,11 +552,14 @@ TEST(CliSystemInfo, NamesTheCpuTheLibraryCopyAndThePeak) {
 // `gru4rec serve` as a child process: started with `arguments` (after the model), its stderr
 // in `log`; the ports are read from the log. Killed at the end unless it has exited.
 struct ServeProcess {
-  ServeProcess(const std::string& model, const std::string& arguments, const std::string& log) {
+  // `shell_prefix`: commands run by the shell before it execs the server (e.g. "ulimit -n 64;").
+  ServeProcess(const std::string& model, const std::string& arguments, const std::string& log,
+               const std::string& shell_prefix = "") {
     pid = ::fork();
     if (pid == 0) {
-      const std::string command = "exec " + std::string(GRU4REC_CLI_PATH) + " serve " + model +
-                                  " --port 0 " + arguments + " > " + log + " 2>&1";
+      const std::string command = shell_prefix + "exec " + std::string(GRU4REC_CLI_PATH) +
+                                  " serve " + model + " --port 0 " + arguments + " > " + log +
+                                  " 2>&1";
       ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -596,6 +640,99 @@ TEST_F(CliTest, ServeReloadsOnSighupAndStopsGracefullyOnSigterm) {
   server.pid = -1;  // reaped
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - stop).count(), 4.0);
+}
+
+// The model's path replaced by a FIFO (or a device): SIGHUP's reload fails at once instead of
+// hanging (it used to wait for a writer forever, with the signal thread, so that SIGTERM was
+// ignored), the old model keeps serving, and SIGTERM still stops the process.
+TEST_F(CliTest, ServeSurvivesAFifoOrADeviceInPlaceOfItsModel) {
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + model_ + kFast + " -q --progress none").exit_code,
+            0);
+  const std::string served = dir_.file("served.g4r");
+  std::filesystem::copy_file(model_, served);
+  const std::string log = dir_.file("fifo.log");
+  ServeProcess server(served, "--drain 0 --shutdown-timeout 3", log);
+  ASSERT_GT(server.port, 0);
+  testing::HttpClient client(server.port);
+  const std::string item = load_model(model_).items.id(1);
+  const std::string body = fmt::format(R"({{"items":["{}"]}})", item);
+  ASSERT_EQ(client.post("/v1/recommend", body).status, 200);
+  const auto log_text = [&] {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  for (const std::string kind : {"a FIFO", "a character device"}) {
+    std::filesystem::remove(served);
+    if (kind == "a FIFO")
+      ASSERT_EQ(::mkfifo(served.c_str(), 0600), 0);
+    else
+      std::filesystem::create_symlink("/dev/zero", served);
+    ::kill(server.pid, SIGHUP);
+    bool logged = false;
+    for (int attempt = 0; attempt < 100 && !logged; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      logged = log_text().find("is " + kind + ", expected a regular file") != std::string::npos;
+    }
+    EXPECT_TRUE(logged) << kind << "\n" << log_text();
+    EXPECT_EQ(client.post("/v1/recommend", body).status, 200) << kind;
+  }
+  const auto stop = std::chrono::steady_clock::now();
+  ::kill(server.pid, SIGTERM);
+  int status = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::waitpid(server.pid, &status, WNOHANG) == server.pid) {
+      server.pid = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(server.pid, -1) << "SIGTERM did not stop the server\n" << log_text();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - stop).count(), 4.0);
+}
+
+// With fewer file descriptors than --max-connections, the clients beyond them get a 503 (a
+// descriptor kept in reserve answers them) instead of waiting in the listen queue forever.
+TEST_F(CliTest, ServeAnswers503WhenOutOfFileDescriptors) {
+  ASSERT_EQ(run_cli("train " + train_ + " -s " + model_ + kFast + " -q --progress none").exit_code,
+            0);
+  const std::string log = dir_.file("fd.log");
+  // Soft and hard limits (the server raises its soft limit to the hard one).
+  ServeProcess server(model_, "--max-connections 1000", log, "ulimit -n 48; ");
+  ASSERT_GT(server.port, 0);
+  std::vector<int> clients;
+  for (int i = 0; i < 80; ++i) {
+    const int fd = testing::connect_local(server.port, 3);
+    ASSERT_GE(fd, 0) << i;
+    clients.push_back(fd);
+  }
+  int served = 0, refused = 0, hung = 0;
+  for (const int fd : clients) {
+    testing::send_all(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string buffer;
+    const testing::HttpReply r = testing::read_reply(fd, buffer);
+    if (r.status == 200)
+      ++served;
+    else if (r.status == 503)
+      ++refused;
+    else
+      ++hung;
+  }
+  for (const int fd : clients) ::close(fd);
+  EXPECT_EQ(hung, 0) << served << " served, " << refused << " refused";
+  EXPECT_GT(served, 0);
+  EXPECT_GT(refused, 0);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("file descriptor limit (48)"), std::string::npos) << text;
+  // And the server goes on once they are gone.
+  bool again = false;
+  for (int attempt = 0; attempt < 50 && !again; ++attempt) {
+    testing::HttpClient client(server.port, 3);
+    again = client.get("/health").status == 200;
+    if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(again);
 }
 
 // Replicas as processes on one Redis: the events of a session sent alternately to two give

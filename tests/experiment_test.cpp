@@ -71,6 +71,12 @@ TEST(Variants, AssignmentIsStickyAndFollowsTheWeights) {
   // Across processes and releases: the assignment is a fixed function (pinned values).
   EXPECT_EQ(assign_variant("default", "a", {1, 1}), assign_variant("default", "a", {5, 5}));
   EXPECT_EQ(assign_variant("x", "only", {3}), 0u);
+  std::string pins;
+  for (const char* id : {"a", "b", "visitor-1", "visitor-2", "visitor-3", "s", "0", "caf\xC3\xA9"})
+    pins += std::to_string(assign_variant("default", id, {1, 1, 1}));
+  for (const char* id : {"a", "b", "visitor-1", "visitor-2"})
+    pins += std::to_string(assign_variant("spring-test", id, {0.2, 0.8}));
+  EXPECT_EQ(pins, "212102121111");
 }
 
 VariantCounts counts_with(uint64_t measured, std::map<size_t, uint64_t> hits_at_rank) {

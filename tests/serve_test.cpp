@@ -109,14 +109,16 @@ TEST(SessionStore, KeepsWithinItsMemoryBoundAndCountsEveryByte) {
   typical.seen.assign(5, 1);
   const size_t each = MemorySessionStore::bytes_of("session-000", typical);
   EXPECT_GT(each, 100 * sizeof(float) + 5 * sizeof(int32_t));
-  // Room for 50 such sessions, and a count bound far away: the byte bound decides.
+  // Room for 50 such sessions (less the index's table), and a count bound far away: the byte
+  // bound decides. (tests/allocation_test.cpp checks the bound against the heap bytes.)
   MemorySessionStore store(1'000'000, 100.0, 1, {}, 50 * each);
   for (int i = 0; i < 200; ++i) {
     store.update(fmt::format("session-{:03}", i), [&](SessionState& s, bool) { s = typical; });
     EXPECT_LE(store.bytes(), 50 * each);
   }
-  EXPECT_EQ(store.size(), 50u);
-  EXPECT_EQ(store.evictions(), 150u);
+  EXPECT_GE(store.size(), 40u);
+  EXPECT_LE(store.size(), 50u);
+  EXPECT_EQ(store.evictions(), 200u - store.size());
   EXPECT_EQ(store.created(), 200u);
   SessionState out;
   EXPECT_TRUE(store.get("session-199", out));  // the most recent stay
@@ -127,7 +129,8 @@ TEST(SessionStore, KeepsWithinItsMemoryBoundAndCountsEveryByte) {
   EXPECT_LT(store.size(), 50u);
   for (int i = 0; i < 200; ++i) store.erase(fmt::format("session-{:03}", i));
   EXPECT_EQ(store.size(), 0u);
-  EXPECT_EQ(store.bytes(), 0u);
+  EXPECT_GT(store.bytes(), 0u);         // the index's table stays (it does not shrink) ...
+  EXPECT_LT(store.bytes(), 10 * each);  // ... and nothing else
 }
 
 class ServeTest : public ::testing::Test {

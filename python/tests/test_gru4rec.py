@@ -406,3 +406,40 @@ def test_average_epochs_the_recommended_daily_update_as_the_cli_trains_it(data, 
     assert run.returncode != 0
     assert "average_epochs=2 and early stopping" in run.stderr
     assert not (tmp_path / "stop.g4r").exists()
+
+
+def test_long_calls_release_the_gil(data):
+    """Training and evaluation run without the GIL: other Python threads go on meanwhile (a
+    call that held it would stop them until it returned)."""
+    import threading
+    import time
+
+    _, train, test = data
+    for name, call in [
+        ("fit", lambda: GRU4Rec(**dict(PARAMS, n_epochs=120)).fit(train)),
+        ("evaluate", lambda: [trained.evaluate(test, cutoffs=[20]) for _ in range(400)]),
+    ]:
+        if name == "evaluate":
+            trained = GRU4Rec(**PARAMS).fit(train)
+        done = threading.Event()
+        times = {}
+
+        def work():
+            times["start"] = time.perf_counter()
+            call()
+            times["end"] = time.perf_counter()
+            done.set()
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        ticks = []  # when this thread got through a slice of pure Python work
+        while not done.is_set():
+            sum(range(2000))
+            ticks.append(time.perf_counter())
+        worker.join()
+        span = times["end"] - times["start"]
+        inside = [t for t in ticks if times["start"] + 0.05 < t < times["end"] - 0.05]
+        assert span > 0.3, f"{name} was too quick ({span:.2f} s) to tell"
+        # Python's switch interval is 5 ms: a thread that gets the GIL only between calls would
+        # tick a handful of times; one that runs alongside ticks every few microseconds.
+        assert len(inside) > 200, f"{name}: {len(inside)} ticks in {span:.2f} s"

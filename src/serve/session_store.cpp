@@ -34,22 +34,40 @@ MemorySessionStore::Shard& MemorySessionStore::shard_of(std::string_view id) {
   return *shards_[(hash >> 40) % shards_.size()];
 }
 
+namespace {
+
+// What glibc's malloc takes for a block of n bytes: an 8-byte header, rounded up to 16, at
+// least 32 (nothing for n = 0: an empty vector holds no block).
+size_t heap_block(size_t n) {
+  return n == 0 ? 0 : std::max<size_t>(32, (n + 8 + 15) / 16 * 16);
+}
+
+}  // namespace
+
 size_t MemorySessionStore::bytes_of(std::string_view id, const SessionState& session) {
-  // A list node (Entry and two links), the id's heap block when it does not fit in the string
-  // itself, the vectors' blocks, and an index slot (key, iterator, hash; the table is kept at
-  // most half full).
-  constexpr size_t kNode = sizeof(Entry) + 2 * sizeof(void*);
-  constexpr size_t kSlot = 2 * (sizeof(std::string_view) + sizeof(void*) + sizeof(uint64_t));
+  // The heap blocks of a list node (Entry and two links), of the id when it does not fit in the
+  // string itself, and of the vectors. The index's table is counted by the shard, as it is.
   static const size_t kInline = std::string().capacity();  // short ids live in the string
-  const size_t id_bytes = id.size() > kInline ? id.size() + 1 : 0;
-  return kNode + kSlot + id_bytes + session.state.capacity() * sizeof(float) +
-         (session.seen.capacity() + session.answer.capacity()) * sizeof(int32_t);
+  return heap_block(sizeof(Entry) + 2 * sizeof(void*)) +
+         heap_block(id.size() > kInline ? id.size() + 1 : 0) +
+         heap_block(session.state.capacity() * sizeof(float)) +
+         heap_block(session.seen.capacity() * sizeof(int32_t)) +
+         heap_block(session.answer.capacity() * sizeof(int32_t));
+}
+
+void MemorySessionStore::account_index(Shard& shard) {
+  // A bucket: the key and iterator, and the table's distance and flag (aligned).
+  constexpr size_t kBucket = sizeof(std::string_view) + sizeof(void*) + sizeof(uint64_t);
+  const size_t now = heap_block(shard.index.bucket_count() * kBucket);
+  shard.bytes = shard.bytes - shard.index_bytes + now;
+  shard.index_bytes = now;
 }
 
 void MemorySessionStore::remove(Shard& shard, std::list<Entry>::iterator entry) {
   shard.bytes -= bytes_of(entry->id, entry->session);
   shard.index.erase(std::string_view(entry->id));
   (entry->is_protected ? shard.protected_ : shard.probation).erase(entry);
+  account_index(shard);
 }
 
 bool MemorySessionStore::evict_one(Shard& shard, const Entry* keep) {
@@ -109,6 +127,7 @@ void MemorySessionStore::update(std::string_view id,
     entry = shard.probation.begin();
     shard.index.emplace(std::string_view(entry->id), entry);
     shard.bytes += bytes_of(id, entry->session);
+    account_index(shard);
     ++shard.created;
     created = true;
   } else {

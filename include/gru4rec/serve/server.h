@@ -44,8 +44,9 @@ struct ServerOptions {
   std::string session_store = "memory";
   double session_store_timeout_seconds = 0.1;  // per Redis command; beyond: degraded answers
   size_t max_sessions = 1'000'000;
-  // Bytes the session store may take (its estimate of states, items, ids and index); the least
-  // recently used sessions are evicted beyond it. 0: no bound but max_sessions.
+  // Bytes the session store may take (the heap blocks of states, items, ids, list nodes and
+  // index tables, as malloc sizes them); the least recently used sessions are evicted beyond it.
+  // 0: no bound but max_sessions.
   size_t max_session_memory = 1024ull << 20;
   double session_ttl_seconds = 1800;
   size_t max_body_bytes = 64 * 1024;

@@ -95,9 +95,10 @@ class MemorySessionStore : public SessionStore {
   uint64_t evictions() const override;
   // Sessions created since construction.
   uint64_t created() const override;
-  // The estimated memory of the sessions held now, in bytes.
+  // The memory of the sessions held now, in bytes: the heap blocks (as glibc's malloc sizes
+  // them) of every session and of the shards' index tables.
   size_t bytes() const override;
-  // The estimate for one session (what bytes() adds up).
+  // The heap blocks of one session (bytes() adds these up, and the index tables).
   static size_t bytes_of(std::string_view id, const SessionState& session);
 
  private:
@@ -116,7 +117,8 @@ class MemorySessionStore : public SessionStore {
     tsl::robin_map<std::string_view, std::list<Entry>::iterator, KeyedStringHash, StringViewEqual>
         index;
     uint64_t evictions = 0, created = 0;
-    size_t bytes = 0;  // bytes_of() of every entry
+    size_t bytes = 0;        // bytes_of() of every entry, and index_bytes
+    size_t index_bytes = 0;  // the heap block of the index's table
   };
 
   Shard& shard_of(std::string_view id);
@@ -127,6 +129,8 @@ class MemorySessionStore : public SessionStore {
   // `keep`; false when there is none.
   bool evict_one(Shard& shard, const Entry* keep = nullptr);
   void remove(Shard& shard, std::list<Entry>::iterator entry);
+  // Counts the index table's block anew in shard.bytes (after an insert or an erase).
+  static void account_index(Shard& shard);
   // Marks a use of `entry`: to the front of the protected segment (promoted from probation).
   void touch(Shard& shard, std::list<Entry>::iterator entry, double now);
   // The sum of count(shard) over the shards, each read under its lock.
