@@ -16,6 +16,7 @@ packages=(
   libzstd-dev              # zstd inputs (gru4rec prepare)
   libgtest-dev libgmock-dev googletest
   clang-format-14          # the format check of the test suite (scripts/format-check.sh)
+  clang-14 libclang-rt-14-dev libomp-14-dev  # libFuzzer and its sanitizers (scripts/fuzz.sh)
   libbenchmark-dev         # kernel micro-benchmarks
   libboost1.81-dev         # Boost.Beast/Asio: HTTP server (gru4rec serve)
   libfaiss-dev             # approximate top-k of large catalogs (serve --retrieval ann)

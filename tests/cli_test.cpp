@@ -698,7 +698,7 @@ TEST_F(CliTest, ServeAnswers503WhenOutOfFileDescriptors) {
             0);
   const std::string log = dir_.file("fd.log");
   // Soft and hard limits (the server raises its soft limit to the hard one).
-  ServeProcess server(model_, "--max-connections 1000", log, "ulimit -n 48; ");
+  ServeProcess server(model_, "--max-connections 1000 --io-threads 1", log, "ulimit -n 48; ");
   ASSERT_GT(server.port, 0);
   std::vector<int> clients;
   for (int i = 0; i < 80; ++i) {

@@ -518,6 +518,49 @@ TEST_F(SharedSessions, HostileCountersInRedisGiveA503NotNonsense) {
   }
 }
 
+// Requests add their counts while the counts are flushed to Redis and read back: every read
+// is consistent (a flush takes whole requests, never half of one's fields). The requests' counts
+// are added directly, as fast as threads can, so that flushes fall in the middle of additions.
+TEST_F(SharedSessions, CountersStayConsistentWhileRequestsAndFlushesInterleave) {
+  auto app = replica();
+  // One measured event of a session's second request, a hit at rank 2, answered in 1 ms.
+  VariantCounts request;
+  request[VariantCounts::kEvents] = 1;
+  request[VariantCounts::kMeasured] = 1;
+  request[VariantCounts::kHit1 + 1] = 1;
+  request.add_latency(0.001);
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::string first_problem;
+  std::thread reader([&] {
+    while (!done.load() && first_problem.empty()) {
+      std::optional<std::vector<VariantCounts>> totals;
+      try {
+        totals = app->experiment().totals();  // flushes, then reads every replica's counts
+      } catch (const Error& e) {
+        first_problem = e.what();
+      }
+      ++reads;
+    }
+  });
+  constexpr int kPerThread = 300'000;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 2; ++t) {
+    senders.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) app->experiment().add(0, request);
+    });
+  }
+  for (auto& sender : senders) sender.join();
+  done = true;
+  reader.join();
+  EXPECT_GT(reads.load(), 10);
+  EXPECT_EQ(first_problem, "");
+  const auto totals = app->experiment().totals();
+  ASSERT_TRUE(totals.has_value());
+  EXPECT_EQ((*totals)[0][VariantCounts::kEvents], 2u * kPerThread);
+  EXPECT_EQ((*totals)[0].hits(), 2u * kPerThread);
+}
+
 TEST(ExperimentCounts, ParsedStrictlyAndCheckedForConsistency) {
   RedisReply hash;
   hash.kind = RedisReply::Kind::kArray;

@@ -65,13 +65,35 @@ CpuInfo detect_cpu() {
 
   // __builtin_cpu_supports also checks that the OS saves the vector registers (XCR0).
   __builtin_cpu_init();
+#if defined(__clang__) && __clang_major__ < 16
+  // clang 14 (the fuzz build's compiler) knows neither "f16c" nor the x86-64 levels there: F16C
+  // from CPUID (its registers are AVX's, whose saving the builtin checks), the levels from
+  // their features.
+  const auto cpuid_bit = [](unsigned leaf, int reg, int bit) {
+    unsigned r[4] = {};
+    return __get_cpuid(leaf, &r[0], &r[1], &r[2], &r[3]) != 0 && ((r[reg] >> bit) & 1) != 0;
+  };
+  const bool f16c = __builtin_cpu_supports("avx") && cpuid_bit(1, 2, 29);
+  const bool v2 = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("popcnt") &&
+                  __builtin_cpu_supports("ssse3");
+  const bool v3 = v2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c &&
+                  __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+                  cpuid_bit(1, 2, 22) /* movbe */ && cpuid_bit(0x80000001u, 2, 5) /* lzcnt */;
+  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512vl");
+#else
+  const bool f16c = __builtin_cpu_supports("f16c");
+  const bool v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3"),
+             v2 = __builtin_cpu_supports("x86-64-v2");
+#endif
 #define GRU4REC_ISA(name) \
   if (__builtin_cpu_supports(name)) info.isa.emplace_back(name)
   GRU4REC_ISA("sse4.2");
   GRU4REC_ISA("avx");
   GRU4REC_ISA("avx2");
   GRU4REC_ISA("fma");
-  GRU4REC_ISA("f16c");
+  if (f16c) info.isa.emplace_back("f16c");
   GRU4REC_ISA("avx512f");
   GRU4REC_ISA("avx512bw");
   GRU4REC_ISA("avx512dq");
@@ -79,10 +101,7 @@ CpuInfo detect_cpu() {
   GRU4REC_ISA("avx512vnni");
   GRU4REC_ISA("avx512bf16");
 #undef GRU4REC_ISA
-  info.best_level = __builtin_cpu_supports("x86-64-v4")   ? "x86-64-v4"
-                    : __builtin_cpu_supports("x86-64-v3") ? "x86-64-v3"
-                    : __builtin_cpu_supports("x86-64-v2") ? "x86-64-v2"
-                                                          : "x86-64";
+  info.best_level = v4 ? "x86-64-v4" : v3 ? "x86-64-v3" : v2 ? "x86-64-v2" : "x86-64";
   return info;
 }
 

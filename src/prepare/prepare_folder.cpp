@@ -115,7 +115,10 @@ PrepareSummary prepare_folder(const std::vector<std::string>& inputs, const Pres
       {"test", &data.test},
       {"train_tr", &data.train_tr},
       {"train_valid", &data.train_valid}};
-  for (const auto& [name, prepared] : logs) {
+  // Not a structured binding: clang 14 (the fuzz build's compiler) cannot capture one.
+  for (const auto& entry : logs) {
+    const std::string& name = entry.first;
+    const PreparedLog* prepared = entry.second;
     PreparedFile file{name, path(name + ".tsv"), {}};
     write_file_atomically(file.path,
                           [&](std::ostream& s) { write_log(s, *prepared, table, seconds); });

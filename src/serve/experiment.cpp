@@ -272,6 +272,8 @@ ExperimentCounters::ExperimentCounters(std::string experiment, std::vector<std::
 
 void ExperimentCounters::add(size_t variant, const VariantCounts& delta) {
   Counters& c = *counters_[variant];
+  // Shared: requests add at once; flush() takes the unsent counts between whole requests.
+  std::shared_lock snapshot(unsent_mutex_);
   for (size_t f = 0; f < VariantCounts::kFieldCount; ++f) {
     if (delta[f] == 0) continue;
     c.total[f].fetch_add(delta[f], std::memory_order_relaxed);
@@ -292,14 +294,19 @@ bool ExperimentCounters::flush() {
   std::vector<std::vector<std::string>> commands;
   std::vector<std::pair<size_t, size_t>> sent;  // (variant, field) of each command
   std::vector<uint64_t> amounts;
-  for (size_t v = 0; v < variants_.size(); ++v) {
-    const std::string key = counters_key(experiment_, variants_[v]);
-    for (size_t f = 0; f < VariantCounts::kFieldCount; ++f) {
-      const uint64_t amount = counters_[v]->unsent[f].exchange(0, std::memory_order_relaxed);
-      if (amount == 0) continue;
-      commands.push_back({"HINCRBY", key, VariantCounts::field_name(f), std::to_string(amount)});
-      sent.emplace_back(v, f);
-      amounts.push_back(amount);
+  {
+    // The counts of whole requests only: no add() is halfway through its fields meanwhile, so
+    // the flush keeps hits with their measured events, requests with their events, and so on.
+    std::unique_lock snapshot(unsent_mutex_);
+    for (size_t v = 0; v < variants_.size(); ++v) {
+      const std::string key = counters_key(experiment_, variants_[v]);
+      for (size_t f = 0; f < VariantCounts::kFieldCount; ++f) {
+        const uint64_t amount = counters_[v]->unsent[f].exchange(0, std::memory_order_relaxed);
+        if (amount == 0) continue;
+        commands.push_back({"HINCRBY", key, VariantCounts::field_name(f), std::to_string(amount)});
+        sent.emplace_back(v, f);
+        amounts.push_back(amount);
+      }
     }
   }
   if (commands.empty()) return true;

@@ -72,6 +72,21 @@ bool same_secret(std::string_view a, std::string_view b) {
 enum JobState : int { kQueued, kTaken, kExpired };
 using JobTicket = std::shared_ptr<std::atomic<int>>;
 
+// `text` for a log line: visible ASCII kept, anything else (controls, line separators, bytes
+// of other scripts) as \xNN, at most 120 characters.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, 120)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F && c != '\\')
+      out += c;
+    else
+      out += fmt::format("\\x{:02X}", byte);
+  }
+  if (text.size() > 120) out += "...";
+  return out;
+}
+
 // The pool of model threads and its bounded queue.
 class WorkPool {
  public:
@@ -181,7 +196,10 @@ struct Shared {
   ~Shared() {
     if (spare_descriptor >= 0) ::close(spare_descriptor);
   }
+  // Accepts the next connection of `acceptor` (on the next loop, in turn), for ever.
   void accept(tcp::acceptor& acceptor, bool admin);
+  void accept_one(tcp::acceptor& acceptor, Loop& loop, bool admin,
+                  const std::function<void()>& retry_later);
   // Out of descriptors: the reserve one is let go to accept a pending client, answer it 503
   // and close it, then taken again. False when even that failed (nothing pending, or none free).
   bool shed_one(tcp::acceptor& acceptor);
@@ -270,8 +288,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto count = (admin_ ? server_.admin_connections : server_.connections).load();
     const size_t limit = admin_ ? options().max_admin_connections : options().max_connections;
     if (static_cast<size_t>(count) > limit) return refuse("too many connections; retry later");
-    counted_address_ = server_.add_address(address_);
-    if (!counted_address_) return refuse("too many connections from your address; retry later");
+    // Public connections only: the admin listener has its own budget, and behind a proxy on
+    // this host every public client has the operator's address too.
+    if (!admin_) {
+      counted_address_ = server_.add_address(address_);
+      if (!counted_address_) return refuse("too many connections from your address; retry later");
+    }
     wait_for_request();
   }
 
@@ -374,8 +396,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Reads what the socket has, never holding more than the reader allows unparsed.
   void read_more() {
+    // The time limit may have passed while no read was pending (during the 100 Continue).
+    if (timed_out_) return answer_error(408, "the request body came too slowly");
     const size_t limit = reader_.buffer_limit();
-    GRU4REC_CHECK(buffer_.size() < limit, "the reader refuses a full buffer");
+    // The reader refuses a full buffer before this; a guard, not an exception in a handler.
+    if (buffer_.size() >= limit) return answer_error(413, "the request does not fit the buffer");
     const auto space = buffer_.prepare(std::min<size_t>(limit - buffer_.size(), 16 * 1024));
     stream_.socket().async_read_some(space, [self = shared_from_this()](beast::error_code ec,
                                                                         size_t n) {
@@ -410,15 +435,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Answered on the event loop: cheap, and they must stay fast when the model threads are not.
     if (path == "/health" || path == "/ready" || path == "/metrics" || path == "/openapi.json")
       return answer(server_.app.handle(method, path, query, {}, listener));
-    // The job is answered once: by the model thread that takes it, or by its deadline.
+    // The job is answered once: by the model thread that takes it, or by its deadline. It
+    // holds the connection weakly: the deadline's handler keeps it alive while it waits, so that
+    // a connection is only ever released on its own loop, and one answered at its deadline is
+    // gone (and counted out) without waiting for a model thread to drop the job.
     auto ticket = std::make_shared<std::atomic<int>>(kQueued);
     JobTicket pool_ticket = ticket;
     const auto queued = Clock::now();
     const bool accepted = server_.workers->submit(
-        [self = shared_from_this(), method = std::move(method), path = std::move(path),
+        [weak = weak_from_this(), method = std::move(method), path = std::move(path),
          query = std::move(query), body = std::move(request.body), listener, queued,
          ticket]() mutable {
-          if (ticket->exchange(kTaken) != kQueued) return;  // answered 503 at its deadline
+          // Alive while its deadline is pending; gone once answered at it.
+          auto self = weak.lock();
+          if (self == nullptr) return;
+          if (ticket->exchange(kTaken) != kQueued) {  // answered 503 at its deadline
+            // Released on its own loop, as every connection.
+            auto executor = self->stream_.get_executor();
+            asio::post(executor, [self = std::move(self)] {});
+            return;
+          }
           Response response;
           if (Clock::now() - queued > seconds(self->options().request_deadline_seconds)) {
             self->server_.app.record_shed_request();
@@ -457,7 +493,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::string expected = "Bearer " + options().admin_token;
     if (!same_secret(authorization, expected)) {
       const std::string line = server_.admin_logins.record_failure(address_, now);
-      if (!line.empty()) server_.app.log(fmt::format("{} ({})", line, path));
+      if (!line.empty()) server_.app.log(fmt::format("{} ({})", line, printable(path)));
       answer(
           error_response(401, "admin requests need the admin token (Authorization: Bearer ...)"));
       return false;
@@ -549,25 +585,37 @@ class Connection : public std::enable_shared_from_this<Connection> {
 void Shared::accept(tcp::acceptor& acceptor, bool admin) {
   Loop& loop = *loops[next_loop];
   next_loop = (next_loop + 1) % loops.size();
-  acceptor.async_accept(loop.context, [this, &acceptor, &loop, admin](beast::error_code ec,
-                                                                      tcp::socket socket) {
+  const auto retry_later = [this, &acceptor, admin] {
+    auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
+                                                      std::chrono::milliseconds(50));
+    timer->async_wait([this, &acceptor, admin, timer](beast::error_code) {
+      if (acceptor.is_open()) accept(acceptor, admin);
+    });
+  };
+  try {
+    accept_one(acceptor, loop, admin, retry_later);
+  } catch (const std::exception&) {
+    // Out of memory or descriptors where asio needs them: never out of the loop's handler.
+    retry_later();
+  }
+}
+
+void Shared::accept_one(tcp::acceptor& acceptor, Loop& loop, bool admin,
+                        const std::function<void()>& retry_later) {
+  acceptor.async_accept(loop.context, [this, &acceptor, &loop, admin, retry_later](
+                                          beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (ec) {
       // Out of file descriptors: answer one waiting client with the reserve one and go on;
       // out of memory or else: pause instead of spinning on the error.
       if ((ec == asio::error::no_descriptors || ec.value() == ENFILE) && shed_one(acceptor))
         return accept(acceptor, admin);
-      auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
-                                                        std::chrono::milliseconds(50));
-      timer->async_wait([this, &acceptor, admin, timer](beast::error_code) {
-        if (acceptor.is_open()) accept(acceptor, admin);
-      });
-      return;
+      return retry_later();
     }
-    beast::error_code ignored;
+    beast::error_code ignored, peer_error;
     socket.set_option(tcp::no_delay(true), ignored);
-    const auto peer = socket.remote_endpoint(ignored);
-    std::string address = ignored ? std::string("unknown") : peer.address().to_string();
+    const auto peer = socket.remote_endpoint(peer_error);
+    std::string address = peer_error ? std::string("unknown") : peer.address().to_string();
     // The connection's handlers run on its own loop: start it there.
     asio::post(loop.context, [this, &loop, admin, address = std::move(address),
                               s = std::move(socket)]() mutable {
@@ -590,6 +638,9 @@ HttpServer::HttpServer(ServeApp& app) : impl_(std::make_unique<Impl>(app)) {
   for (int i = 0; i < loops; ++i) {
     impl_->loops.push_back(std::make_unique<Loop>());
     impl_->guards.emplace_back(impl_->loops.back()->context.get_executor());
+    // The loop's reactor (epoll, eventfd and timerfd descriptors) made now, not by its first
+    // connection: out of descriptors, that would throw out of an accept handler.
+    asio::steady_timer make_reactor(impl_->loops.back()->context);
   }
   // Many: a model thread waiting for a scoring slot is what lets requests be scored together
   // (see Recommender), and waiting threads cost no CPU.

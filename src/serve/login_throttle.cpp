@@ -35,4 +35,9 @@ std::string LoginThrottle::record_failure(const std::string& address, double now
   return "";
 }
 
+size_t LoginThrottle::addresses() {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
 }  // namespace gru4rec

@@ -25,6 +25,8 @@ class LoginThrottle {
   double blocked_for(const std::string& address, double now);
   // Records a failed login; returns what to log ("" for nothing).
   std::string record_failure(const std::string& address, double now);
+  // Addresses remembered now (at most kMaxAddresses).
+  size_t addresses();
 
  private:
   struct Entry {

@@ -50,7 +50,48 @@ RedisReply convert(const redisReply& r) {
   return out;
 }
 
+// hiredis 0.14 allocates an array's element pointers as soon as the array's header arrives: a
+// peer that is not Redis (or a hostile one) could make a header of a few bytes cost gigabytes
+// ("*499999999", found by fuzz/targets/redis_reply.cpp). No reply of ours has more than a few
+// dozen elements: longer arrays are refused, as hiredis refuses what it cannot allocate.
+constexpr int kMaxReplyElements = 1 << 16;
+redisReplyObjectFunctions* default_functions = nullptr;
+void* create_limited_array(const redisReadTask* task, int elements) {
+  if (elements > kMaxReplyElements) return nullptr;
+  return default_functions->createArray(task, elements);
+}
+// hiredis's own functions but for the array cap, for a reader that uses `defaults`.
+redisReplyObjectFunctions* limited_functions(redisReplyObjectFunctions* defaults) {
+  static redisReplyObjectFunctions limited = [defaults] {
+    default_functions = defaults;
+    redisReplyObjectFunctions f = *defaults;
+    f.createArray = create_limited_array;
+    return f;
+  }();
+  return &limited;
+}
+
 }  // namespace
+
+std::vector<RedisReply> parse_redis_replies(std::string_view bytes) {
+  struct Reader {
+    redisReader* reader = redisReaderCreate();
+    ~Reader() { redisReaderFree(reader); }
+  } r;
+  if (r.reader == nullptr) throw Error("out of memory for a Redis reply reader");
+  r.reader->fn = limited_functions(r.reader->fn);
+  if (redisReaderFeed(r.reader, bytes.data(), bytes.size()) != REDIS_OK)
+    throw Error("Redis replies: the reader refused the bytes");
+  std::vector<RedisReply> replies;
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(r.reader, &raw) != REDIS_OK)
+      throw Error(fmt::format("Redis replies: {}", r.reader->errstr));
+    if (raw == nullptr) return replies;  // no complete reply left
+    replies.push_back(convert(*static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+  }
+}
 
 RedisAddress parse_redis_url(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
@@ -109,6 +150,7 @@ bool RedisClient::connect() {
     fail();
     return false;
   }
+  context_->reader->fn = limited_functions(context_->reader->fn);
   if (address_.database != 0) {
     const std::string db = std::to_string(address_.database);
     auto* reply = static_cast<redisReply*>(redisCommand(context_, "SELECT %s", db.c_str()));

@@ -58,14 +58,20 @@ std::vector<RedisReply> RedisSessionStore::call_all(
   return std::move(*replies);
 }
 
-std::optional<SessionState> RedisSessionStore::decode(const RedisReply& reply,
-                                                      const RedisReply* answer) const {
+std::optional<SessionRecord> session_record_of(const RedisReply& reply, const RedisReply* answer) {
   if (reply.kind != RedisReply::Kind::kString) return std::nullopt;
   auto record = decode_session(reply.text);
   if (!record) return std::nullopt;  // truncated, foreign or corrupt: as if missing
   // An answer that is not one of ours is ignored: the next event is then not measured.
   if (answer != nullptr && answer->kind == RedisReply::Kind::kString)
     decode_answer(answer->text, *record);
+  return record;
+}
+
+std::optional<SessionState> RedisSessionStore::decode(const RedisReply& reply,
+                                                      const RedisReply* answer) const {
+  const std::optional<SessionRecord> record = session_record_of(reply, answer);
+  if (!record) return std::nullopt;
   return codec_.from_record(*record);
 }
 

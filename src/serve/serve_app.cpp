@@ -139,6 +139,11 @@ std::string checked_session_id(std::string_view raw, size_t max_bytes) {
 // disagree on which of them counts.
 Json parse_body(std::string_view body) {
   if (body.empty()) throw BadRequest{400, "the request body is empty; expected a JSON object"};
+  // JSON has no raw NUL anywhere, and the parser would take one for the end of the text: a body
+  // with a NUL would be read as what precedes it, whatever follows (another object, a key
+  // twice) and whatever a proxy before us made of it.
+  if (body.find('\0') != std::string_view::npos)
+    throw BadRequest{400, "the request body holds a NUL byte; JSON has none"};
   std::vector<std::vector<std::string>> keys;  // of each open object
   std::string duplicate;
   const auto check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
@@ -771,8 +776,12 @@ void ServeApp::rebuild(SessionState& session, const SessionModel& rec) const {
 }
 
 Response ServeApp::session_delete(std::string_view id) {
-  const bool found = sessions_->erase(id);
-  return json_response(Json{{"session", id}, {"deleted", found}}, found ? 200 : 404);
+  if (!sessions_->erase(id)) {
+    // The error answer of every failed request (the id as JSON text: escaped).
+    return error_response(404, fmt::format("no session {} (never started, deleted or expired)",
+                                           Json(std::string(id)).dump()));
+  }
+  return json_response(Json{{"session", id}, {"deleted", true}});
 }
 
 Response ServeApp::stateless(std::string_view body) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "gru4rec/core/error.h"
@@ -35,7 +36,8 @@ extern "C" void forward_signal(int signal) {
   pthread_kill(signal_thread_id.load(), signal);
 }
 
-std::string reload_message(ServeApp& app) {
+// What a reload did, for the log; nullopt when another one (through the admin listener) runs.
+std::optional<std::string> reload_message(ServeApp& app) {
   try {
     if (!app.reload()) return "Reload: the files hold the models being served; nothing changed";
     std::string message = fmt::format("Reloaded (model version {})", app.model_of(0)->version());
@@ -43,14 +45,15 @@ std::string reload_message(ServeApp& app) {
       message += fmt::format("\nRetrieval: {}", rec->retrieval_summary());
     return message;
   } catch (const ReloadInProgress&) {
-    return "Reload: another reload (through the admin listener) is running; this one is skipped";
+    return std::nullopt;
   } catch (const std::exception& e) {  // any failure: the old model keeps serving
     return fmt::format("Reload failed, still serving the previous model: {}", e.what());
   }
 }
 
 // Reloads asked for by SIGHUP, run on a thread of their own: the signal thread stays free for
-// SIGTERM whatever a reload does, and SIGHUPs that come during a reload make one more after it.
+// SIGTERM whatever a reload does. SIGHUPs that come during a reload make one more after it; one
+// that comes during a reload through the admin listener waits for it, then reloads.
 class Reloader {
  public:
   Reloader(ServeApp& app, const std::function<void(const std::string&)>& log)
@@ -61,7 +64,14 @@ class Reloader {
             if (stopping_) return;
             pending_ = false;
             lock.unlock();
-            log(reload_message(app));
+            std::optional<std::string> message;
+            while (!(message = reload_message(app))) {
+              lock.lock();
+              if (wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; }))
+                return;
+              lock.unlock();
+            }
+            log(*message);
             lock.lock();
           }
         }) {}

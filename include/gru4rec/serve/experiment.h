@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,7 +135,9 @@ Difference mrr_difference(const VariantCounts& a, const VariantCounts& b);
 // given, every replica's (each adds its counts to a hash per variant in Redis,
 // "gru4rec:experiment:NAME:VARIANT", in batches: flush()).
 //
-// Thread-safe: add() is lock-free; flush() and totals() take a lock for the Redis connection.
+// Thread-safe: add() takes a shared lock (requests add at once), flush() takes the unsent counts
+// under the unique one, so that each flush holds whole requests; flush() and totals() also take
+// a lock for the Redis connection.
 class ExperimentCounters {
  public:
   ExperimentCounters(std::string experiment, std::vector<std::string> variants,
@@ -161,6 +164,7 @@ class ExperimentCounters {
   std::vector<std::string> variants_;
   std::vector<std::unique_ptr<Counters>> counters_;
   std::mutex redis_mutex_;
+  std::shared_mutex unsent_mutex_;  // add() shared, flush()'s taking of the unsent counts unique
   std::unique_ptr<RedisClient> redis_;
 };
 

@@ -91,6 +91,9 @@ class HttpRequestReader {
 
   // The most unparsed bytes a connection keeps for this reader.
   size_t buffer_limit() const;
+  // The most bytes a body takes on the wire (max_body_bytes + max_header_bytes); a body parses
+  // at most one byte more before it fails.
+  uint64_t wire_limit() const;
   // Bytes parsed for the current request so far (head and body, on the wire).
   uint64_t bytes_parsed() const { return head_bytes_ + body_bytes_; }
 

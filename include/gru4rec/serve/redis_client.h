@@ -35,6 +35,11 @@ struct RedisReply {
   std::vector<RedisReply> elements;  // kArray
 };
 
+// The replies in `bytes`, a stream of the Redis protocol (RESP) as a server sends it, parsed by
+// hiredis's reader as the client parses them; an incomplete last reply is left out. Throws Error
+// on bytes that are not the protocol. (The client's own parsing, apart for tests and fuzzing.)
+std::vector<RedisReply> parse_redis_replies(std::string_view bytes);
+
 class RedisClient {
  public:
   RedisClient(RedisAddress address, double timeout_seconds);

@@ -34,6 +34,12 @@ class SessionCodec {
   virtual std::vector<std::string> item_ids(std::span<const int32_t> items) const = 0;
 };
 
+// The session record in a reply of Redis (HGET's or HMGET's field), with the answer of its
+// other field when `answer` is given; nullopt when the reply is not a record of ours (missing,
+// another type, or bytes that decode_session refuses). An answer that is not ours is ignored.
+std::optional<SessionRecord> session_record_of(const RedisReply& record,
+                                               const RedisReply* answer = nullptr);
+
 class RedisSessionStore : public SessionStore {
  public:
   static constexpr int kMaxTries = 16;

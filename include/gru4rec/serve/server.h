@@ -63,7 +63,8 @@ struct ServerOptions {
   double request_deadline_seconds = 2;  // a request waiting longer for a model thread: 503
   // Graceful stop: /ready answers 503 and new connections are still served for drain_seconds
   // (time for a load balancer to notice), then the listeners close; the process stops at most
-  // shutdown_timeout_seconds after stop() began, answered or not.
+  // shutdown_timeout_seconds after stop() began, answered or not, unless a reload is running
+  // then: it is waited for (a file of at most max_model_bytes, read without blocking).
   double drain_seconds = 1;
   double shutdown_timeout_seconds = 10;
   // Admin endpoints (POST /admin/reload) on their own listener; admin_port < 0: none. Every
@@ -139,11 +140,19 @@ class ServeApp : private SessionCodec {
   const ServerOptions& options() const { return options_; }
   // Prometheus text of the counters.
   std::string metrics_text() const;
-  // Where the server's events go (failed admin logins and reloads, warnings): one line each.
-  // Set before serving; `log` must be thread-safe. Default: nowhere.
-  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
+  // Where the server's events go (failed admin logins and reloads, warnings): one line each,
+  // from any thread (`log` must be thread-safe; calls are not serialized). Default: nowhere.
+  void set_log(std::function<void(const std::string&)> log) {
+    std::lock_guard lock(log_mutex_);
+    log_ = std::make_shared<const std::function<void(const std::string&)>>(std::move(log));
+  }
   void log(const std::string& line) const {
-    if (log_) log_(line);
+    std::shared_ptr<const std::function<void(const std::string&)>> sink;
+    {
+      std::lock_guard lock(log_mutex_);
+      sink = log_;
+    }
+    if (sink && *sink) (*sink)(line);
   }
   // Records a finished request (for /metrics).
   void record(int status, double seconds);
@@ -192,7 +201,8 @@ class ServeApp : private SessionCodec {
   std::atomic<uint64_t> next_version_{1};
   std::unique_ptr<SessionStore> sessions_;
   std::atomic<bool> draining_{false};
-  std::function<void(const std::string&)> log_;
+  mutable std::mutex log_mutex_;
+  std::shared_ptr<const std::function<void(const std::string&)>> log_;  // guarded by log_mutex_
   // A reload through the admin listener that failed holds the next ones off until then.
   std::atomic<double> admin_reload_after_{0};
 
