@@ -531,34 +531,42 @@ TEST_F(SharedSessions, CountersStayConsistentWhileRequestsAndFlushesInterleave) 
   request.add_latency(0.001);
   std::atomic<bool> done{false};
   std::atomic<int> reads{0};
-  std::string first_problem;
+  std::string first_problem;  // the reader's; read once it is joined
+  std::atomic<bool> found{false};
   std::thread reader([&] {
-    while (!done.load() && first_problem.empty()) {
+    while (!done.load() && !found.load()) {
       std::optional<std::vector<VariantCounts>> totals;
       try {
         totals = app->experiment().totals();  // flushes, then reads every replica's counts
       } catch (const Error& e) {
         first_problem = e.what();
+        found = true;
       }
       ++reads;
     }
   });
-  constexpr int kPerThread = 300'000;
+  // Adding until the reader has read 50 times (however slow the machine), 100,000 times at least.
+  std::atomic<uint64_t> added{0};
   std::vector<std::thread> senders;
   for (int t = 0; t < 2; ++t) {
     senders.emplace_back([&] {
-      for (int i = 0; i < kPerThread; ++i) app->experiment().add(0, request);
+      uint64_t mine = 0;
+      while (mine < 100'000 || (reads.load() < 50 && !found.load())) {
+        app->experiment().add(0, request);
+        ++mine;
+      }
+      added += mine;
     });
   }
   for (auto& sender : senders) sender.join();
   done = true;
   reader.join();
-  EXPECT_GT(reads.load(), 10);
   EXPECT_EQ(first_problem, "");
+  EXPECT_GE(reads.load(), 50);
   const auto totals = app->experiment().totals();
   ASSERT_TRUE(totals.has_value());
-  EXPECT_EQ((*totals)[0][VariantCounts::kEvents], 2u * kPerThread);
-  EXPECT_EQ((*totals)[0].hits(), 2u * kPerThread);
+  EXPECT_EQ((*totals)[0][VariantCounts::kEvents], added.load());
+  EXPECT_EQ((*totals)[0].hits(), added.load());
 }
 
 TEST(ExperimentCounts, ParsedStrictlyAndCheckedForConsistency) {
