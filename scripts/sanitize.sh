@@ -5,7 +5,10 @@
 # error fatal. Left out: the Python tests (the interpreter is not instrumented), the
 # allocation counters (they replace malloc, as ASan does), the real-data tests (the code paths
 # of the synthetic ones, 10 minutes more under ASan), the install and format checks and the
-# deployment guide (no code of ours that the other tests do not run). About 15 minutes on 2
+# deployment guide (no code of ours that the other tests do not run), the hostile-client probes
+# (the same binary's code as the suite's socket tests), and the test of a server out of file
+# descriptors (the sanitizers' runtime needs descriptors of its own: UBSan's type check opens a
+# pipe to probe memory, and reports a false "invalid vptr" without one). About 20 minutes on 2
 # cores, most of it the build. CI runs it after scripts/test.sh (.ci/run).
 #   scripts/sanitize.sh [ctest arguments, e.g. -R Serve]
 set -euo pipefail
@@ -25,4 +28,4 @@ export ASAN_OPTIONS="detect_leaks=1:detect_odr_violation=0:abort_on_error=0:stri
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd build-sanitize
 ctest --output-on-failure -j 2 --timeout 1200 \
-  -E '^(python\.|Install\.|Style\.|DeployGuide\.|RealData\.|HostileProbes\.|Filters\.)|AllocationTest|_NOT_BUILT$' "$@"
+  -E '^(python\.|Install\.|Style\.|DeployGuide\.|RealData\.|HostileProbes\.|Filters\.)|AllocationTest|OutOfFileDescriptors|_NOT_BUILT$' "$@"

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "gru4rec/model/model_file.h"
+#include "gru4rec/serve/http_request_reader.h"
 #include "gru4rec/serve/server.h"
 #include "http_test_client.h"
 #include "serve/login_throttle.h"
@@ -764,6 +765,53 @@ TEST_F(Hostile, FailedAdminLoginsAreLoggedAndThrottled) {
   ASSERT_EQ(lines.size(), LoginThrottle::kMaxFailures);
   EXPECT_NE(lines.front().find("127.0.0.1"), std::string::npos) << lines.front();
   EXPECT_NE(lines.back().find("refused (429)"), std::string::npos) << lines.back();
+}
+
+// The reader alone, fed as a slow client's bytes arrive. Boost 1.81's parser takes a head's
+// complete fields as they come and limits each call, not the head: fed a field at a time, a head
+// had no bound (found by the fuzzer). The reader keeps the head and the body within their limits
+// however the bytes are cut.
+TEST(HttpRequestReaderTest, HeadsAndBodiesFedInPiecesKeepTheirBounds) {
+  HttpLimits limits;
+  limits.max_header_bytes = 256;
+  limits.max_body_bytes = 64;
+  const auto feed = [](HttpRequestReader& reader, std::string& buffer, std::string_view piece) {
+    buffer += piece;
+    buffer.erase(0, reader.parse(buffer));
+  };
+  {
+    HttpRequestReader reader(limits);
+    std::string buffer;
+    feed(reader, buffer, "GET /health HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 1000 && reader.state() == HttpRequestReader::State::kReadingHead; ++i)
+      feed(reader, buffer, "X-Field: 0123456789\r\n");
+    ASSERT_EQ(reader.state(), HttpRequestReader::State::kFailed);
+    EXPECT_EQ(reader.status(), 431);
+    EXPECT_LE(reader.bytes_parsed(), limits.max_header_bytes + 1);
+  }
+  {
+    // A head within the limit, byte by byte, is read whole.
+    HttpRequestReader reader(limits);
+    std::string buffer;
+    std::string head = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    while (head.size() < 230) head += "X-Pad: 0123456789\r\n";
+    head += "\r\n";
+    ASSERT_LE(head.size(), limits.max_header_bytes);
+    for (const char c : head) feed(reader, buffer, std::string_view(&c, 1));
+    EXPECT_EQ(reader.state(), HttpRequestReader::State::kDone);
+  }
+  {
+    // Chunks with extensions, a chunk at a time: cut at the body's allowance on the wire.
+    HttpRequestReader reader(limits);
+    std::string buffer;
+    feed(reader, buffer,
+         "POST /v1/recommend HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 1000 && reader.state() == HttpRequestReader::State::kReadingBody; ++i)
+      feed(reader, buffer, "1;an-extension=0123456789\r\n{\r\n");
+    ASSERT_EQ(reader.state(), HttpRequestReader::State::kFailed);
+    EXPECT_EQ(reader.status(), 413);
+    EXPECT_LE(reader.bytes_parsed(), limits.max_header_bytes + reader.wire_limit() + 1);
+  }
 }
 
 TEST(LoginThrottleTest, CountsFailuresPerAddressWithinAWindow) {

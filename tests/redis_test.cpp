@@ -378,7 +378,8 @@ TEST_F(SharedSessions, ItemsOfAnotherModelInARecordNeverReachAnIndex) {
     const Response get = app.handle("GET", "/v1/sessions/" + session + "/recommendations",
                                     "exclude_seen=true&k=50", "");
     ASSERT_EQ(get.status, 200) << get.body;
-    for (const Json& rec : Json::parse(get.body)["recommendations"]) EXPECT_NE(rec["item"], known);
+    const Json got = Json::parse(get.body);
+    for (const Json& rec : got["recommendations"]) EXPECT_NE(rec["item"], known);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -218,6 +219,30 @@ void require_finite_weights(const Model& model, std::string_view target) {
   });
 }
 
+// An integer field of the header within what `T` holds: a fraction, a number out of range or
+// another type is a damaged header, never converted (converting 8.9e107 to an integer is
+// undefined behaviour; found by fuzz/targets/model_file.cpp). Json::out_of_range when absent.
+template <typename T>
+T integer_at(const Json& object, const char* key, std::string_view source) {
+  const Json& value = object.at(key);
+  bool fits = value.is_number_integer();
+  if (fits && value.is_number_unsigned()) {
+    fits = value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else if (fits) {
+    const int64_t v = value.get<int64_t>();
+    fits = v >= 0 ? static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                  : std::numeric_limits<T>::is_signed &&
+                        v >= static_cast<int64_t>(std::numeric_limits<T>::min());
+  }
+  if (!fits) {
+    throw Error(fmt::format("{}: header field '{}' is {}; expected an integer from {} to {}",
+                            source, key, value.dump().substr(0, 40), std::numeric_limits<T>::min(),
+                            std::numeric_limits<T>::max()));
+  }
+  return value.is_number_unsigned() ? static_cast<T>(value.get<uint64_t>())
+                                    : static_cast<T>(value.get<int64_t>());
+}
+
 }  // namespace
 
 uint64_t model_content_id(std::string_view file_bytes) {
@@ -307,36 +332,37 @@ Model load_model_from_bytes(std::string_view bytes, std::string_view source) {
     } catch (const Error& e) {
       throw fail(fmt::format("stored parameters are inconsistent: {}", e.what()));
     }
-    const auto stored_items = header.at("num_items").get<int64_t>();
+    const auto stored_items = integer_at<int64_t>(header, "num_items", source);
     if (stored_items < 2 || stored_items > INT32_MAX) {
       throw fail(fmt::format("invalid item count {}", stored_items));
     }
     const auto num_items = static_cast<int32_t>(stored_items);
     const Json& stats = header.at("stats");
-    model.stats.events = stats.at("events").get<int64_t>();
-    model.stats.sessions = stats.at("sessions").get<int64_t>();
-    model.stats.transitions = stats.at("transitions").get<int64_t>();
+    model.stats.events = integer_at<int64_t>(stats, "events", source);
+    model.stats.sessions = integer_at<int64_t>(stats, "sessions", source);
+    model.stats.transitions = integer_at<int64_t>(stats, "transitions", source);
     model.stats.time_min = stats.at("time_min").get<double>();
     model.stats.time_max = stats.at("time_max").get<double>();
-    model.stats.epochs = stats.at("epochs").get<int>();
+    model.stats.epochs = integer_at<int>(stats, "epochs", source);
     model.stats.final_loss = stats.at("final_loss").get<double>();
     if (header.contains("lineage")) {
       for (const Json& step : header.at("lineage")) {
         const std::string id = step.at("model_id").get<std::string>();
         const std::optional<uint64_t> parsed = parse_hex64(id);
         if (!parsed) throw fail(fmt::format("lineage: invalid model id '{}'", id));
-        model.lineage.push_back(
-            LineageStep{*parsed, step.at("items").get<int32_t>(), step.at("events").get<int64_t>(),
-                        step.at("sessions").get<int64_t>(), step.at("time_min").get<double>(),
-                        step.at("time_max").get<double>(), step.at("epochs").get<int>()});
+        model.lineage.push_back(LineageStep{
+            *parsed, integer_at<int32_t>(step, "items", source),
+            integer_at<int64_t>(step, "events", source),
+            integer_at<int64_t>(step, "sessions", source), step.at("time_min").get<double>(),
+            step.at("time_max").get<double>(), integer_at<int>(step, "epochs", source)});
       }
     }
 
     std::map<std::string, Block> blocks;
     for (const Json& b : header.at("blocks")) {
-      Block block{b.at("name").get<std::string>(), b.at("kind").get<std::string>(),
-                  b.at("rows").get<int64_t>(),     b.at("cols").get<int64_t>(),
-                  b.at("offset").get<size_t>(),    b.at("bytes").get<size_t>()};
+      Block block{b.at("name").get<std::string>(),         b.at("kind").get<std::string>(),
+                  integer_at<int64_t>(b, "rows", source),  integer_at<int64_t>(b, "cols", source),
+                  integer_at<size_t>(b, "offset", source), integer_at<size_t>(b, "bytes", source)};
       if (block.offset > body || block.bytes > body ||
           data_start + block.offset + block.bytes > body) {
         throw fail(fmt::format("block {} lies outside the file", block.name));
