@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/text.h"
 
 namespace gru4rec {
 namespace {
@@ -18,12 +19,6 @@ using Request = http::request<http::string_body>;
 // of a body) that arrive with the end of a head.
 constexpr size_t kReadSlack = 8 * 1024;
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Calls fn(token) for each comma-separated token of every field named `name`.
 template <typename Fn>
 void for_each_token(const Request& request, http::field name, Fn fn) {
@@ -32,7 +27,7 @@ void for_each_token(const Request& request, http::field name, Fn fn) {
     std::string_view value = it->value();
     for (;;) {
       const size_t comma = value.find(',');
-      fn(trimmed(value.substr(0, comma)));
+      fn(trim(value.substr(0, comma)));
       if (comma == std::string_view::npos) break;
       value.remove_prefix(comma + 1);
     }
@@ -55,18 +50,15 @@ bool valid_host(std::string_view host) {
   return true;
 }
 
-// The host part of a Host value (without the port), lower case.
-std::string host_name(std::string_view host) {
-  std::string_view name = host;
-  if (name.starts_with('[')) {
-    name =
-        name.substr(0, name.find(']') == std::string_view::npos ? name.size() : name.find(']') + 1);
-  } else if (const size_t colon = name.rfind(':'); colon != std::string_view::npos) {
-    name = name.substr(0, colon);
-  }
-  std::string out(name);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
+// An authority ("name[:port]", the name possibly a bracketed IPv6 literal) as its name in lower
+// case and its port ("" when it names none).
+std::pair<std::string, std::string_view> split_authority(std::string_view authority) {
+  const size_t bracket = authority.rfind(']'), colon = authority.rfind(':');
+  const bool has_port =
+      colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
+  std::string name(authority.substr(0, has_port ? colon : std::string_view::npos));
+  for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return {std::move(name), has_port ? authority.substr(colon + 1) : std::string_view()};
 }
 
 bool is_ipv4(std::string_view s) {
@@ -94,18 +86,6 @@ bool is_ipv6_literal(std::string_view s) {
   return true;
 }
 
-// An authority as "name:port", lower case, with `default_port` when it names none.
-std::string with_port(std::string_view authority, std::string_view default_port) {
-  std::string out(authority);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  const size_t bracket = out.rfind(']');
-  const size_t colon = out.rfind(':');
-  const bool has_port =
-      colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
-  if (!has_port) out += ":" + std::string(default_port);
-  return out;
-}
-
 // Whether an Origin ("scheme://authority", or "null") is the server that `host` (the Host
 // field) names: the same name and port, a missing port being the scheme's default.
 bool same_origin(std::string_view origin, std::string_view host) {
@@ -116,7 +96,10 @@ bool same_origin(std::string_view origin, std::string_view host) {
                                 : beast::iequals(scheme, "http") ? "80"
                                                                  : "";
   if (port.empty()) return false;
-  return with_port(origin.substr(scheme_end + 3), port) == with_port(host, port);
+  const auto [origin_name, origin_port] = split_authority(origin.substr(scheme_end + 3));
+  const auto [host_name, host_port] = split_authority(host);
+  return origin_name == host_name &&
+         (origin_port.empty() ? port : origin_port) == (host_port.empty() ? port : host_port);
 }
 
 }  // namespace
@@ -161,12 +144,12 @@ void HttpRequestReader::fail(int status, std::string message) {
   message_ = std::move(message);
 }
 
-bool HttpRequestReader::wants_continue() const {
+bool HttpRequestReader::wants_continue() {
   if (state_ != State::kReadingBody || parser_->continue_sent) return false;
   const Request& request = parser_->parser->get();
   // HTTP/1.0 clients do not know the interim answer (RFC 9110 10.1.1: ignore the expectation).
-  const bool wants = request.version() == 11 &&
-                     beast::iequals(trimmed(request[http::field::expect]), "100-continue");
+  const bool wants =
+      request.version() == 11 && beast::iequals(trim(request[http::field::expect]), "100-continue");
   parser_->continue_sent = true;  // asked once
   return wants;
 }
@@ -311,12 +294,12 @@ void HttpRequestReader::check_head() {
     return fail(411, "a POST needs a body with Content-Length or chunked encoding");
 
   // Browsers say where a request comes from; the API takes none from another site's pages.
-  const std::string_view fetch_site = trimmed(request["Sec-Fetch-Site"]);
+  const std::string_view fetch_site = trim(request["Sec-Fetch-Site"]);
   if (!fetch_site.empty()) {
     if (beast::iequals(fetch_site, "cross-site") || beast::iequals(fetch_site, "same-site"))
       return fail(403, "requests from another site's pages are not accepted");
   } else if (count_of(request, http::field::origin) > 0 &&
-             !same_origin(trimmed(request[http::field::origin]), host)) {
+             !same_origin(trim(request[http::field::origin]), host)) {
     return fail(403, "requests from another site's pages are not accepted");
   }
   if (limits_.admin_host_check) {
@@ -324,7 +307,7 @@ void HttpRequestReader::check_head() {
       return fail(421,
                   "the admin listener answers requests whose Host field names it by IP "
                   "address or as localhost; this one has none");
-    const std::string name = host_name(host);
+    const std::string name = split_authority(host).first;
     if (name != "localhost" && !is_ipv4(name) && !is_ipv6_literal(name))
       return fail(421,
                   "the admin listener answers requests that name it by IP address or as "

@@ -577,23 +577,22 @@ Response ServeApp::admin_reload() {
   constexpr double kAfterFailure = 1.0;
   if (steady_now() < admin_reload_after_.load())
     return error_response(429, "the last reload failed less than a second ago; retry later");
+  const auto failed = [&](int status, const std::exception& e) {
+    admin_reload_after_.store(steady_now() + kAfterFailure);
+    log(fmt::format(
+        "Reload through the admin listener failed, still serving the previous model: {}",
+        e.what()));
+    return error_response(status, fmt::format("the model was not reloaded: {}", e.what()));
+  };
   bool changed = false;
   try {
     changed = reload();
   } catch (const ReloadInProgress&) {
     return error_response(409, "another reload is running; retry when it is done");
   } catch (const Error& e) {
-    admin_reload_after_.store(steady_now() + kAfterFailure);
-    log(fmt::format(
-        "Reload through the admin listener failed, still serving the previous model: {}",
-        e.what()));
-    return error_response(422, fmt::format("the model was not reloaded: {}", e.what()));
+    return failed(422, e);
   } catch (const std::exception& e) {  // e.g. out of memory with both models loaded
-    admin_reload_after_.store(steady_now() + kAfterFailure);
-    log(fmt::format(
-        "Reload through the admin listener failed, still serving the previous model: {}",
-        e.what()));
-    return error_response(503, fmt::format("the model was not reloaded: {}", e.what()));
+    return failed(503, e);
   }
   const std::shared_ptr<const SessionModel> rec = model_of(0);
   if (changed)

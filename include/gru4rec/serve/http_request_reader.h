@@ -81,8 +81,9 @@ class HttpRequestReader {
 
   State state() const { return state_; }
   // The head is complete and accepted, the body not yet read, and the client asked for
-  // "Expect: 100-continue" (the connection sends the interim answer before reading on).
-  bool wants_continue() const;
+  // "Expect: 100-continue" (the connection sends the interim answer before reading on). True
+  // once per request: the answer is taken as sent.
+  bool wants_continue();
   // The failure's HTTP status (0: the client went away, answer nothing) and message.
   int status() const { return status_; }
   const std::string& message() const { return message_; }
