@@ -91,7 +91,8 @@ void add_baseline_command(CLI::App& app) {
   auto options = std::make_shared<BaselineCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "baseline",
-      "fit simple recommenders (pop, spop, itemknn, vsknn) and evaluate them like GRU4Rec");
+      "fit simple recommenders (pop, spop, itemknn, vsknn, sr, stan, vstan) and evaluate them "
+      "like GRU4Rec");
   cmd->add_option("TRAIN", options->train_path, "training data (SessionId, ItemId, Time)")
       ->required();
   cmd->add_option("-t,--test", options->test_paths, "test files")->required();
@@ -100,7 +101,10 @@ void add_baseline_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-p,--params", options->params,
                   "parameters of an algorithm, ALGO:key=value,...: itemknn:n_sims=100,lmbd=20,"
-                  "alpha=0.5; vsknn:k=100,sample_size=1000 (the defaults)");
+                  "alpha=0.5; vsknn:k=100,sample_size=1000; sr:steps=10,pruning=20; "
+                  "stan:k=100,sample_size=1000,lambda_spw=1.02,lambda_snh=5 (days),"
+                  "lambda_inh=2.05; vstan: stan's and lambda_ipw=1.02,lambda_idf=1 (the "
+                  "defaults; a lambda of 0 switches its factor off)");
   cmd->add_flag("--json", options->json, "print the results as JSON");
   options->data.add_to(*cmd);
   options->measure.add_to(*cmd);

@@ -239,7 +239,8 @@ class PySession {
   int events_ = 0;
 };
 
-// A baseline (pop, spop, itemknn, vsknn) fitted on columns, evaluated like a model.
+// A baseline (pop, spop, itemknn, vsknn, sr, stan, vstan) fitted on columns, evaluated like a
+// model.
 class PyBaseline {
  public:
   PyBaseline(const std::string& algorithm, const std::string& params, const py::array& s,

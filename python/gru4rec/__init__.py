@@ -278,8 +278,9 @@ class Session:
 
 
 class Baseline(_Fitted):
-    """A simple recommender evaluated like GRU4Rec: pop, spop, itemknn or vsknn, with the
-    parameters of `gru4rec baseline -p` (e.g. Baseline("vsknn", k=100, sample_size=1000))."""
+    """A simple recommender evaluated like GRU4Rec: pop, spop, itemknn, vsknn, sr, stan or
+    vstan, with the parameters of `gru4rec baseline -p` (e.g. Baseline("vsknn", k=100,
+    sample_size=1000))."""
 
     _unfitted = "the baseline is not fitted: call fit()"
 

@@ -198,7 +198,7 @@ def test_sessions_batches_and_the_servers_answers_agree(data, tmp_path):
 def test_baselines_evaluate_like_the_cli(data):
     from gru4rec import Baseline, baseline_names
     folder, train, test = data
-    assert baseline_names() == ["pop", "spop", "itemknn", "vsknn"]
+    assert baseline_names() == ["pop", "spop", "itemknn", "vsknn", "sr", "stan", "vstan"]
     knn = Baseline("vsknn", k=50).fit(train)
     got = knn.evaluate(test, cutoffs=[20])
     out = subprocess.run([CLI, "baseline", str(folder / "train.tsv"), "-t", str(folder / "test.tsv"),

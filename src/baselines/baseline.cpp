@@ -7,7 +7,8 @@
 namespace gru4rec {
 
 const std::vector<std::string>& baseline_names() {
-  static const std::vector<std::string> names{"pop", "spop", "itemknn", "vsknn"};
+  static const std::vector<std::string> names{"pop", "spop", "itemknn", "vsknn",
+                                              "sr",  "stan", "vstan"};
   return names;
 }
 
@@ -18,6 +19,9 @@ std::unique_ptr<Baseline> fit_baseline(std::string_view algorithm, std::string_v
   if (algorithm == "spop") return baseline_detail::fit_spop(params, train, num_items);
   if (algorithm == "itemknn") return baseline_detail::fit_item_knn(params, train, num_items);
   if (algorithm == "vsknn") return baseline_detail::fit_session_knn(params, train, num_items);
+  if (algorithm == "sr") return baseline_detail::fit_sequential_rules(params, train, num_items);
+  if (algorithm == "stan") return baseline_detail::fit_stan(params, train, num_items);
+  if (algorithm == "vstan") return baseline_detail::fit_vstan(params, train, num_items);
   throw Error(fmt::format("unknown baseline {}; expected one of: {}", quote_for_message(algorithm),
                           join(baseline_names(), ", ")));
 }

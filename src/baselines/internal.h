@@ -38,5 +38,11 @@ std::unique_ptr<Baseline> fit_item_knn(std::string_view params, const SessionLog
                                        int32_t num_items);
 std::unique_ptr<Baseline> fit_session_knn(std::string_view params, const SessionLog& train,
                                           int32_t num_items);
+std::unique_ptr<Baseline> fit_sequential_rules(std::string_view params, const SessionLog& train,
+                                               int32_t num_items);
+std::unique_ptr<Baseline> fit_stan(std::string_view params, const SessionLog& train,
+                                   int32_t num_items);
+std::unique_ptr<Baseline> fit_vstan(std::string_view params, const SessionLog& train,
+                                    int32_t num_items);
 
 }  // namespace gru4rec::baseline_detail

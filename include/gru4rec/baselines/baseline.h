@@ -14,12 +14,55 @@
 //            candidate neighbours are the sample_size most recent training sessions sharing an
 //            item with it; a candidate's similarity is the sum of the weights of the items they
 //            share; the k most similar ones vote for their items with their similarity.
-//            Defaults k=100, sample_size=1000.
+//            Defaults k=100, sample_size=1000;
+//   sr       sequential rules (Ludewig & Jannach 2018): every training session a_1 .. a_m gives
+//            each pair of positions p < q with q - p <= steps the rule a_p -> a_q the weight
+//            1 / (q - p) (the "div" weighting, summed over all pairs and sessions; a_p = a_q
+//            counts too); each item keeps its `pruning` strongest rules (0: all; ties: the
+//            smaller item index). The score of j is the weight of (the session's last item -> j).
+//            Defaults steps=10, pruning=20 (those of the authors' session-rec framework as we
+//            know them; not confirmed from the paper's text);
+//   stan     STAN (Garg et al., SIGIR 2019): the current session s (l events) weighs its item i,
+//            last seen at position p (1-based), w1(i) = exp((p - l) / lambda_spw); the
+//            candidates are the sample_size most recent training sessions sharing an item
+//            with s (as vsknn); the similarity of a candidate n is
+//              sim(s, n) = sum over the items of both of w1(i) / sqrt(|s| |n|)
+//            with |.| the number of DISTINCT items of a session (a cosine with a binary n);
+//            its recency weight w2(n) = exp(-(t(s) - t(n)) / lambda_snh), t(n) the time of
+//            n's last event, lambda_snh in DAYS (the log's times are seconds); the k
+//            neighbours are the candidates with the largest sim * w2 (the paper's time-aware
+//            similarity; ties: the more recent). With r the most recent item of s that n
+//            holds, n's item i gets
+//              w3(i | n) = exp(-d(i, n) / lambda_inh),
+//            d the smallest distance between a position of i and a position of r in n (the
+//            nearest occurrences; 0 for r itself); score(i) = sum over the neighbours n
+//            holding i of sim(s, n) w2(n) w3(i | n). A scorer does not see the current
+//            session's times: t(s) is the latest time of the training log, a factor
+//            exp(-(t(s) - T) / lambda_snh) common to all neighbours and items whatever the
+//            true T, so no choice of neighbours and no ranking depends on it (see
+//            src/baselines/stan.cpp). A lambda of 0 switches its factor off (weight 1).
+//            Defaults k=100, sample_size=1000, lambda_spw=1.02, lambda_snh=5 (days),
+//            lambda_inh=2.05 (the lambdas as we recall them from the STAN and session-rec
+//            experiments; the papers' text was not at hand to confirm them). The
+//            recency factor needs real times: on logs whose times only order the sessions
+//            (the SR-GNN-style Diginetica and Tmall splits) lambda_snh=0 is the fair setting;
+//   vstan    VSTAN (Ludewig, Latifi & Jannach, UMUAI 2021): STAN with V-SKNN's ideas. A shared
+//            item adds w1(i) (1 + lambda_idf idf(i)) to the similarity, idf(i) = ln(N / N_i)
+//            (N training sessions, N_i of them hold i); a neighbour's votes (not its choice)
+//            are also weighted by how recent its match r is in s, exp(-(l - p_r) / lambda_ipw)
+//            with p_r the last position of r in s (V-SKNN's sequence-aware item scoring).
+//            Every lambda of 0 switches its factor off (lambda_ipw=0, lambda_idf=0 is stan).
+//            Defaults as stan's, lambda_ipw=1.02, lambda_idf=1 (our choice, the paper's tuned
+//            values were not at hand; on the last 10% of the Diginetica and Tmall training
+//            sessions lambda_ipw=1.02 moved Recall@20 by +0.9% and -2.9%, lambda_idf=1 by
+//            under 0.3%).
 //
 // Items a method gives no score (an item-kNN without neighbours, a session kNN without
 // candidates) are ranked after the ones it scores, by popularity: scored items get 1 + score,
 // the others support / (2 (max support + 1)) < 1/2. So ties do not decide their Recall, whatever
-// the evaluation's tie mode.
+// the evaluation's tie mode. stan and vstan give 1 + ln(score / the prediction's smallest
+// score) instead: their scores span hundreds of orders of magnitude (w2 of a neighbour 100
+// lambda_snh old is e^-100), and as 1 + score in a float most would round to 1 and tie.
 //
 // Fitting is pure and deterministic; a fitted Baseline is immutable and thread-safe, each
 // scorer it makes is for one thread.
