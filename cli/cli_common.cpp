@@ -56,6 +56,7 @@ EvalOptions MeasureOptions::eval_options() const {
   options.threads = threads;
   options.list_metrics =
       !no_list_metrics && *std::max_element(cutoffs.begin(), cutoffs.end()) <= 1000;
+  options.session_items_first = session_items_first;
   return options;
 }
 

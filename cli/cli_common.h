@@ -33,6 +33,7 @@ struct MeasureOptions {
   int batch_size = 512;
   int threads = available_cores();
   bool no_list_metrics = false;
+  bool session_items_first = false;  // gru4rec eval --session-items-first (not added by add_to)
 
   void add_to(CLI::App& app);
   EvalOptions eval_options() const;

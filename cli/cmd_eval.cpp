@@ -43,6 +43,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("TEST", options->test_paths, "test files (same format as the training data)")
       ->required();
   cmd->add_flag("--json", options->json, "print the results as JSON");
+  cmd->add_flag("--session-items-first", options->measure.session_items_first,
+                "evaluate the fixed hybrid reference instead of the model alone: the session's own "
+                "items first, by how often the session has them, then the model's ranking (the "
+                "repeat head, if any, is not used)");
   options->data.add_to(*cmd);
   options->measure.add_to(*cmd);
   cmd->callback([options]() { run_eval(*options); });

@@ -17,5 +17,6 @@ void add_predict_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_split_command(CLI::App& app);
 
 }  // namespace gru4rec::cli

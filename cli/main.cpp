@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   gru4rec::cli::add_serve_command(app);
   gru4rec::cli::add_replay_command(app);
   gru4rec::cli::add_export_command(app);
+  gru4rec::cli::add_split_command(app);
   gru4rec::cli::add_info_command(app);
   gru4rec::cli::add_synth_command(app);
   std::vector<std::string> args = translate_official_options(argc, argv);

@@ -38,7 +38,8 @@ BlockRanker::BlockRanker(const MatrixR<float>& items, const float* bias, Eigen::
 }
 
 void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> targets,
-                       std::span<RankCounts> counts, std::span<int32_t> top_items) {
+                       std::span<RankCounts> counts, std::span<int32_t> top_items,
+                       std::span<const ItemBonus> bonuses, std::span<const int32_t> bonus_starts) {
   const auto rows = static_cast<Eigen::Index>(targets.size());
   GRU4REC_CHECK(rows <= max_rows_ && rows == states.rows() && counts.size() >= targets.size());
   GRU4REC_CHECK(states.cols() == items_.cols());
@@ -51,6 +52,15 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
   // rounding of the bias addition.
   for (const int32_t target : targets)
     GRU4REC_CHECK(target >= 0 && target < n, "target out of range");
+  const bool with_bonuses = !bonus_starts.empty();
+  GRU4REC_CHECK(!with_bonuses || (bonus_starts.size() == targets.size() + 1 &&
+                                  bonus_starts.back() <= static_cast<int32_t>(bonuses.size())));
+  // Row r's bonuses.
+  const auto row_bonuses = [&](size_t r) {
+    if (!with_bonuses) return std::span<const ItemBonus>();
+    return bonuses.subspan(static_cast<size_t>(bonus_starts[r]),
+                           static_cast<size_t>(bonus_starts[r + 1] - bonus_starts[r]));
+  };
   const auto length = static_cast<size_t>(list_length_);
   GRU4REC_CHECK(top_items.size() >= (length == 0 ? 0 : static_cast<size_t>(rows) * length));
   std::fill(heap_sizes_.begin(), heap_sizes_.end(), 0);
@@ -60,10 +70,18 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
     const auto w = items_.row(targets[r]);
     const float dot = h.dot(w);
     const double magnitude = (h.cwiseAbs().cwiseProduct(w.cwiseAbs())).sum();
-    const float b = bias_[targets[r]];
+    float b = bias_[targets[r]];
+    double bonus_magnitude = 0;  // the tile adds the bonus in another order
+    for (const ItemBonus& bonus : row_bonuses(r)) {
+      GRU4REC_CHECK(bonus.item >= 0 && bonus.item < n, "bonus item out of range");
+      if (bonus.item == targets[r]) {
+        b += bonus.bonus;
+        bonus_magnitude = std::abs(bonus.bonus) + std::abs(bias_[targets[r]]);
+      }
+    }
     const float value = dot + b;
     const double band = 4.0 * (d + 2.0) * kEpsilon * magnitude +
-                        4.0 * kEpsilon * (std::abs(dot) + std::abs(b)) +
+                        4.0 * kEpsilon * (std::abs(dot) + std::abs(b) + bonus_magnitude) +
                         std::numeric_limits<float>::denorm_min();
     low_[r] = static_cast<float>(static_cast<double>(value) - band);
     high_[r] = static_cast<float>(static_cast<double>(value) + band);
@@ -78,7 +96,10 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
     const float* tile_bias = bias_ + j0;
     for (Eigen::Index i = 0; i < rows; ++i) {
       const auto r = static_cast<size_t>(i);
-      const float* scores = &tile_scores_(i, 0);
+      float* scores = &tile_scores_(i, 0);
+      for (const ItemBonus& bonus : row_bonuses(r)) {
+        if (bonus.item >= j0 && bonus.item < j0 + width) scores[bonus.item - j0] += bonus.bonus;
+      }
       const Eigen::Index target = targets[r] - j0;
       float saved_target = 0;
       if (target >= 0 && target < width) {
@@ -139,6 +160,7 @@ void BlockRanker::rank(ConstMatrixRef<float> states, std::span<const int32_t> ta
       // Too many ties to keep, or the estimate was off: score the row on its own.
       ++recomputed_rows_;
       row_scores_.noalias() = states.row(i) * items_.transpose();
+      for (const ItemBonus& bonus : row_bonuses(r)) row_scores_[bonus.item] += bonus.bonus;
       out = count_rank(row_scores_.data(), bias_, n, targets[r]);
       continue;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
@@ -16,6 +17,24 @@ namespace {
 // Rows ranked together by one BlockRanker pass (the official evaluation's batch is 512).
 constexpr Eigen::Index kRankRows = 512;
 
+// The session-items-first hybrid: each distinct item of the session gets kSessionItemStep per
+// occurrence, far above any model score, so that the count decides first and the model's score
+// only among items of equal count.
+constexpr float kSessionItemStep = 1e4f;
+
+void session_item_bonuses(std::span<const int32_t> events, std::vector<ItemBonus>& out) {
+  out.clear();
+  for (const int32_t item : events) {
+    auto found =
+        std::find_if(out.begin(), out.end(), [&](const ItemBonus& b) { return b.item == item; });
+    if (found == out.end()) {
+      out.push_back({item, kSessionItemStep});
+    } else {
+      found->bonus += kSessionItemStep;
+    }
+  }
+}
+
 // Evaluates the sessions `order` of `test` on the calling thread into `metrics`.
 void evaluate_share(const Predictor& predictor, const Model& model, const SessionLog& test,
                     std::vector<int64_t> order, const EvalOptions& options, RankMetrics& metrics,
@@ -29,6 +48,17 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
                                  static_cast<size_t>(list_length));
   SessionBatcher batcher(test, std::move(order), options.batch_size);
   SessionBatcher::Step step;
+  // With the repeat head: each row's last events and its bonuses.
+  const int window =
+      options.session_items_first ? std::numeric_limits<int>::max() : predictor.repeat_window();
+  std::vector<RepeatWindow> windows(static_cast<size_t>(options.batch_size), RepeatWindow(window));
+  std::vector<RepeatWindow> kept;
+  std::vector<ItemBonus> bonuses, row_bonuses;
+  std::vector<int32_t> bonus_starts;
+  if (window > 0) {
+    bonuses.reserve(static_cast<size_t>(block_rows) * static_cast<size_t>(std::min(window, 256)));
+    bonus_starts.reserve(static_cast<size_t>(block_rows) + 1);
+  }
   while (batcher.next(step)) {
     const auto rows = static_cast<Eigen::Index>(step.inputs.size());
     auto& states = scratch.states;
@@ -38,14 +68,38 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
           h.row(static_cast<Eigen::Index>(k)) = h.row(step.kept_rows[k]);
         }
       }
+      if (window > 0) {
+        kept.clear();
+        for (const int32_t row : step.kept_rows) kept.push_back(windows[static_cast<size_t>(row)]);
+        std::copy(kept.begin(), kept.end(), windows.begin());
+      }
+    }
+    if (window > 0) {
+      for (Eigen::Index row = 0; row < rows; ++row)
+        windows[static_cast<size_t>(row)].add(step.inputs[static_cast<size_t>(row)]);
     }
     predictor.advance_rows(step.inputs, states, scratch.forward);
     const MatrixR<float>& top = states.back();
     for (Eigen::Index r0 = 0; r0 < rows; r0 += block_rows) {
       const Eigen::Index block = std::min(block_rows, rows - r0);
+      if (window > 0) {
+        bonuses.clear();
+        bonus_starts.assign(1, 0);
+        for (Eigen::Index i = r0; i < r0 + block; ++i) {
+          const std::span<const float> h(&top(i, 0), static_cast<size_t>(top.cols()));
+          if (options.session_items_first) {
+            session_item_bonuses(windows[static_cast<size_t>(i)].items(), row_bonuses);
+          } else {
+            predictor.repeat_bonuses(h, windows[static_cast<size_t>(i)].items(), row_bonuses,
+                                     scratch);
+          }
+          bonuses.insert(bonuses.end(), row_bonuses.begin(), row_bonuses.end());
+          bonus_starts.push_back(static_cast<int32_t>(bonuses.size()));
+        }
+      }
       ranker.rank(top.middleRows(r0, block),
                   step.targets.subspan(static_cast<size_t>(r0), static_cast<size_t>(block)), counts,
-                  top_items);
+                  top_items, bonuses, bonus_starts);
       for (Eigen::Index i = 0; i < block; ++i) {
         const RankCounts& c = counts[static_cast<size_t>(i)];
         metrics.add(rank_from_counts(c.greater, c.equal, options.mode));
@@ -60,6 +114,7 @@ void evaluate_share(const Predictor& predictor, const Model& model, const Sessio
     for (Eigen::Index row = 0; row < rows; ++row) {
       if (step.session_ends[static_cast<size_t>(row)] != 0) {
         for (auto& h : states) h.row(row).setZero();
+        if (window > 0) windows[static_cast<size_t>(row)].clear();
       }
     }
   }

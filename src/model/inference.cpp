@@ -1,5 +1,7 @@
 #include "gru4rec/model/inference.h"
 
+#include <algorithm>
+
 #include "gru4rec/core/error.h"
 
 namespace gru4rec {
@@ -7,6 +9,7 @@ namespace gru4rec {
 Predictor::Predictor(const Model& model)
     : model_(model), config_(ForwardConfig::inference(model.params)) {
   for (int size : model.weights.shape.layers) state_size_ += size;
+  if (model.weights.shape.repeat_features > 0) repeat_window_ = model.params.repeat_window;
 }
 
 Predictor::Scratch Predictor::make_scratch(int max_rows) const {
@@ -15,6 +18,9 @@ Predictor::Scratch Predictor::make_scratch(int max_rows) const {
   for (int size : model_.weights.shape.layers) {
     scratch.states.push_back(MatrixR<float>::Zero(max_rows, size));
   }
+  scratch.candidates.reserve(static_cast<size_t>(repeat_window_));
+  scratch.feature_bonus.resize(static_cast<size_t>(model_.weights.shape.repeat_features));
+  scratch.bonuses.reserve(static_cast<size_t>(repeat_window_));
   return scratch;
 }
 
@@ -57,6 +63,37 @@ void Predictor::score(std::span<const float> state, std::span<float> out) const 
   Eigen::Map<Eigen::VectorXf> scores(out.data(), num_items());
   scores.noalias() = model_.weights.Wy * h;
   scores += model_.weights.By.transpose();
+}
+
+void Predictor::add_bonuses(std::span<const float> top, std::span<const int32_t> events,
+                            std::span<float> scores, Scratch& scratch) const {
+  std::vector<ItemBonus>& bonuses = scratch.bonuses;
+  repeat_bonuses(top, events, bonuses, scratch);
+  for (const ItemBonus& b : bonuses) scores[static_cast<size_t>(b.item)] += b.bonus;
+}
+
+void Predictor::repeat_bonuses(std::span<const float> top, std::span<const int32_t> events,
+                               std::vector<ItemBonus>& out, Scratch& scratch) const {
+  out.clear();
+  if (repeat_window_ == 0 || events.empty()) return;
+  const NetworkWeights<float>& w = model_.weights;
+  GRU4REC_CHECK(static_cast<Eigen::Index>(top.size()) == w.Wr.cols());
+  const size_t window = std::min(events.size(), static_cast<size_t>(repeat_window_));
+  repeat_candidates(events.last(window), scratch.candidates);
+  scratch.feature_bonus.resize(static_cast<size_t>(w.Wr.rows()));
+  repeat_feature_bonuses<float>(w.Wr, w.Br, top, scratch.feature_bonus);
+  for (const RepeatCandidate& c : scratch.candidates) {
+    GRU4REC_CHECK(c.item >= 0 && c.item < num_items(), "session item out of range");
+    out.push_back({c.item, repeat_bonus<float>(c.features, scratch.feature_bonus)});
+  }
+}
+
+void Predictor::score_session(std::span<const float> state, std::span<const int32_t> events,
+                              std::span<float> out, Scratch& scratch) const {
+  score(state, out);
+  if (repeat_window_ == 0) return;
+  const auto last = static_cast<size_t>(model_.weights.shape.output_size());
+  add_bonuses(state.last(last), events, out, scratch);
 }
 
 }  // namespace gru4rec

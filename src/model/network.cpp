@@ -4,6 +4,7 @@
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/random.h"
+#include "gru4rec/model/repeat_head.h"
 
 namespace gru4rec {
 
@@ -20,6 +21,7 @@ int NetworkShape::input_size(size_t layer) const {
 int64_t NetworkShape::parameter_count() const {
   const int64_t n = num_items;
   int64_t count = n * embedding_size + n * output_size() + n;  // E, Wy, By
+  count += int64_t{repeat_features} * (output_size() + 1);     // Wr, Br
   for (size_t l = 0; l < layers.size(); ++l) {
     const int64_t h = layers[l];
     count += input_size(l) * 3 * h + 2 * h * h + h * h + 3 * h;
@@ -34,6 +36,7 @@ NetworkShape NetworkShape::from_params(const Params& params, int32_t num_items) 
   shape.embedding_size =
       shape.mode == EmbeddingMode::kSeparate ? gru4rec::embedding_size(params) : 0;
   shape.layers = params.layers;
+  shape.repeat_features = params.repeat_window > 0 ? kRepeatFeatures : 0;
   return shape;
 }
 
@@ -55,6 +58,10 @@ NetworkWeights<T> NetworkWeights<T>::zeros(const NetworkShape& shape) {
   }
   w.Wy = MatrixR<T>::Zero(n, shape.output_size());
   w.By = RowVector<T>::Zero(n);
+  if (shape.repeat_features > 0) {
+    w.Wr = MatrixR<T>::Zero(shape.repeat_features, shape.output_size());
+    w.Br = RowVector<T>::Zero(shape.repeat_features);
+  }
   return w;
 }
 

@@ -274,6 +274,13 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("average_epochs", &Params::average_epochs, closed(1, 100000),
                             "the trained weights are the mean of those after each of the last "
                             "N epochs (at most n_epochs; 1: the last epoch's)"));
+  table.push_back(int_param("repeat_window", &Params::repeat_window, closed(0, 256),
+                            "repeat head: the items of the session's last N events get a learned "
+                            "bonus (recency, count and session state; fitted after the GRU), for "
+                            "data where sessions come back to their items (0: off, the official "
+                            "model)"));
+  table.push_back(int_param("repeat_events", &Params::repeat_events, closed(1, 1e9),
+                            "repeat head: the most recent training predictions it is fitted on"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;

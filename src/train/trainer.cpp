@@ -538,6 +538,19 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
     break;
   }
   summary.fell_back_to_one_thread = fell_back;
+  if (model.weights.shape.repeat_features > 0) {
+    summary.repeat_head = fit_repeat_head(model, train, params.threads);
+    const RepeatFitReport& r = *summary.repeat_head;
+    notify(callbacks,
+           fmt::format("repeat head fitted on {} predictions ({:.1f}% repeats) in {:.1f} s: "
+                       "held-out cross-entropy {:.4f} -> {:.4f} (scale of the scores {}, epoch {})",
+                       r.predictions,
+                       r.predictions > 0 ? 100.0 * static_cast<double>(r.repeat_targets) /
+                                               static_cast<double>(r.predictions)
+                                         : 0.0,
+                       r.seconds, r.held_out_loss_before, r.held_out_loss_after, r.scale,
+                       r.best_epoch));
+  }
   summary.seconds = seconds_since(start);
   return summary;
 }

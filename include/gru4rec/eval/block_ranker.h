@@ -18,6 +18,7 @@
 
 #include "gru4rec/core/matrix.h"
 #include "gru4rec/eval/metrics.h"
+#include "gru4rec/model/repeat_head.h"
 #include "gru4rec/model/top_k.h"
 
 namespace gru4rec {
@@ -37,8 +38,12 @@ class BlockRanker {
   // counts.size().
   // With a list length, top_items receives list_length items per row (row r at
   // r * list_length), best first; equal scores in item order, as top_k() orders them.
+  // `bonuses` (the repeat head's, model/repeat_head.h): row r's scores of the items
+  // bonuses[bonus_starts[r] .. bonus_starts[r + 1]) are raised by their bonus before anything is
+  // counted or listed (each item at most once per row); empty: none.
   void rank(ConstMatrixRef<float> states, std::span<const int32_t> targets,
-            std::span<RankCounts> counts, std::span<int32_t> top_items = {});
+            std::span<RankCounts> counts, std::span<int32_t> top_items = {},
+            std::span<const ItemBonus> bonuses = {}, std::span<const int32_t> bonus_starts = {});
 
   // Rows that were recomputed on their own since construction (for tests).
   int64_t recomputed_rows() const { return recomputed_rows_; }

@@ -24,6 +24,10 @@ struct EvalOptions {
   int batch_size = 512;  // sessions advanced together per thread (the official run.py uses 512)
   int threads = available_cores();  // sessions are shared out between this many threads
   bool list_metrics = true;         // coverage and popularity bias (keeps every prediction's top-N)
+  // The fixed hybrid reference (evaluate() only): the session's own items first, by how often
+  // the session has them so far, then the model's ranking (which also orders items of equal
+  // count); the model's repeat head, if any, is not used.
+  bool session_items_first = false;
 };
 
 struct EvalResult {

@@ -11,6 +11,9 @@
 //     bh   1 x 3H   bias, same blocks as Wx
 //   Wy   N x H_last  output item vectors (also the input embedding in kShared mode)
 //   By   1 x N       output item biases
+//   Wr   K x H_last  repeat head (repeat_window > 0 only; model/repeat_head.h): per feature,
+//                    the weights of the state in the bonus
+//   Br   1 x K       repeat head: per feature, the constant part of the bonus
 #pragma once
 
 #include <cstdint>
@@ -30,6 +33,7 @@ struct NetworkShape {
   int32_t num_items = 0;
   int embedding_size = 0;  // kSeparate only
   std::vector<int> layers;
+  int repeat_features = 0;  // rows of Wr: kRepeatFeatures with the repeat head, else 0
 
   int input_size(size_t layer) const;  // rows of Wx of that layer
   int output_size() const { return layers.back(); }
@@ -51,6 +55,8 @@ struct NetworkWeights {
   std::vector<GruLayerWeights<T>> layers;
   MatrixR<T> Wy;
   RowVector<T> By;
+  MatrixR<T> Wr;   // empty without the repeat head
+  RowVector<T> Br;
 
   // All tensors allocated with the shape and set to zero.
   static NetworkWeights zeros(const NetworkShape& shape);
@@ -59,7 +65,7 @@ struct NetworkWeights {
   int64_t parameter_count() const;
 
   // Calls f(name, matrix view) on every tensor in a fixed order (E, per layer Wx, Urz, Uh,
-  // bh, then Wy, By); absent tensors are skipped. Used by the optimizer, the model file and
+  // bh, then Wy, By, Wr, Br); absent tensors are skipped. Used by the optimizer, the model file and
   // the tests so that the list of tensors exists in one place only.
   template <typename F>
   void for_each_tensor(F&& f);
@@ -72,7 +78,8 @@ struct NetworkWeights {
 // s = sqrt(6 / (rows + cols)) of that block (or N(0, s) with init_as_normal; s = sigma when
 // sigma > 0); biases are zero. Draw order: E, then per layer the input blocks (candidate,
 // reset, update), the candidate's recurrent block, the reset and update recurrent blocks,
-// then Wy.
+// then Wy. The repeat head starts at zero (no bonus) and draws nothing: with or without it,
+// the same seed gives the same GRU weights.
 template <typename T>
 NetworkWeights<T> initialize_network(const NetworkShape& shape, const Params& params,
                                      uint64_t seed);
@@ -89,6 +96,8 @@ void NetworkWeights<T>::for_each_tensor(F&& f) {
   }
   f("Wy", Wy);
   f("By", By);
+  if (Wr.size() > 0) f("Wr", Wr);
+  if (Br.size() > 0) f("Br", Br);
 }
 
 template <typename T>

@@ -71,6 +71,12 @@ struct Params {
   // parallel=hogwild: mini-batches trained one at a time, for each thread beyond the first,
   // before the threads train at once (see trainer.h); 0 starts them at once.
   int parallel_warmup = 100;
+  // The repeat head (model/repeat_head.h; not an official option): the items of the session's
+  // last repeat_window events get a learned bonus on top of their scores, fitted after the
+  // GRU's training on the repeat_events most recent training predictions. 0: off, the official
+  // model.
+  int repeat_window = 0;
+  int64_t repeat_events = 200'000;
 
   static constexpr int kEmbeddingLayersize = -1;
 };

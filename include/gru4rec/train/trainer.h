@@ -32,12 +32,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gru4rec/core/phase_profile.h"
 #include "gru4rec/data/session_log.h"
 #include "gru4rec/model/model.h"
+#include "gru4rec/train/repeat_fit.h"
 
 namespace gru4rec {
 
@@ -90,12 +92,15 @@ struct TrainSummary {
   // The hogwild training diverged and the model was trained again with parallel=sync (the
   // model of threads=1; the name is kept for the JSON report's readers).
   bool fell_back_to_one_thread = false;
+  // With the repeat head (params.repeat_window > 0): its fit after the GRU's training.
+  std::optional<RepeatFitReport> repeat_head;
 };
 
 // Trains model.weights in place on `train`, whose item indices must be those of model.items.
 // With params.average_epochs = K > 1 the trained weights are the mean of the weights after each
 // of the last min(K, n_epochs) epochs (two more copies of the weights while training); the
-// optimizer's state is the last epoch's.
+// optimizer's state is the last epoch's. With params.repeat_window > 0 the repeat head is fitted
+// afterwards (train/repeat_fit.h), on `train` too.
 // Throws TrainingDiverged when the loss becomes NaN or infinite on one thread (the model is
 // then unusable); with several threads, see above.
 // `profile`, when not null, receives the time spent in each phase of the steps (of the first
