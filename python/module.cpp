@@ -206,15 +206,16 @@ class PySession {
     if (index < 0) return false;
     predictor_.advance(state_, index, scratch_);
     ++events_;
+    window_.add(index);
     return true;
   }
 
-  // Scores of every item for the session so far: the model's, or the training supports
-  // (the most popular items) before any known event. Needs no GIL.
+  // Scores of every item for the session so far: the model's (with its repeat head's bonuses),
+  // or the training supports (the most popular items) before any known event. Needs no GIL.
   std::vector<float> scores() const {
     std::vector<float> out(static_cast<size_t>(model_->num_items()));
     if (events_ > 0)
-      predictor_.score(state_, out);
+      predictor_.score_session(state_, window_.items(), out, scratch_);
     else
       fill_with_supports(model_->supports, out);
     return out;
@@ -234,9 +235,10 @@ class PySession {
  private:
   std::shared_ptr<const Model> model_;
   Predictor predictor_;
-  Predictor::Scratch scratch_;
+  mutable Predictor::Scratch scratch_;
   std::vector<float> state_;
   int events_ = 0;
+  RepeatWindow window_{predictor_.repeat_window()};  // the repeat head's last events
 };
 
 // A baseline (pop, spop, itemknn, vsknn, sr, stan, vstan) fitted on columns, evaluated like a

@@ -10,6 +10,7 @@
 #include "gru4rec/eval/block_ranker.h"
 #include "gru4rec/eval/evaluator.h"
 #include "gru4rec/eval/metrics.h"
+#include "gru4rec/model/batch_top_k.h"
 #include "gru4rec/model/inference.h"
 #include "gru4rec/model/model_file.h"
 #include "gru4rec/model/repeat_head.h"
@@ -312,6 +313,47 @@ TEST(RepeatHead, SessionItemsFirstRanksTheSessionsItemsByCountThenByScore) {
   }
   // Sessions of at most 10 events: every repeated target is among the first 10.
   EXPECT_EQ(repeats_first, repeats);
+}
+
+TEST(RepeatHead, BatchRecommendationsAreTheTopOfTheScoresWithTheBonuses) {
+  RepeatModel m = train_repeat_model(5);
+  m.model.weights.Br.array() += 3.0f;  // bonuses large enough to reorder surely
+  const Predictor predictor(m.model);
+  Predictor::Scratch scratch = predictor.make_scratch(1);
+  std::vector<float> scores(static_cast<size_t>(m.model.num_items()));
+  for (const bool exclude_seen : {false, true}) {
+    BatchRecommendOptions options;
+    options.k = 7;
+    options.threads = 2;
+    options.exclude_seen = exclude_seen;
+    const auto results = recommend_sessions(m.model, m.test, options);
+    int64_t raised = 0;
+    for (int64_t s = 0; s < m.test.num_sessions(); ++s) {
+      const auto items = m.test.session_items(s);
+      std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
+      for (const int32_t item : items) predictor.advance(state, item, scratch);
+      predictor.score_session(state, items, scores, scratch);
+      if (exclude_seen) {
+        for (const int32_t item : items)
+          scores[static_cast<size_t>(item)] = -std::numeric_limits<float>::infinity();
+      }
+      std::vector<ScoredItem> expected(7);
+      expected.resize(top_k(scores, 7, expected));
+      const auto& got = results[static_cast<size_t>(s)];
+      ASSERT_EQ(got.size(), expected.size());
+      for (size_t r = 0; r < got.size(); ++r) {
+        EXPECT_EQ(got[r].item, expected[r].item) << s << " " << r;
+        EXPECT_NEAR(got[r].score, expected[r].score, 1e-4f * std::max(1.0f, std::abs(got[r].score)));
+        raised += std::find(items.begin(), items.end(), got[r].item) != items.end() ? 1 : 0;
+      }
+    }
+    // Without the exclusion the session's items fill the lists; with it, none is there.
+    if (exclude_seen) {
+      EXPECT_EQ(raised, 0);
+    } else {
+      EXPECT_GT(raised, 2 * m.test.num_sessions());
+    }
+  }
 }
 
 TEST(RepeatHead, IsSavedAndLoadedWithTheModel) {

@@ -193,6 +193,49 @@ TEST_F(ServeTest, RecommendsWhatTheOfflinePredictorScores) {
   EXPECT_EQ(stateless["recommendations"], stored["recommendations"]);
 }
 
+TEST_F(ServeTest, RepeatHeadAnswersAreTheOfflineScoresWithTheBonuses) {
+  // A model with the repeat head: the server's answers are the top of score_session(), the
+  // session's recent items raised; also with an exclusion and an inclusion list.
+  Model model = testing::train_small_model(
+      "threads=1,n_epochs=2,layers=16,n_sample=16,batch_size=16,repeat_window=3", 400);
+  ASSERT_EQ(model.weights.Br.size(), kRepeatFeatures);
+  // A large bonus, so that the session's items surely move (the fit's is data-dependent).
+  model.weights.Wr.setZero();
+  model.weights.Br.setConstant(50.0f);
+  testing::TempDir dir;
+  const std::string path = dir.file("repeat.g4r");
+  save_model(model, path);
+  ServeApp app(ServerOptions{}, path);
+  const Predictor predictor(model);
+  auto scratch = predictor.make_scratch(1);
+  std::vector<float> state(static_cast<size_t>(predictor.state_size()), 0.0f);
+  std::vector<float> scores(static_cast<size_t>(model.num_items()));
+  std::vector<int32_t> events;
+  for (int32_t item : {3, 10, 3, 25, 7}) {
+    const Json out = call(app, "POST", "/v1/sessions/visitor-r/events",
+                              fmt::format(R"({{"item": "{}", "k": 5, "exclude": ["{}"]}})",
+                                          model.items.id(item), model.items.id(10)));
+    predictor.advance(state, item, scratch);
+    events.push_back(item);
+    predictor.score_session(state, events, scores, scratch);
+    scores[10] = -std::numeric_limits<float>::infinity();  // excluded
+    std::vector<ScoredItem> expected(5);
+    top_k(scores, 5, expected);
+    ASSERT_EQ(out["recommendations"].size(), 5u) << out;
+    for (size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(out["recommendations"][i]["item"], model.items.id(expected[i].item)) << i;
+      EXPECT_NEAR(out["recommendations"][i]["score"].get<float>(), expected[i].score,
+                  1e-5f * std::max(1.0f, std::abs(expected[i].score)));
+    }
+  }
+  // The window's items (7, 25, 3) lead: their bonus of 50 lifts them above all others.
+  const Json top = call(app, "GET", "/v1/sessions/visitor-r/recommendations", "", "k=3");
+  std::set<std::string> listed;
+  for (const auto& r : top["recommendations"]) listed.insert(r["item"].get<std::string>());
+  EXPECT_EQ(listed, (std::set<std::string>{model.items.id(7), model.items.id(25),
+                                           model.items.id(3)}));
+}
+
 TEST_F(ServeTest, PopularItemsHonourIncludeAndExcludeInPopularityOrder) {
   ServeApp app(ServerOptions{}, *model_path_);
   const Model& model = app.recommender()->model();

@@ -75,10 +75,21 @@ std::vector<std::vector<ScoredItem>> recommend_sessions(const Model& model,
     std::vector<TopKQuery> queries;
     std::vector<int64_t> batch;
     std::vector<size_t> counts(kRows);
+    // With the repeat head: each row's bonuses (the session's items not excluded).
+    std::vector<std::vector<ItemBonus>> bonuses(kRows);
     const auto flush = [&] {
       batch_top_k.run(queries, counts);
-      for (size_t r = 0; r < batch.size(); ++r)
-        results[static_cast<size_t>(batch[r])].resize(counts[r]);
+      for (size_t r = 0; r < batch.size(); ++r) {
+        auto& out = results[static_cast<size_t>(batch[r])];
+        out.resize(counts[r]);
+        if (bonuses[r].empty()) continue;
+        const std::span<const float> h = std::span<const float>(states[r]).last(units);
+        const Eigen::Map<const RowVector<float>> top(h.data(), static_cast<Eigen::Index>(units));
+        merge_repeat_bonuses(
+            out, bonuses[r],
+            [&](int32_t item) { return model.weights.Wy.row(item).dot(top) + model.weights.By(item); },
+            k);
+      }
       queries.clear();
       batch.clear();
     };
@@ -95,8 +106,13 @@ std::vector<std::vector<ScoredItem>> recommend_sessions(const Model& model,
       std::vector<float>& state = states[batch.size()];
       std::fill(state.begin(), state.end(), 0.0f);
       for (int32_t item : items) predictor.advance(state, item, scratch);
+      std::vector<ItemBonus>& row_bonuses = bonuses[batch.size()];
+      predictor.repeat_bonuses(std::span<const float>(state).last(units), items, row_bonuses,
+                               scratch);
+      if (options.exclude_seen) row_bonuses.clear();  // the session's items are all excluded
+      out.resize(std::min(static_cast<size_t>(model.num_items()), k + row_bonuses.size()));
       queries.push_back(TopKQuery{.state = std::span<const float>(state).last(units),
-                                  .k = k,
+                                  .k = out.size(),
                                   .exclude = seen,
                                   .include = {},
                                   .out = out});

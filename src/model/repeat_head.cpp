@@ -47,6 +47,23 @@ void repeat_candidates(std::span<const int32_t> window, std::vector<RepeatCandid
   }
 }
 
+void merge_repeat_bonuses(std::vector<ScoredItem>& list, std::span<const ItemBonus> bonuses,
+                          const std::function<float(int32_t)>& score_of, size_t k) {
+  for (const ItemBonus& b : bonuses) {
+    auto found = std::find_if(list.begin(), list.end(),
+                              [&](const ScoredItem& s) { return s.item == b.item; });
+    if (found != list.end()) {
+      found->score += b.bonus;
+    } else {
+      list.push_back(ScoredItem{b.item, score_of(b.item) + b.bonus});
+    }
+  }
+  std::sort(list.begin(), list.end(), [](const ScoredItem& a, const ScoredItem& b) {
+    return a.score > b.score || (a.score == b.score && a.item < b.item);
+  });
+  if (list.size() > k) list.resize(k);
+}
+
 template <typename T>
 void repeat_feature_bonuses(const MatrixR<T>& Wr, const RowVector<T>& Br, std::span<const T> h,
                             std::span<T> feature_bonus) {

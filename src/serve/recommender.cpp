@@ -106,6 +106,40 @@ size_t Recommender::recommend(std::span<const float> state, const RecommendOptio
   return job.count;
 }
 
+size_t Recommender::recommend(std::span<const float> state, std::span<const int32_t> session_items,
+                              const RecommendOptions& options, std::span<ScoredItem> out) const {
+  if (predictor_.repeat_window() == 0 || session_items.empty())
+    return recommend(state, options, out);
+  GRU4REC_CHECK(out.size() >= options.k && static_cast<int>(state.size()) == state_size());
+  check_item_indices(num_items(), options, session_items);
+  thread_local std::vector<ItemBonus> bonuses;
+  thread_local std::vector<ScoredItem> wide;
+  const auto units = static_cast<size_t>(model_->weights.shape.output_size());
+  const std::span<const float> top = state.last(units);
+  predictor_.repeat_bonuses(top, session_items, bonuses, scratch().predictor);
+  // The top k + |bonuses| by the model's scores hold at least k items without a bonus, which
+  // every item outside them and the session's items is below: the answer is among those and the
+  // session's items.
+  RecommendOptions wide_options = options;
+  wide_options.k = options.k + bonuses.size();
+  wide.resize(wide_options.k);
+  wide.resize(recommend(state, wide_options, wide));
+  const Eigen::Map<const RowVector<float>> h(top.data(), static_cast<Eigen::Index>(units));
+  const auto listed = [](std::span<const int32_t> list, int32_t item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+  };
+  std::erase_if(bonuses, [&](const ItemBonus& b) {
+    return listed(options.exclude, b.item) ||
+           (!options.include.empty() && !listed(options.include, b.item));
+  });
+  merge_repeat_bonuses(
+      wide, bonuses,
+      [&](int32_t item) { return model_->weights.Wy.row(item).dot(h) + model_->weights.By(item); },
+      options.k);
+  std::copy(wide.begin(), wide.end(), out.begin());
+  return wide.size();
+}
+
 void Recommender::lead_batch(std::unique_lock<std::mutex>& lock) const {
   Slot* slot = nullptr;
   for (const auto& s : slots_) {

@@ -24,10 +24,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
 #include "gru4rec/core/matrix.h"
+#include "gru4rec/model/top_k.h"
 
 namespace gru4rec {
 
@@ -72,6 +74,15 @@ void repeat_candidates(std::span<const int32_t> window, std::vector<RepeatCandid
 template <typename T>
 void repeat_feature_bonuses(const MatrixR<T>& Wr, const RowVector<T>& Br, std::span<const T> h,
                             std::span<T> feature_bonus);
+
+// Top-k with the bonuses from a top list by the model's scores alone: `list` holds the best
+// k + bonuses.size() items by score (all of them when there are fewer), best first; every item
+// outside it and outside `bonuses` is then below at least k items of it, so the answer is among
+// the two. Adds each bonus to its item's score (score_of(item) gives the score of an item not in
+// the list), sorts best first (ties by item index, as top_k) and keeps k. The caller leaves out
+// of `bonuses` the items that may not be recommended.
+void merge_repeat_bonuses(std::vector<ScoredItem>& list, std::span<const ItemBonus> bonuses,
+                          const std::function<float(int32_t)>& score_of, size_t k);
 
 // The bonus of a candidate: the sum of its features' bonuses.
 template <typename T>

@@ -67,12 +67,13 @@ class Recommender : public SessionModel {
   void advance(std::span<float> state, int32_t item) const override;
 
   // The top-k items for a session's state, best first, into `out` (size >= k); returns how many.
+  // Without the session's items: the model's scores alone (no repeat bonuses).
   size_t recommend(std::span<const float> state, const RecommendOptions& options,
                    std::span<ScoredItem> out) const;
-  size_t recommend(std::span<const float> state, std::span<const int32_t> /*session_items*/,
-                   const RecommendOptions& options, std::span<ScoredItem> out) const override {
-    return recommend(state, options, out);
-  }
+  // With the session's events (oldest first): a model with the repeat head raises the items of
+  // the last repeat_window of them by their bonuses; the others ignore them.
+  size_t recommend(std::span<const float> state, std::span<const int32_t> session_items,
+                   const RecommendOptions& options, std::span<ScoredItem> out) const override;
 
   size_t popular(const RecommendOptions& options, std::span<ScoredItem> out) const override {
     return catalog_.popular(options, out);
