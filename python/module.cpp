@@ -17,6 +17,7 @@
 #include "gru4rec/baselines/baseline.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
+#include "gru4rec/data/holdout.h"
 #include "gru4rec/data/replay.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/eval/evaluator.h"
@@ -294,6 +295,29 @@ class PyBaseline {
 
 // gru4rec prepare into `output_dir`: a named preset, or the generic layout given as a dict of
 // GenericLayout's fields. Returns what stats.json holds (JSON text).
+// gru4rec split: the last sessions of a training file into a validation file; the counts as a
+// dict.
+py::dict split_file(const std::string& input, const std::string& train_out,
+                    const std::string& valid_out, double valid_share) {
+  HoldoutSplit split;
+  ItemIndex items;
+  {
+    py::gil_scoped_release release;
+    const SessionLog log = read_training_log(input, ReadOptions{}, items);
+    split = split_last_sessions(log, valid_share);
+    write_session_log(train_out, split.train, items);
+    write_session_log(valid_out, split.valid, items);
+  }
+  py::dict out;
+  out["train_events"] = split.train.num_events();
+  out["train_sessions"] = split.train.num_sessions();
+  out["valid_events"] = split.valid.num_events();
+  out["valid_sessions"] = split.valid.num_sessions();
+  out["dropped_events"] = split.dropped_events;
+  out["dropped_sessions"] = split.dropped_sessions;
+  return out;
+}
+
 std::string prepare(const std::vector<std::string>& inputs, const std::string& output_dir,
                     const std::string& preset_name, bool skip_bad_lines, const py::dict& layout) {
   GenericLayout g;
@@ -631,6 +655,7 @@ PYBIND11_MODULE(_gru4rec, m) {
       .def("description", &gru4rec::PyBaseline::description);
   m.def("baseline_names", [] { return gru4rec::baseline_names(); });
   m.def("prepare", &gru4rec::prepare);
+  m.def("split", &gru4rec::split_file);
   m.def("preset_names", [] {
     std::vector<std::string> names;
     for (const gru4rec::Preset& p : gru4rec::presets()) names.push_back(p.name);

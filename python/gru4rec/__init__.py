@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _gru4rec
 
-__all__ = ["GRU4Rec", "Session", "Baseline", "baseline_names", "prepare", "preset_names"]
+__all__ = ["GRU4Rec", "Session", "Baseline", "baseline_names", "prepare", "preset_names", "split"]
 
 
 def baseline_names():
@@ -52,6 +52,17 @@ def prepare(inputs, output_dir, preset=None, skip_bad_lines=False, **layout):
     text = _gru4rec.prepare(inputs, os.fspath(output_dir), preset or "", bool(skip_bad_lines),
                             layout)
     return json.loads(text)
+
+
+def split(train, train_out, valid_out, valid_share=0.1):
+    """Cuts the last sessions of the training file `train` (by start time; file order for
+    equal times) into a validation file, whole sessions only, as `gru4rec split` does: for
+    tuning without the test data. Validation events of items unknown to the training part are
+    dropped, then sessions left with one event. Returns the counts (a dict)."""
+    train = os.fspath(train)
+    if not os.path.exists(train):
+        raise FileNotFoundError(train)
+    return _gru4rec.split(train, os.fspath(train_out), os.fspath(valid_out), float(valid_share))
 
 
 def _value_text(name, value):

@@ -443,3 +443,43 @@ def test_long_calls_release_the_gil(data):
         # Python's switch interval is 5 ms: a thread that gets the GIL only between calls would
         # tick a handful of times; one that runs alongside ticks every few microseconds.
         assert len(inside) > 200, f"{name}: {len(inside)} ticks in {span:.2f} s"
+
+
+def test_split_writes_what_the_cli_writes(data, tmp_path):
+    folder, _, _ = data
+    counts = gru4rec.split(folder / "train.tsv", tmp_path / "tr.tsv", tmp_path / "va.tsv",
+                           valid_share=0.2)
+    subprocess.run([CLI, "split", str(folder / "train.tsv"), "--train-out",
+                    str(tmp_path / "cli_tr.tsv"), "--valid-out", str(tmp_path / "cli_va.tsv"),
+                    "--valid-share", "0.2"], check=True, capture_output=True)
+    assert open(tmp_path / "tr.tsv").read() == open(tmp_path / "cli_tr.tsv").read()
+    assert open(tmp_path / "va.tsv").read() == open(tmp_path / "cli_va.tsv").read()
+    train = pd.read_csv(tmp_path / "tr.tsv", sep="\t")
+    valid = pd.read_csv(tmp_path / "va.tsv", sep="\t")
+    assert counts["train_events"] == len(train) and counts["valid_events"] == len(valid)
+    # Whole sessions, the later ones, with items the training part knows.
+    assert not set(train.SessionId) & set(valid.SessionId)
+    assert train.groupby("SessionId").Time.min().max() <= valid.groupby("SessionId").Time.min().min()
+    assert set(valid.ItemId) <= set(train.ItemId)
+    assert valid.groupby("SessionId").size().min() >= 2
+    with pytest.raises(Exception, match="validation share"):
+        gru4rec.split(folder / "train.tsv", tmp_path / "a.tsv", tmp_path / "b.tsv", valid_share=1.5)
+
+
+def test_the_repeat_head_in_sessions_batches_and_evaluation(data, tmp_path):
+    _, train, test = data
+    model = GRU4Rec(**PARAMS, repeat_window=5).fit(train)
+    model.save(tmp_path / "r.g4r")
+    again = GRU4Rec.load(tmp_path / "r.g4r")
+    items = [str(i) for i in test.ItemId[:4]]
+    live = again.session()
+    for item in items:
+        live.add(item)
+    ids, scores = live.recommend(k=8)
+    assert list(ids) == list(again.recommend(items, k=8)[0])
+    assert list(again.recommend_batch([items], k=8)[0][0]) == list(ids)
+    out = subprocess.run([CLI, "eval", str(tmp_path / "r.g4r"), str(data[0] / "test.tsv"),
+                          "--json"], check=True, capture_output=True, text=True).stdout
+    cli = json.loads(out)["evaluations"][0]
+    assert again.evaluate(test)["recall@20"] == pytest.approx(cli["metrics"]["recall@20"])
+    assert again.evaluate(test)["mrr@20"] == pytest.approx(cli["metrics"]["mrr@20"])
