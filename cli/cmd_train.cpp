@@ -36,7 +36,8 @@ struct TrainOptions {
   bool json = false;
   bool quiet = false;
   bool profile = false;
-  bool save_optimizer_state = false;
+  bool save_optimizer_state = false;  // given explicitly (the default anyway)
+  bool no_optimizer_state = false;
   std::string valid_path;
   int eval_every = 1;
   int early_stop = 0;
@@ -129,6 +130,8 @@ void run_train(const TrainOptions& o) {
   if (!o.save_path.empty()) check_writable(o.save_path);
   if (o.save_optimizer_state && o.save_path.empty())
     throw Error("--save-optimizer-state needs a model file to save to (-s FILE)");
+  if (o.save_optimizer_state && o.no_optimizer_state)
+    throw Error("--save-optimizer-state and --no-optimizer-state contradict each other");
   if (o.early_stop > 0 && o.valid_path.empty())
     throw Error("--early-stop needs a validation file (--valid FILE)");
 
@@ -202,7 +205,7 @@ void run_train(const TrainOptions& o) {
   }
   if (o.profile) print_profile(log, phase_profile, summary.threads);
   if (!o.save_path.empty()) {
-    save_model(model, o.save_path, o.save_optimizer_state);
+    save_model(model, o.save_path, !o.no_optimizer_state);
     fmt::print(log, "Saved model to {}\n", o.save_path);
   }
   std::fflush(log);
@@ -254,10 +257,12 @@ void add_train_command(CLI::App& app) {
                   "parameter file: TOML (name = value lines) or an official .py paramfile");
   cmd->add_option("-s,--save", options->save_path, "save the trained model to this file");
   cmd->add_flag("--save-optimizer-state", options->save_optimizer_state,
-                "save the optimizer's state (Adagrad accumulators, momentum) with the model, so "
-                "that a training continued with --init (and --init-shrink 1) goes on exactly where "
-                "this one stopped "
-                "(the file is 2 to 3 times larger)");
+                "save the optimizer's state (Adagrad accumulators, momentum) with the model (the "
+                "default), so that a training continued with --init goes on where this one "
+                "stopped instead of restarting Adagrad (a tenth of the recall lost on Diginetica)");
+  cmd->add_flag("--no-optimizer-state", options->no_optimizer_state,
+                "save the weights only (a file 2 to 3 times smaller; a training continued from it "
+                "restarts Adagrad from zero)");
   CLI::Option* init = cmd->add_option(
       "--init", options->init_path,
       "continue training this model on TRAIN: its items keep their weights, new "

@@ -3,6 +3,7 @@
 // (CSV) is rewritten atomically after every trial and resumed when it exists.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -21,6 +22,7 @@ namespace {
 struct TuneCommandOptions {
   std::string train_path, valid_path, space_path, log_path;
   std::string mode = "standard";
+  double budget_hours = 0;
   TuneOptions tune;
   bool json = false;
   DataOptions data;
@@ -31,6 +33,8 @@ void run_tune(const TuneCommandOptions& o) {
   std::FILE* log = out.log();
   TuneOptions options = o.tune;
   options.mode = parse_tie_mode(o.mode);
+  options.budget_seconds = o.budget_hours * 3600;
+  if (options.audit_stopping) options.stop_early = true;
   const ParamSpace space = read_param_space(o.space_path);
   check_tune_options(space, options);
   const std::string log_path = o.log_path.empty() ? "tune-log.csv" : o.log_path;
@@ -60,8 +64,31 @@ void run_tune(const TuneCommandOptions& o) {
     write_file_atomically(log_path, [&](std::ostream& s) { s << format_trial_log(space, done); });
     std::fflush(log);
   };
+  const auto start = std::chrono::steady_clock::now();
   run_tuning(space, options, items, train, valid, records, callbacks);
+  const double hours =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 3600;
+  if (static_cast<int>(records.size()) < options.trials) {
+    fmt::print(log, "Budget of {:.2f} hours used ({:.2f} hours): {} of {} trials run\n",
+               o.budget_hours, hours, records.size(), options.trials);
+  }
   const int best = best_trial(records);
+  // How the stopping rule did, on the trials of this run and the resumed ones.
+  int stopped = 0, would_stop = 0, would_stop_winner = 0;
+  for (const TrialRecord& r : records) {
+    stopped += r.stopped_epoch > 0 ? 1 : 0;
+    would_stop += r.would_stop_epoch > 0 ? 1 : 0;
+  }
+  if (best >= 0 && records[static_cast<size_t>(best)].would_stop_epoch > 0) would_stop_winner = 1;
+  if (stopped > 0) fmt::print(log, "Early stopping: {} of {} trials stopped\n", stopped, records.size());
+  if (options.audit_stopping) {
+    fmt::print(log,
+               "Early stopping audit: the rule would have stopped {} of {} trials (trained to the "
+               "end here){}\n",
+               would_stop, records.size(),
+               would_stop_winner > 0 ? ", the best trial among them" : ", not the best one");
+  }
+
   if (best < 0) throw Error(fmt::format("every trial failed; see {}", log_path));
   const TrialRecord& winner = records[static_cast<size_t>(best)];
   const std::string all = all_trial_params(space, options, winner);
@@ -73,6 +100,10 @@ void run_tune(const TuneCommandOptions& o) {
                                       {"value", winner.trial.objective},
                                       {"params", all},
                                       {"trials", records.size()},
+                                      {"hours", hours},
+                                      {"stopped_trials", stopped},
+                                      {"would_stop_trials", would_stop},
+                                      {"would_stop_winner", would_stop_winner > 0},
                                       {"log", log_path}}));
   }
 }
@@ -110,6 +141,25 @@ void add_tune_command(CLI::App& app) {
   cmd->add_option("--seed", options->tune.seed, "seed of the sampler")->capture_default_str();
   cmd->add_option("-e,--eval-mode", options->mode, "tie handling of the evaluation")
       ->check(CLI::IsMember({"standard", "conservative", "median"}))
+      ->capture_default_str();
+  cmd->add_flag("--stop-early", options->tune.stop_early,
+                "evaluate every trial after each epoch and stop it when its best value so far is "
+                "clearly below the median of the finished trials' at that epoch (the median rule; "
+                "see --stop-margin)");
+  cmd->add_option("--stop-margin", options->tune.stop_margin,
+                  "with --stop-early: stop when below (1 - margin) x the median")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  cmd->add_option("--stop-min-trials", options->tune.stop_min_trials,
+                  "with --stop-early: finished trials needed at an epoch before the rule applies")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_flag("--audit-stopping", options->tune.audit_stopping,
+                "apply the stopping rule without stopping: count the trials it would stop and "
+                "whether the best one is among them");
+  cmd->add_option("--budget-hours", options->budget_hours,
+                  "start no new round of trials after this many hours (0: no limit)")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   cmd->add_flag("--json", options->json, "print the best result as JSON");
   options->data.add_to(*cmd);

@@ -148,13 +148,29 @@ TEST(TrialLog, RoundTripsAndRefusesTheLogOfAnotherSpace) {
   const ParamSpace space = parse_param_space(kSpace, "space.json");
   std::vector<TrialRecord> records{
       {Trial{{96, 0.02, 0.7, 1}, 0.25}, 12.5, "ok"},
-      {Trial{{512, 0.5, 0.0, 2}, std::nan("")}, 1.0, "failed: diverged, lr too high"}};
+      {Trial{{512, 0.5, 0.0, 2}, std::nan("")}, 1.0, "failed: diverged, lr too high"},
+      {Trial{{64, 0.1, 0.0, 1}, 0.125}, 3.0, "stopped at epoch 2 of 10", {0.1, 0.125}}};
   const std::string text = format_trial_log(space, records);
   EXPECT_EQ(text.substr(0, text.find('\n')),
-            "trial,layers,learning_rate,momentum,elu_param,objective,seconds,status");
-  EXPECT_NE(text.find("1,96,0.02,0.7,1,0.25,12.500,ok"), std::string::npos) << text;
+            "trial,layers,learning_rate,momentum,elu_param,objective,seconds,status,curve");
+  EXPECT_NE(text.find("1,96,0.02,0.7,1,0.25,12.500,ok,\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("3,64,0.1,0,1,0.125,3.000,stopped at epoch 2 of 10,0.1;0.125\n"),
+            std::string::npos)
+      << text;
   const std::vector<TrialRecord> back = parse_trial_log(space, text, "log.csv");
-  ASSERT_EQ(back.size(), 2u);
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[2].curve, records[2].curve);
+  EXPECT_EQ(back[2].stopped_epoch, 2);
+  EXPECT_EQ(back[0].stopped_epoch, 0);
+  // A log written before the curve column reads as before.
+  const std::vector<TrialRecord> old = parse_trial_log(
+      space,
+      "trial,layers,learning_rate,momentum,elu_param,objective,seconds,status\n"
+      "1,96,0.02,0.7,1,0.25,12.500,ok (would have stopped at epoch 3 of 10)\n",
+      "old.csv");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_TRUE(old[0].curve.empty());
+  EXPECT_EQ(old[0].would_stop_epoch, 3);
   EXPECT_EQ(back[0].trial.values, records[0].trial.values);
   EXPECT_DOUBLE_EQ(back[0].trial.objective, 0.25);
   EXPECT_TRUE(std::isnan(back[1].trial.objective));

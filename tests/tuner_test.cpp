@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "gru4rec/core/error.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/data/synthetic.h"
@@ -95,6 +97,80 @@ TEST_F(TunerTest, ContradictoryOptionsAreRefused) {
   TuneOptions bad_fixed = options_;
   bad_fixed.fixed = "no_such_param=1";
   EXPECT_THROW(check_tune_options(space, bad_fixed), Error);
+}
+
+
+TEST(MedianRule, StopsOnlyClearlyBelowTheMedianOfEnoughFinishedTrials) {
+  // Finished curves; at epoch 2 their best values so far are 0.30, 0.40, 0.50 (median 0.40).
+  const std::vector<std::vector<double>> done = {
+      {0.2, 0.3, 0.35}, {0.4, 0.35, 0.5}, {0.1, 0.5, 0.6}, {0.9}};  // the last is too short
+  EXPECT_TRUE(median_rule_stops(std::vector<double>{0.1, 0.38}, done, 0.02, 3));
+  EXPECT_FALSE(median_rule_stops(std::vector<double>{0.1, 0.395}, done, 0.02, 3));  // within 2%
+  EXPECT_FALSE(median_rule_stops(std::vector<double>{0.45, 0.2}, done, 0.02, 3));   // best so far
+  EXPECT_FALSE(median_rule_stops(std::vector<double>{0.1, 0.2}, done, 0.02, 4));    // too few
+  // Epoch 1, four curves long enough: best values 0.2, 0.4, 0.1, 0.9: median (0.2 + 0.4) / 2.
+  EXPECT_TRUE(median_rule_stops(std::vector<double>{0.25}, done, 0.0, 3));
+  EXPECT_FALSE(median_rule_stops(std::vector<double>{0.31}, done, 0.0, 3));
+  EXPECT_FALSE(median_rule_stops(std::vector<double>{}, done, 0.0, 1));
+}
+
+TEST_F(TunerTest, EarlyStoppingStopsBadTrialsAndTheAuditOnlyMarksThem) {
+  // Trials of 4 epochs whose learning rate is either sound or far too small; after 3 sound
+  // ones have finished, the slow ones fall behind the median at once.
+  const ParamSpace space = parse_param_space(
+      R"({"name": "learning_rate", "dtype": "categorical", "values": ["0.1", "0.0001"]})",
+      "space");
+  options_.fixed = "n_epochs=4,batch_size=16,n_sample=0,layers=16,threads=1";
+  options_.metric = "recall";
+  options_.stop_early = true;
+  options_.stop_min_trials = 3;
+  std::vector<TrialRecord> records;
+  for (int i = 0; i < 3; ++i) records.push_back(TrialRecord{Trial{{0}, 0}, 1.0, "ok"});
+  options_.trials = 3;  // nothing to run: only the resumed records
+  // The three "finished" trials' curves, as a log would give them: sound values.
+  for (auto& r : records) r.curve = {0.3, 0.35, 0.4, 0.42};
+  for (auto& r : records) r.trial.objective = 0.42;
+  options_.trials = 5;
+  options_.seed = 11;
+  run_tuning(space, options_, items_, train_, valid_, records);
+  ASSERT_EQ(records.size(), 5u);
+  int stopped = 0;
+  for (size_t r = 3; r < records.size(); ++r) {
+    const TrialRecord& t = records[r];
+    ASSERT_FALSE(t.curve.empty());
+    if (t.stopped_epoch > 0) {
+      ++stopped;
+      EXPECT_EQ(t.curve.size(), static_cast<size_t>(t.stopped_epoch));
+      EXPECT_EQ(t.status, fmt::format("stopped at epoch {} of 4", t.stopped_epoch));
+      EXPECT_TRUE(median_rule_stops(t.curve, {records[0].curve, records[1].curve, records[2].curve},
+                                    options_.stop_margin, 3));
+    } else {
+      EXPECT_EQ(t.curve.size(), 4u);
+      EXPECT_EQ(t.status, "ok");
+    }
+  }
+  // The same search audited: nothing is stopped, the same trials are marked.
+  std::vector<TrialRecord> audited(records.begin(), records.begin() + 3);
+  options_.audit_stopping = true;
+  run_tuning(space, options_, items_, train_, valid_, audited);
+  ASSERT_EQ(audited.size(), 5u);
+  for (size_t r = 3; r < audited.size(); ++r) {
+    EXPECT_EQ(audited[r].stopped_epoch, 0);
+    EXPECT_EQ(audited[r].curve.size(), 4u);
+    EXPECT_EQ(audited[r].would_stop_epoch, records[r].stopped_epoch) << r;
+  }
+  // A stopping rule that never has a chance to act would make this test meaningless.
+  EXPECT_GT(stopped, 0);
+}
+
+TEST_F(TunerTest, ABudgetStartsNoNewRoundOnceSpent) {
+  const ParamSpace space = parse_param_space(
+      R"({"name": "layers", "dtype": "int", "values": [4, 12], "step": 4})", "space");
+  options_.trials = 50;
+  options_.budget_seconds = 1e-9;  // spent before the first round
+  std::vector<TrialRecord> records;
+  run_tuning(space, options_, items_, train_, valid_, records);
+  EXPECT_TRUE(records.empty());
 }
 
 }  // namespace

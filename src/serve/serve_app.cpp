@@ -442,7 +442,10 @@ std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
     return model;
   }
   // Throws on a bad file, and on anything but a regular file of at most max_model_bytes.
-  auto model = std::make_shared<const Model>(load_model(source, options_.max_model_bytes));
+  Model loaded = load_model(source, options_.max_model_bytes);
+  // Serving needs the weights only: model files carry the optimizer's state by default.
+  loaded.optimizer_state.reset();
+  auto model = std::make_shared<const Model>(std::move(loaded));
   if (current != nullptr && current->content_id() == model->content_id) return nullptr;
   std::unique_lock registry_lock(registry_mutex_);
   return std::make_shared<const Recommender>(model, next_version_++, registry_,

@@ -14,8 +14,14 @@ namespace {
 std::string header(const ParamSpace& space) {
   std::vector<std::string> columns{"trial"};
   for (const SpaceParam& p : space.params) columns.push_back(p.name);
-  columns.insert(columns.end(), {"objective", "seconds", "status"});
+  columns.insert(columns.end(), {"objective", "seconds", "status", "curve"});
   return join(columns, ",");
+}
+
+// The header of logs written before the curve column.
+std::string header_without_curve(const ParamSpace& space) {
+  std::string text = header(space);
+  return text.substr(0, text.size() - std::string(",curve").size());
 }
 
 std::string value_text(const SpaceParam& p, double value) {
@@ -51,6 +57,9 @@ std::string format_trial_log(const ParamSpace& space, const std::vector<TrialRec
                          : fmt::format("{:.10g}", record.trial.objective));
     fields.push_back(fmt::format("{:.3f}", record.seconds));
     fields.push_back(clean_status(record.status));
+    std::vector<std::string> curve;
+    for (const double v : record.curve) curve.push_back(fmt::format("{:.10g}", v));
+    fields.push_back(join(curve, ";"));
     text += join(fields, ",") + "\n";
   }
   return text;
@@ -60,11 +69,16 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
                                          std::string_view source) {
   std::vector<TrialRecord> records;
   int line_number = 0;
+  size_t columns = space.params.size() + 5;
   for (std::string_view line : split(text, '\n')) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (trim(line).empty()) continue;
     if (line_number == 1) {
+      if (line == header_without_curve(space)) {
+        columns = space.params.size() + 4;
+        continue;
+      }
       if (line != header(space)) {
         throw Error(
             fmt::format("{}:1: the log's columns are not those of this search space; "
@@ -77,8 +91,8 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
     const auto fail = [&](const std::string& what) {
       return Error(fmt::format("{}:{}: {}", source, line_number, what));
     };
-    if (fields.size() != space.params.size() + 4)
-      throw fail(fmt::format("expected {} fields, got {}", space.params.size() + 4, fields.size()));
+    if (fields.size() != columns)
+      throw fail(fmt::format("expected {} fields, got {}", columns, fields.size()));
     TrialRecord record;
     for (size_t p = 0; p < space.params.size(); ++p) {
       const SpaceParam& param = space.params[p];
@@ -109,6 +123,23 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
     if (!seconds) throw fail("seconds: expected a number");
     record.seconds = *seconds;
     record.status = std::string(fields[space.params.size() + 3]);
+    if (columns > space.params.size() + 4 && !trim(fields[space.params.size() + 4]).empty()) {
+      for (std::string_view v : split(fields[space.params.size() + 4], ';')) {
+        const std::optional<double> point = parse_double(v);
+        if (!point) throw fail(fmt::format("curve: expected numbers, got {}", quote_for_message(v)));
+        record.curve.push_back(*point);
+      }
+    }
+    // "stopped at epoch E" and "ok (would have stopped at epoch E)" from the status.
+    const auto epoch_after = [&](std::string_view marker) {
+      const size_t at = record.status.find(marker);
+      if (at == std::string::npos) return 0;
+      const auto value = parse_int(std::string_view(record.status).substr(at + marker.size(),
+          record.status.find_first_not_of("0123456789", at + marker.size()) - at - marker.size()));
+      return value ? static_cast<int>(*value) : 0;
+    };
+    record.stopped_epoch = record.status.starts_with("stopped") ? epoch_after("epoch ") : 0;
+    record.would_stop_epoch = epoch_after("would have stopped at epoch ");
     records.push_back(std::move(record));
   }
   return records;

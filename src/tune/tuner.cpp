@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -26,10 +27,17 @@ std::set<std::string, std::less<>> fixed_names(std::string_view fixed) {
   return names;
 }
 
+double objective_of(const EvalResult& result, const TuneOptions& options) {
+  return options.metric == "recall" ? result.recall[0]
+         : options.metric == "mrr"  ? result.mrr[0]
+                                    : result.ndcg[0];
+}
+
+// `done`: the curves of the trials finished before this one (early stopping).
 TrialRecord run_trial(const Params& base, const ParamSpace& space,
                       const std::vector<double>& values, const ItemIndex& items,
                       const SessionLog& train, const SessionLog& valid, const TuneOptions& options,
-                      int threads) {
+                      int threads, const std::vector<std::vector<double>>& done) {
   const auto start = std::chrono::steady_clock::now();
   TrialRecord record;
   record.trial.values = values;
@@ -40,16 +48,40 @@ TrialRecord run_trial(const Params& base, const ParamSpace& space,
     if (!fixed_names(options.fixed).contains("threads")) params.threads = threads;
     validate_params(params);
     Model model = Model::initialize(params, ItemIndex(items), train, "tuning data");
-    train_model(model, train);
     EvalOptions eval;
     eval.cutoffs = {options.cutoff};
     eval.mode = options.mode;
     eval.threads = threads;
     eval.list_metrics = false;
-    const EvalResult result = evaluate(model, valid, eval);
-    record.trial.objective = options.metric == "recall" ? result.recall[0]
-                             : options.metric == "mrr"  ? result.mrr[0]
-                                                        : result.ndcg[0];
+    TrainCallbacks callbacks;
+    if (options.stop_early) {
+      // The metric after every epoch (of that epoch's weights); the rule may end the training.
+      callbacks.snapshot_every = 1;
+      callbacks.on_snapshot = [&](const EpochReport& epoch, const Model& snapshot) {
+        record.curve.push_back(objective_of(evaluate(snapshot, valid, eval), options));
+        if (epoch.epoch >= params.n_epochs) return true;
+        if (record.would_stop_epoch == 0 &&
+            median_rule_stops(record.curve, done, options.stop_margin, options.stop_min_trials)) {
+          record.would_stop_epoch = epoch.epoch;
+          if (!options.audit_stopping) {
+            record.stopped_epoch = epoch.epoch;
+            return false;
+          }
+        }
+        return true;
+      };
+    }
+    train_model(model, train, callbacks);
+    if (record.stopped_epoch > 0) {
+      record.trial.objective = *std::max_element(record.curve.begin(), record.curve.end());
+      record.status = fmt::format("stopped at epoch {} of {}", record.stopped_epoch, params.n_epochs);
+    } else {
+      record.trial.objective = objective_of(evaluate(model, valid, eval), options);
+      if (record.would_stop_epoch > 0) {
+        record.status = fmt::format("ok (would have stopped at epoch {} of {})",
+                                    record.would_stop_epoch, params.n_epochs);
+      }
+    }
   } catch (const std::exception& e) {  // a failed trial (diverged, bad combination, memory)
     record.status = std::string("failed: ") + e.what();
   }
@@ -58,6 +90,29 @@ TrialRecord run_trial(const Params& base, const ParamSpace& space,
 }
 
 }  // namespace
+
+bool median_rule_stops(std::span<const double> curve, const std::vector<std::vector<double>>& done,
+                       double margin, int min_trials) {
+  if (curve.empty()) return false;
+  const size_t epochs = curve.size();
+  std::vector<double> best_of_others;
+  for (const std::vector<double>& other : done) {
+    if (other.size() < epochs) continue;  // stopped earlier, or a trial without a curve
+    best_of_others.push_back(*std::max_element(other.begin(), other.begin() + static_cast<ptrdiff_t>(epochs)));
+  }
+  if (static_cast<int>(best_of_others.size()) < std::max(min_trials, 1)) return false;
+  const size_t middle = best_of_others.size() / 2;
+  std::nth_element(best_of_others.begin(), best_of_others.begin() + static_cast<ptrdiff_t>(middle),
+                   best_of_others.end());
+  double median = best_of_others[middle];
+  if (best_of_others.size() % 2 == 0) {
+    median = (median + *std::max_element(best_of_others.begin(),
+                                         best_of_others.begin() + static_cast<ptrdiff_t>(middle))) /
+             2;
+  }
+  const double best = *std::max_element(curve.begin(), curve.end());
+  return best < (1 - margin) * median;
+}
 
 void check_tune_options(const ParamSpace& space, const TuneOptions& options) {
   const auto fixed = fixed_names(options.fixed);
@@ -71,6 +126,9 @@ void check_tune_options(const ParamSpace& space, const TuneOptions& options) {
   }
   if (options.cutoff < 1) throw Error("the cut-off of the tuning metric must be at least 1");
   if (options.trials < 1 || options.jobs < 1) throw Error("trials and jobs must be at least 1");
+  if (!(options.stop_margin >= 0 && options.stop_margin < 1))
+    throw Error("the stopping margin must be in [0, 1)");
+  if (!(options.budget_seconds >= 0)) throw Error("the budget must not be negative");
   Params base;
   if (!options.fixed.empty()) apply_param_string(base, options.fixed);  // throws for bad ones
 }
@@ -86,7 +144,17 @@ void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemI
   TpeSampler sampler(space, tpe);
   const int jobs = std::max(1, std::min(options.jobs, options.trials));
   const int threads_per_trial = std::max(1, available_cores() / jobs);
+  const auto start = std::chrono::steady_clock::now();
   while (static_cast<int>(records.size()) < options.trials) {
+    if (options.budget_seconds > 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >=
+            options.budget_seconds)
+      break;
+    // The finished trials' curves (a trial that was stopped counts with its curve so far).
+    std::vector<std::vector<double>> done;
+    for (const TrialRecord& r : records) {
+      if (!r.curve.empty() && !std::isnan(r.trial.objective)) done.push_back(r.curve);
+    }
     const int round = std::min(jobs, options.trials - static_cast<int>(records.size()));
     std::vector<Trial> history;
     for (const TrialRecord& r : records) history.push_back(r.trial);
@@ -94,8 +162,9 @@ void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemI
     for (int j = 0; j < round; ++j) points.push_back(sampler.propose(history));
     std::vector<TrialRecord> outcomes(static_cast<size_t>(round));
     run_parallel(round, [&](int j) {
-      outcomes[static_cast<size_t>(j)] = run_trial(base, space, points[static_cast<size_t>(j)],
-                                                   items, train, valid, options, threads_per_trial);
+      outcomes[static_cast<size_t>(j)] =
+          run_trial(base, space, points[static_cast<size_t>(j)], items, train, valid, options,
+                    threads_per_trial, done);
     });
     for (TrialRecord& outcome : outcomes) {
       records.push_back(std::move(outcome));

@@ -4,10 +4,20 @@
 // is maximised. Trials run `jobs` at a time, each with cores / jobs training threads. A failed
 // trial (diverged, a bad combination, memory) is recorded with its error and never wins.
 //
+// Early stopping (the median rule of Google Vizier, Golovin et al., KDD 2017): with
+// stop_early, every trial is evaluated on the validation log after each epoch, and stopped
+// after epoch e when its best value so far is below (1 - stop_margin) times the median of the
+// best values up to epoch e of the trials finished before it (at least stop_min_trials of them
+// reached epoch e). A stopped trial's objective is its best value so far. With audit_stopping the
+// rule only marks the trials it would stop, which train to the end, so that a search can count
+// how often the rule would have stopped the winner. budget_seconds > 0: no new round of trials
+// starts once the search has run that long.
+//
 // Not thread-safe: one search at a time per call; the callbacks run on the calling thread.
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,7 +38,17 @@ struct TuneOptions {
   TieMode mode = TieMode::kStandard;
   int jobs = available_cores();  // trials at once
   uint64_t seed = 1;             // of the sampler (offset by the trials already done)
+  bool stop_early = false;
+  double stop_margin = 0.02;
+  int stop_min_trials = 3;
+  bool audit_stopping = false;
+  double budget_seconds = 0;
 };
+
+// The median rule above: true when `curve` (the trial's values after epochs 1 .. e) should stop
+// after its last epoch, given the curves of the finished trials.
+bool median_rule_stops(std::span<const double> curve, const std::vector<std::vector<double>>& done,
+                       double margin, int min_trials);
 
 struct TuneCallbacks {
   // After each trial, with every record so far (the new one last).
