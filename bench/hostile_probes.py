@@ -577,8 +577,9 @@ class Context:
         return p
 
     def train(self, data, out, params):
+        # Weights only: the probes size their models (--max-model-bytes) without Adagrad's state.
         self.run([self.gru4rec, "train", data, "-ps", params, "-s", out, "-q",
-                  "--progress", "none"])
+                  "--progress", "none", "--no-optimizer-state"])
 
     def big_model(self):
         """A model that takes a while (~0.1-0.2 s) to load: wide GRU layers."""

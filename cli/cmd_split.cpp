@@ -30,11 +30,12 @@ void run_split(const SplitCommandOptions& o) {
   write_session_log(o.valid_path, split.valid, items);
   fmt::print("Wrote {}: {} events in {} sessions\n", o.train_path,
              with_thousands(split.train.num_events()), with_thousands(split.train.num_sessions()));
-  fmt::print("Wrote {}: {} events in {} sessions (the last sessions by start time; {} events with "
-             "items unknown to the training part and {} sessions left with one event dropped)\n",
-             o.valid_path, with_thousands(split.valid.num_events()),
-             with_thousands(split.valid.num_sessions()), with_thousands(split.dropped_events),
-             with_thousands(split.dropped_sessions));
+  fmt::print(
+      "Wrote {}: {} events in {} sessions (the last sessions by start time; {} events with "
+      "items unknown to the training part and {} sessions left with one event dropped)\n",
+      o.valid_path, with_thousands(split.valid.num_events()),
+      with_thousands(split.valid.num_sessions()), with_thousands(split.dropped_events),
+      with_thousands(split.dropped_sessions));
 }
 
 }  // namespace

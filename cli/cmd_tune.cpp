@@ -80,7 +80,8 @@ void run_tune(const TuneCommandOptions& o) {
     would_stop += r.would_stop_epoch > 0 ? 1 : 0;
   }
   if (best >= 0 && records[static_cast<size_t>(best)].would_stop_epoch > 0) would_stop_winner = 1;
-  if (stopped > 0) fmt::print(log, "Early stopping: {} of {} trials stopped\n", stopped, records.size());
+  if (stopped > 0)
+    fmt::print(log, "Early stopping: {} of {} trials stopped\n", stopped, records.size());
   if (options.audit_stopping) {
     fmt::print(log,
                "Early stopping audit: the rule would have stopped {} of {} trials (trained to the "

@@ -45,7 +45,8 @@ TEST(Params, DefaultsAreThoseOfTheOfficialPyTorchVersion) {
             "embedding=0,constrained_embedding=True,n_sample=2048,sample_alpha=0.5,bpreg=1,"
             "logq=0,smoothing=0,lmbd=0,grad_cap=0,sigma=0,init_as_normal=False,time_sort=True,"
             "train_random_order=False,sample_store_size=10000000,seed=42,parallel=sync,"
-            "parallel_warmup=100,average_epochs=1,repeat_window=0,repeat_events=200000,");
+            "parallel_warmup=100,average_epochs=1,repeat_window=0,repeat_events=200000,repeat_"
+            "holdout=0.1,");
 }
 
 TEST(Params, ParsesTheOfficialParameterString) {

@@ -213,8 +213,8 @@ TEST_F(ServeTest, RepeatHeadAnswersAreTheOfflineScoresWithTheBonuses) {
   std::vector<int32_t> events;
   for (int32_t item : {3, 10, 3, 25, 7}) {
     const Json out = call(app, "POST", "/v1/sessions/visitor-r/events",
-                              fmt::format(R"({{"item": "{}", "k": 5, "exclude": ["{}"]}})",
-                                          model.items.id(item), model.items.id(10)));
+                          fmt::format(R"({{"item": "{}", "k": 5, "exclude": ["{}"]}})",
+                                      model.items.id(item), model.items.id(10)));
     predictor.advance(state, item, scratch);
     events.push_back(item);
     predictor.score_session(state, events, scores, scratch);
@@ -232,8 +232,8 @@ TEST_F(ServeTest, RepeatHeadAnswersAreTheOfflineScoresWithTheBonuses) {
   const Json top = call(app, "GET", "/v1/sessions/visitor-r/recommendations", "", "k=3");
   std::set<std::string> listed;
   for (const auto& r : top["recommendations"]) listed.insert(r["item"].get<std::string>());
-  EXPECT_EQ(listed, (std::set<std::string>{model.items.id(7), model.items.id(25),
-                                           model.items.id(3)}));
+  EXPECT_EQ(listed,
+            (std::set<std::string>{model.items.id(7), model.items.id(25), model.items.id(3)}));
 }
 
 TEST_F(ServeTest, PopularItemsHonourIncludeAndExcludeInPopularityOrder) {

@@ -163,11 +163,11 @@ TEST(TrialLog, RoundTripsAndRefusesTheLogOfAnotherSpace) {
   EXPECT_EQ(back[2].stopped_epoch, 2);
   EXPECT_EQ(back[0].stopped_epoch, 0);
   // A log written before the curve column reads as before.
-  const std::vector<TrialRecord> old = parse_trial_log(
-      space,
-      "trial,layers,learning_rate,momentum,elu_param,objective,seconds,status\n"
-      "1,96,0.02,0.7,1,0.25,12.500,ok (would have stopped at epoch 3 of 10)\n",
-      "old.csv");
+  const std::vector<TrialRecord> old =
+      parse_trial_log(space,
+                      "trial,layers,learning_rate,momentum,elu_param,objective,seconds,status\n"
+                      "1,96,0.02,0.7,1,0.25,12.500,ok (would have stopped at epoch 3 of 10)\n",
+                      "old.csv");
   ASSERT_EQ(old.size(), 1u);
   EXPECT_TRUE(old[0].curve.empty());
   EXPECT_EQ(old[0].would_stop_epoch, 3);

@@ -1,11 +1,10 @@
 // The tuning loop: trials run until the count, resumed logs continue, failed trials never win.
 #include "gru4rec/tune/tuner.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/data/session_reader.h"
@@ -99,7 +98,6 @@ TEST_F(TunerTest, ContradictoryOptionsAreRefused) {
   EXPECT_THROW(check_tune_options(space, bad_fixed), Error);
 }
 
-
 TEST(MedianRule, StopsOnlyClearlyBelowTheMedianOfEnoughFinishedTrials) {
   // Finished curves; at epoch 2 their best values so far are 0.30, 0.40, 0.50 (median 0.40).
   const std::vector<std::vector<double>> done = {
@@ -118,8 +116,7 @@ TEST_F(TunerTest, EarlyStoppingStopsBadTrialsAndTheAuditOnlyMarksThem) {
   // Trials of 4 epochs whose learning rate is either sound or far too small; after 3 sound
   // ones have finished, the slow ones fall behind the median at once.
   const ParamSpace space = parse_param_space(
-      R"({"name": "learning_rate", "dtype": "categorical", "values": ["0.1", "0.0001"]})",
-      "space");
+      R"({"name": "learning_rate", "dtype": "categorical", "values": ["0.1", "0.0001"]})", "space");
   options_.fixed = "n_epochs=4,batch_size=16,n_sample=0,layers=16,threads=1";
   options_.metric = "recall";
   options_.stop_early = true;

@@ -21,9 +21,11 @@ void append_session(const SessionLog& from, int64_t s, SessionLog& to) {
 
 }  // namespace
 
-HoldoutSplit split_last_sessions(const SessionLog& log, double valid_share) {
+HoldoutSplit split_last_sessions(const SessionLog& log, double valid_share,
+                                 bool drop_unknown_items) {
   if (!(valid_share > 0 && valid_share < 1)) {
-    throw Error(fmt::format("invalid validation share {}: expected a number in (0, 1)", valid_share));
+    throw Error(
+        fmt::format("invalid validation share {}: expected a number in (0, 1)", valid_share));
   }
   const std::vector<int64_t> order = session_order_by_time(log);
   const auto wanted = static_cast<int64_t>(valid_share * static_cast<double>(log.num_events()));
@@ -60,7 +62,8 @@ HoldoutSplit split_last_sessions(const SessionLog& log, double valid_share) {
     const int64_t first = log.offsets[static_cast<size_t>(s)];
     for (int64_t e = first; e < log.offsets[static_cast<size_t>(s) + 1]; ++e) {
       const int32_t item = log.items[static_cast<size_t>(e)];
-      if (static_cast<size_t>(item) < known.size() && known[static_cast<size_t>(item)] != 0) {
+      if (!drop_unknown_items ||
+          (static_cast<size_t>(item) < known.size() && known[static_cast<size_t>(item)] != 0)) {
         kept.items.push_back(item);
         kept.times.push_back(log.times[static_cast<size_t>(e)]);
       } else {
@@ -72,34 +75,37 @@ HoldoutSplit split_last_sessions(const SessionLog& log, double valid_share) {
       continue;
     }
     kept.offsets.push_back(static_cast<int64_t>(kept.items.size()));
-    if (!log.session_ids.empty()) kept.session_ids.push_back(log.session_ids[static_cast<size_t>(s)]);
+    if (!log.session_ids.empty())
+      kept.session_ids.push_back(log.session_ids[static_cast<size_t>(s)]);
     append_session(kept, 0, split.valid);
   }
   if (split.valid.num_sessions() == 0) {
-    throw Error(fmt::format("no validation session is left with two events of items known to the "
-                            "training part (validation share {})",
-                            valid_share));
+    throw Error(
+        fmt::format("no validation session is left with two events of items known to the "
+                    "training part (validation share {})",
+                    valid_share));
   }
   return split;
 }
 
 void write_session_log(const std::string& path, const SessionLog& log, const ItemIndex& items) {
   write_file_atomically(path, [&](std::ostream& out) {
-  std::string text = "SessionId\tItemId\tTime\n";
-  for (int64_t s = 0; s < log.num_sessions(); ++s) {
-    const std::string id =
-        log.session_ids.empty() ? std::to_string(s) : log.session_ids[static_cast<size_t>(s)];
-    for (int64_t e = log.offsets[static_cast<size_t>(s)];
-         e < log.offsets[static_cast<size_t>(s) + 1]; ++e) {
-      fmt::format_to(std::back_inserter(text), "{}\t{}\t{}\n", id,
-                     items.id(log.items[static_cast<size_t>(e)]), log.times[static_cast<size_t>(e)]);
+    std::string text = "SessionId\tItemId\tTime\n";
+    for (int64_t s = 0; s < log.num_sessions(); ++s) {
+      const std::string id =
+          log.session_ids.empty() ? std::to_string(s) : log.session_ids[static_cast<size_t>(s)];
+      for (int64_t e = log.offsets[static_cast<size_t>(s)];
+           e < log.offsets[static_cast<size_t>(s) + 1]; ++e) {
+        fmt::format_to(std::back_inserter(text), "{}\t{}\t{}\n", id,
+                       items.id(log.items[static_cast<size_t>(e)]),
+                       log.times[static_cast<size_t>(e)]);
+      }
+      if (text.size() > (1 << 20)) {
+        out << text;
+        text.clear();
+      }
     }
-    if (text.size() > (1 << 20)) {
-      out << text;
-      text.clear();
-    }
-  }
-  out << text;
+    out << text;
   });
 }
 

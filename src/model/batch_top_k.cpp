@@ -87,7 +87,9 @@ std::vector<std::vector<ScoredItem>> recommend_sessions(const Model& model,
         const Eigen::Map<const RowVector<float>> top(h.data(), static_cast<Eigen::Index>(units));
         merge_repeat_bonuses(
             out, bonuses[r],
-            [&](int32_t item) { return model.weights.Wy.row(item).dot(top) + model.weights.By(item); },
+            [&](int32_t item) {
+              return model.weights.Wy.row(item).dot(top) + model.weights.By(item);
+            },
             k);
       }
       queries.clear();

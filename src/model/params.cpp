@@ -280,7 +280,10 @@ std::vector<ParamDef> build_table() {
                             "data where sessions come back to their items (0: off, the official "
                             "model)"));
   table.push_back(int_param("repeat_events", &Params::repeat_events, closed(1, 1e9),
-                            "repeat head: the most recent training predictions it is fitted on"));
+                            "repeat head: the most recent predictions it is fitted on"));
+  table.push_back(float_param("repeat_holdout", &Params::repeat_holdout, closed(0.01, 0.5),
+                              "repeat head: the last share of the training sessions that it is "
+                              "fitted on and the GRU does not train on"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
   return table;

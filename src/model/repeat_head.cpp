@@ -1,6 +1,7 @@
 #include "gru4rec/model/repeat_head.h"
 
 #include <algorithm>
+#include <array>
 
 #include "gru4rec/core/error.h"
 
@@ -21,6 +22,9 @@ namespace {
 
 // Feature bits: the recency bucket of the distance (events since the last occurrence, 1 for
 // the last event), then count >= 2 and count >= 3.
+// Count features: occurrences in the window >= each threshold.
+constexpr std::array<uint32_t, 5> kCountThresholds = {2, 3, 4, 6, 10};
+
 uint32_t recency_bit(size_t distance) {
   if (distance <= 3) return 1u << (distance - 1);  // 1, 2, 3
   if (distance <= 5) return 1u << 3;
@@ -32,17 +36,24 @@ uint32_t recency_bit(size_t distance) {
 
 void repeat_candidates(std::span<const int32_t> window, std::vector<RepeatCandidate>& out) {
   out.clear();
+  // The occurrences are counted in the upper 16 bits of `features` until the end.
+  constexpr uint32_t kOne = 1u << 16;
   const size_t n = window.size();
   for (size_t back = 0; back < n; ++back) {
     const int32_t item = window[n - 1 - back];
     auto found = std::find_if(out.begin(), out.end(),
                               [&](const RepeatCandidate& c) { return c.item == item; });
     if (found == out.end()) {
-      out.push_back({item, recency_bit(back + 1)});
-    } else if ((found->features >> 6) & 1u) {
-      found->features |= 1u << 7;  // a third occurrence
+      out.push_back({item, recency_bit(back + 1) | kOne});
     } else {
-      found->features |= 1u << 6;  // a second one
+      found->features += kOne;
+    }
+  }
+  for (RepeatCandidate& c : out) {
+    const uint32_t count = c.features >> 16;
+    c.features &= kOne - 1;
+    for (size_t t = 0; t < kCountThresholds.size(); ++t) {
+      if (count >= kCountThresholds[t]) c.features |= 1u << (6 + t);
     }
   }
 }

@@ -25,7 +25,7 @@ constexpr int kEpochs = 8;
 constexpr int64_t kMiniBatch = 256;
 constexpr double kLearningRate = 0.02;
 constexpr double kL2 = 1e-4;
-constexpr std::array<double, 4> kScales = {1.0, 0.5, 0.25, 0.125};
+constexpr std::array<double, 6> kScales = {1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125};
 
 // The most recent sessions with at least two events, up to max_predictions predictions, in
 // time order.
@@ -66,6 +66,16 @@ void score_block(const NetworkWeights<float>& w, RepeatFitData& data, Eigen::Ind
           scores(i, item - j0) = -std::numeric_limits<float>::infinity();
       }
       auto row = scores.row(i);
+      // The best scores outside the window, the target left out (it is part of Z_rest).
+      float* top = &data.rest_top[p * RepeatFitData::kRankDepth];
+      const Eigen::Index target = data.target_items[p] - j0;
+      for (Eigen::Index j = 0; j < width; ++j) {
+        const float v = row[j];
+        if (!(v > top[RepeatFitData::kRankDepth - 1]) || j == target) continue;
+        int k = RepeatFitData::kRankDepth - 1;
+        for (; k > 0 && top[k - 1] < v; --k) top[k] = top[k - 1];
+        top[k] = v;
+      }
       const double row_max = static_cast<double>(row.maxCoeff());
       if (row_max == -std::numeric_limits<double>::infinity()) continue;  // all in the window
       double& m = max[static_cast<size_t>(i)];
@@ -161,6 +171,39 @@ template double repeat_fit_loss<double>(const RepeatFitData&, size_t, int64_t, i
                                         const MatrixR<double>&, const RowVector<double>&,
                                         MatrixR<double>*, RowVector<double>*);
 
+double repeat_fit_mrr(const RepeatFitData& data, size_t scale, int64_t first, int64_t last,
+                      const MatrixR<double>& Wr, const RowVector<double>& Br) {
+  GRU4REC_CHECK(first >= 0 && first < last && last <= data.size() && scale < data.scales.size());
+  GRU4REC_CHECK(data.rest_top.size() ==
+                static_cast<size_t>(data.size()) * RepeatFitData::kRankDepth);
+  const double b = data.scales[scale];
+  const Eigen::Index K = Wr.rows();
+  RowVector<double> v(K);
+  std::vector<double> z;
+  double sum = 0;
+  for (int64_t p = first; p < last; ++p) {
+    const auto pi = static_cast<size_t>(p);
+    v.noalias() = data.states.row(p).cast<double>() * Wr.transpose();
+    v += Br;
+    z.clear();
+    for (int64_t c = data.starts[pi]; c < data.starts[pi + 1]; ++c) {
+      double g = 0;
+      for (Eigen::Index k = 0; k < K; ++k) {
+        if ((data.features[static_cast<size_t>(c)] >> k) & 1u) g += v[k];
+      }
+      z.push_back(b * data.base[static_cast<size_t>(c)] + g);
+    }
+    const int32_t t = data.target[pi];
+    const double target = t >= 0 ? z[static_cast<size_t>(t)] : b * data.target_base[pi];
+    int64_t above = 0;
+    for (size_t c = 0; c < z.size(); ++c) above += static_cast<int32_t>(c) != t && z[c] > target;
+    const float* top = &data.rest_top[pi * RepeatFitData::kRankDepth];
+    for (int k = 0; k < RepeatFitData::kRankDepth && b * top[k] > target; ++k) ++above;
+    if (above < RepeatFitData::kRankDepth) sum += 1.0 / static_cast<double>(above + 1);
+  }
+  return sum / static_cast<double>(last - first);
+}
+
 RepeatFitData collect_repeat_fit_data(const Model& model, const SessionLog& train,
                                       int64_t max_predictions, int threads) {
   const NetworkWeights<float>& w = model.weights;
@@ -174,6 +217,9 @@ RepeatFitData collect_repeat_fit_data(const Model& model, const SessionLog& trai
   const Eigen::Index H = w.shape.output_size();
   data.states.resize(predictions, H);
   data.log_z_rest.assign(static_cast<size_t>(predictions) * data.scales.size(), 0.0);
+  data.rest_top.assign(static_cast<size_t>(predictions) * RepeatFitData::kRankDepth,
+                       -std::numeric_limits<float>::infinity());
+  data.target_items.reserve(static_cast<size_t>(predictions));
   data.target.reserve(static_cast<size_t>(predictions));
   data.target_base.reserve(static_cast<size_t>(predictions));
   data.starts.reserve(static_cast<size_t>(predictions) + 1);
@@ -219,6 +265,7 @@ RepeatFitData collect_repeat_fit_data(const Model& model, const SessionLog& trai
       }
       data.starts.push_back(static_cast<int64_t>(data.features.size()));
       data.target.push_back(target_candidate);
+      data.target_items.push_back(target);
       data.target_base.push_back(top.row(row).dot(w.Wy.row(target)) + w.By[target]);
       ++p;
       if (step.session_ends[static_cast<size_t>(row)] != 0) {
@@ -264,7 +311,9 @@ RepeatFitReport fit_repeat_head(Model& model, const SessionLog& train, int threa
   const int64_t fitted = data.size() - held_out;
   report.held_out_loss_before =
       repeat_fit_loss<double>(data, 0, fitted, data.size(), Wr, Br, nullptr, nullptr);
-  double best = report.held_out_loss_before;
+  report.held_out_mrr_before = repeat_fit_mrr(data, 0, fitted, data.size(), Wr, Br);
+  report.held_out_loss_after = report.held_out_loss_before;
+  double best = report.held_out_mrr_before;
   MatrixR<double> best_Wr = Wr;
   RowVector<double> best_Br = Br;
   const int64_t batches = (fitted + kMiniBatch - 1) / kMiniBatch;
@@ -296,10 +345,11 @@ RepeatFitReport fit_repeat_head(Model& model, const SessionLog& train, int threa
         Wr.array() -= kLearningRate * (mW.array() / c1) / ((vW.array() / c2).sqrt() + kEps);
         Br.array() -= kLearningRate * (mB.array() / c1) / ((vB.array() / c2).sqrt() + kEps);
       }
-      const double loss =
-          repeat_fit_loss<double>(data, scale, fitted, data.size(), Wr, Br, nullptr, nullptr);
-      if (loss < best) {
-        best = loss;
+      const double mrr = repeat_fit_mrr(data, scale, fitted, data.size(), Wr, Br);
+      if (mrr > best) {
+        best = mrr;
+        report.held_out_loss_after =
+            repeat_fit_loss<double>(data, scale, fitted, data.size(), Wr, Br, nullptr, nullptr);
         // Stored divided by the scale: s + g / b ranks as b s + g.
         best_Wr = Wr / data.scales[scale];
         best_Br = Br / data.scales[scale];
@@ -308,11 +358,10 @@ RepeatFitReport fit_repeat_head(Model& model, const SessionLog& train, int threa
       }
     }
   }
-  report.held_out_loss_after = best;
+  report.held_out_mrr_after = best;
   w.Wr = best_Wr.cast<float>();
   w.Br = best_Br.cast<float>();
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 

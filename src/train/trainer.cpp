@@ -15,6 +15,7 @@
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
 #include "gru4rec/core/random.h"
+#include "gru4rec/data/holdout.h"
 #include "gru4rec/data/session_batcher.h"
 #include "gru4rec/train/optimizer.h"
 #include "gru4rec/train/sampler.h"
@@ -428,11 +429,18 @@ class TrainingRun {
 
 }  // namespace
 
-TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallbacks& callbacks,
+TrainSummary train_model(Model& model, const SessionLog& all_data, const TrainCallbacks& callbacks,
                          PhaseProfile* profile) {
   const Params& params = model.params;
   GRU4REC_CHECK(static_cast<int32_t>(model.supports.size()) == model.num_items());
   validate_params(params);
+  // With the repeat head: the last sessions are left to its fit (see Params::repeat_holdout).
+  const bool repeat_head = model.weights.shape.repeat_features > 0;
+  HoldoutSplit split;
+  if (repeat_head) {
+    split = split_last_sessions(all_data, params.repeat_holdout, /*drop_unknown_items=*/false);
+  }
+  const SessionLog& train = repeat_head ? split.train : all_data;
   std::unique_ptr<AliasSampler> sampler;
   if (params.n_sample > 0)
     sampler = std::make_unique<AliasSampler>(model.supports, params.sample_alpha);
@@ -539,17 +547,19 @@ TrainSummary train_model(Model& model, const SessionLog& train, const TrainCallb
   }
   summary.fell_back_to_one_thread = fell_back;
   if (model.weights.shape.repeat_features > 0) {
-    summary.repeat_head = fit_repeat_head(model, train, params.threads);
+    summary.repeat_head = fit_repeat_head(model, split.valid, params.threads);
     const RepeatFitReport& r = *summary.repeat_head;
     notify(callbacks,
-           fmt::format("repeat head fitted on {} predictions ({:.1f}% repeats) in {:.1f} s: "
-                       "held-out cross-entropy {:.4f} -> {:.4f} (scale of the scores {}, epoch {})",
-                       r.predictions,
+           fmt::format("repeat head fitted on {} predictions of the last {:g}% of the sessions, "
+                       "which the GRU did not train on ({:.1f}% repeats) in {:.1f} s: "
+                       "held-out MRR@20 {:.4f} -> {:.4f}, cross-entropy {:.4f} -> {:.4f} (scale "
+                       "of the scores {}, epoch {})",
+                       r.predictions, 100 * params.repeat_holdout,
                        r.predictions > 0 ? 100.0 * static_cast<double>(r.repeat_targets) /
                                                static_cast<double>(r.predictions)
                                          : 0.0,
-                       r.seconds, r.held_out_loss_before, r.held_out_loss_after, r.scale,
-                       r.best_epoch));
+                       r.seconds, r.held_out_mrr_before, r.held_out_mrr_after,
+                       r.held_out_loss_before, r.held_out_loss_after, r.scale, r.best_epoch));
   }
   summary.seconds = seconds_since(start);
   return summary;

@@ -126,7 +126,8 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
     if (columns > space.params.size() + 4 && !trim(fields[space.params.size() + 4]).empty()) {
       for (std::string_view v : split(fields[space.params.size() + 4], ';')) {
         const std::optional<double> point = parse_double(v);
-        if (!point) throw fail(fmt::format("curve: expected numbers, got {}", quote_for_message(v)));
+        if (!point)
+          throw fail(fmt::format("curve: expected numbers, got {}", quote_for_message(v)));
         record.curve.push_back(*point);
       }
     }
@@ -134,8 +135,11 @@ std::vector<TrialRecord> parse_trial_log(const ParamSpace& space, std::string_vi
     const auto epoch_after = [&](std::string_view marker) {
       const size_t at = record.status.find(marker);
       if (at == std::string::npos) return 0;
-      const auto value = parse_int(std::string_view(record.status).substr(at + marker.size(),
-          record.status.find_first_not_of("0123456789", at + marker.size()) - at - marker.size()));
+      const auto value =
+          parse_int(std::string_view(record.status)
+                        .substr(at + marker.size(),
+                                record.status.find_first_not_of("0123456789", at + marker.size()) -
+                                    at - marker.size()));
       return value ? static_cast<int>(*value) : 0;
     };
     record.stopped_epoch = record.status.starts_with("stopped") ? epoch_after("epoch ") : 0;

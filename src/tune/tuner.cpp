@@ -74,7 +74,8 @@ TrialRecord run_trial(const Params& base, const ParamSpace& space,
     train_model(model, train, callbacks);
     if (record.stopped_epoch > 0) {
       record.trial.objective = *std::max_element(record.curve.begin(), record.curve.end());
-      record.status = fmt::format("stopped at epoch {} of {}", record.stopped_epoch, params.n_epochs);
+      record.status =
+          fmt::format("stopped at epoch {} of {}", record.stopped_epoch, params.n_epochs);
     } else {
       record.trial.objective = objective_of(evaluate(model, valid, eval), options);
       if (record.would_stop_epoch > 0) {
@@ -98,7 +99,8 @@ bool median_rule_stops(std::span<const double> curve, const std::vector<std::vec
   std::vector<double> best_of_others;
   for (const std::vector<double>& other : done) {
     if (other.size() < epochs) continue;  // stopped earlier, or a trial without a curve
-    best_of_others.push_back(*std::max_element(other.begin(), other.begin() + static_cast<ptrdiff_t>(epochs)));
+    best_of_others.push_back(
+        *std::max_element(other.begin(), other.begin() + static_cast<ptrdiff_t>(epochs)));
   }
   if (static_cast<int>(best_of_others.size()) < std::max(min_trials, 1)) return false;
   const size_t middle = best_of_others.size() / 2;

@@ -19,14 +19,16 @@
 namespace gru4rec {
 
 struct HoldoutSplit {
-  SessionLog train, valid;  // items are indices of the same ItemIndex as the input
+  SessionLog train, valid;       // items are indices of the same ItemIndex as the input
   int64_t dropped_events = 0;    // validation events with items unknown to `train`
   int64_t dropped_sessions = 0;  // validation sessions left with fewer than two events
 };
 
 // The last sessions, until they hold at least valid_share (in (0, 1)) of the events, become the
-// validation part. Throws Error when either part would be empty.
-HoldoutSplit split_last_sessions(const SessionLog& log, double valid_share);
+// validation part. Throws Error when either part would be empty. `drop_unknown_items` false
+// keeps every event of the validation sessions (for a model that knows all items of `log`).
+HoldoutSplit split_last_sessions(const SessionLog& log, double valid_share,
+                                 bool drop_unknown_items = true);
 
 // Writes `log` as a tab-separated SessionId / ItemId / Time file with a header, atomically.
 void write_session_log(const std::string& path, const SessionLog& log, const ItemIndex& items);

@@ -6,8 +6,8 @@
 // zeros for a new session). Scores are raw: h Wy^T + By, the values the official evaluation
 // ranks, plus, for a model with the repeat head (model/repeat_head.h), the bonuses of the
 // session's recent items: a session is then its state and its last repeat_window() events
-// (RepeatWindow). Predictor keeps a reference to the model, which must outlive it; its const methods
-// are thread-safe when each thread uses its own Scratch.
+// (RepeatWindow). Predictor keeps a reference to the model, which must outlive it; its const
+// methods are thread-safe when each thread uses its own Scratch.
 #pragma once
 
 #include <cstdint>

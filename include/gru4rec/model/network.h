@@ -55,7 +55,7 @@ struct NetworkWeights {
   std::vector<GruLayerWeights<T>> layers;
   MatrixR<T> Wy;
   RowVector<T> By;
-  MatrixR<T> Wr;   // empty without the repeat head
+  MatrixR<T> Wr;  // empty without the repeat head
   RowVector<T> Br;
 
   // All tensors allocated with the shape and set to zero.

@@ -77,6 +77,10 @@ struct Params {
   // model.
   int repeat_window = 0;
   int64_t repeat_events = 200'000;
+  // The last share of the training sessions (by time) that the head is fitted on and the GRU
+  // does not train on: on its own training data the GRU ranks the session's items far better
+  // than on new sessions, and a head fitted there learns nothing.
+  double repeat_holdout = 0.1;
 
   static constexpr int kEmbeddingLayersize = -1;
 };

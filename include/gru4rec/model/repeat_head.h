@@ -14,10 +14,11 @@
 //   score(i) = h Wy_i^T + By_i + sum_k phi_k(i) (Br_k + h Wr_k^T)
 //
 // with h the top-layer state and phi(i) kRepeatFeatures binary features of the item's place in
-// the window: how many events ago it was last seen (1, 2, 3, 4-5, 6-9, 10 or more) and whether it
-// occurs at least 2 and at least 3 times. Br is the bonus of each feature, Wr lets the state
-// raise or lower it (the session's "repeat mode"). Items outside the window get no bonus. The
-// head is fitted after the GRU (train/repeat_fit.h), so the GRU is the official model.
+// the window: how many events ago it was last seen (1, 2, 3, 4-5, 6-9, 10 or more: bits 0-5) and
+// whether it occurs at least 2, 3, 4, 6 and 10 times (bits 6-10; on Tmall the count of an item
+// in the session is the strongest sign that it comes back). Br is the bonus of each feature, Wr
+// lets the state raise or lower it (the session's "repeat mode"). Items outside the window get no
+// bonus. The head is fitted after the GRU (train/repeat_fit.h), so the GRU is the official model.
 //
 // Pure functions on value types; no allocation once the outputs have their capacity.
 #pragma once
@@ -33,7 +34,7 @@
 
 namespace gru4rec {
 
-inline constexpr int kRepeatFeatures = 8;
+inline constexpr int kRepeatFeatures = 11;
 
 // A distinct item of the window and its features (bit k: phi_k = 1).
 struct RepeatCandidate {
