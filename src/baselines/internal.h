@@ -30,6 +30,21 @@ std::string format_params(const NumericParams& params);
 // supports (the score of items a method does not score; scored items get 1 + score).
 std::vector<float> popularity_fallback(const std::vector<int64_t>& supports);
 
+// The training sessions as the session-kNN methods (vsknn, stan, vstan) look them up.
+struct SessionIndex {
+  // Training sessions' distinct items: session s has items[starts[s] .. starts[s+1]).
+  std::vector<int64_t> starts{0};
+  std::vector<int32_t> items;
+  std::vector<int64_t> recency;  // per session: its place in time order (larger = more recent)
+  // Per item: its sample_size most recent sessions, most recent first.
+  std::vector<int64_t> item_starts{0};
+  std::vector<int32_t> item_sessions;
+};
+
+// Throws (an invariant, naming `algorithm`) beyond 2^31 sessions.
+SessionIndex build_session_index(std::string_view algorithm, const SessionLog& train,
+                                 int32_t num_items, size_t sample_size);
+
 std::unique_ptr<Baseline> fit_pop(std::string_view params, const SessionLog& train,
                                   int32_t num_items);
 std::unique_ptr<Baseline> fit_spop(std::string_view params, const SessionLog& train,

@@ -8,16 +8,6 @@
 namespace gru4rec::baseline_detail {
 namespace {
 
-struct SessionIndex {
-  // Training sessions' distinct items: session s has items[starts[s] .. starts[s+1]).
-  std::vector<int64_t> starts{0};
-  std::vector<int32_t> items;
-  std::vector<int64_t> recency;  // per session: its place in time order (larger = more recent)
-  // Per item: its sample_size most recent sessions, most recent first.
-  std::vector<int64_t> item_starts{0};
-  std::vector<int32_t> item_sessions;
-};
-
 class SessionKnnScorer final : public NextItemScorer {
  public:
   SessionKnnScorer(const SessionIndex& index, const std::vector<float>& fallback, size_t k,
@@ -134,35 +124,7 @@ std::unique_ptr<Baseline> fit_session_knn(std::string_view text, const SessionLo
   parse_params("vsknn", text, params);
   const auto k = static_cast<size_t>(params["k"].value);
   const auto sample_size = static_cast<size_t>(params["sample_size"].value);
-  GRU4REC_CHECK(train.num_sessions() < (int64_t{1} << 31), "too many sessions for vsknn");
-  const auto n = static_cast<size_t>(num_items);
-  SessionIndex index;
-  std::vector<int64_t> last_seen(n, -1);
-  for (int64_t s = 0; s < train.num_sessions(); ++s) {
-    for (int32_t item : train.session_items(s)) {
-      if (last_seen[static_cast<size_t>(item)] == s) continue;
-      last_seen[static_cast<size_t>(item)] = s;
-      index.items.push_back(item);
-    }
-    index.starts.push_back(static_cast<int64_t>(index.items.size()));
-  }
-  const std::vector<int64_t> order = session_order_by_time(train);
-  index.recency.assign(order.size(), 0);
-  for (size_t r = 0; r < order.size(); ++r)
-    index.recency[static_cast<size_t>(order[r])] = static_cast<int64_t>(r);
-  // Each item's sessions, most recent first, at most sample_size of them.
-  std::vector<std::vector<int32_t>> sessions_of(n);
-  for (auto r = order.rbegin(); r != order.rend(); ++r) {
-    const auto s = static_cast<size_t>(*r);
-    for (int64_t m = index.starts[s]; m < index.starts[s + 1]; ++m) {
-      auto& list = sessions_of[static_cast<size_t>(index.items[static_cast<size_t>(m)])];
-      if (list.size() < sample_size) list.push_back(static_cast<int32_t>(s));
-    }
-  }
-  for (const auto& list : sessions_of) {
-    index.item_sessions.insert(index.item_sessions.end(), list.begin(), list.end());
-    index.item_starts.push_back(static_cast<int64_t>(index.item_sessions.size()));
-  }
+  SessionIndex index = build_session_index("vsknn", train, num_items, sample_size);
   return std::make_unique<SessionKnn>(std::move(index),
                                       popularity_fallback(item_supports(train, num_items)), k,
                                       sample_size, format_params(params));

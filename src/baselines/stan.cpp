@@ -46,22 +46,16 @@ struct StanOptions {
   double lambda_spw = 0, lambda_snh_seconds = 0, lambda_inh = 0, lambda_ipw = 0, lambda_idf = 0;
 };
 
-struct StanIndex {
+// vsknn's index (distinct items, recency, each item's recent sessions) and what STAN adds.
+struct StanIndex : SessionIndex {
   // Training sessions' events (with repeats): session s has events[event_starts[s] ..
   // event_starts[s+1]), in time order.
   std::vector<int64_t> event_starts{0};
   std::vector<int32_t> events;
-  // Their distinct items: items[starts[s] .. starts[s+1]).
-  std::vector<int64_t> starts{0};
-  std::vector<int32_t> items;
-  std::vector<int64_t> recency;   // per session: its place in time order (larger = more recent)
   std::vector<double> last_time;  // per session: the time of its last event (seconds)
   double latest_time = 0;         // the latest time of the log
   size_t max_length = 0;          // events of the longest session
-  // Per item: its sample_size most recent sessions, most recent first.
-  std::vector<int64_t> item_starts{0};
-  std::vector<int32_t> item_sessions;
-  std::vector<double> idf;  // per item: ln(sessions / sessions holding it); 0 if none
+  std::vector<double> idf;        // per item: ln(sessions / sessions holding it); 0 if none
 };
 
 // 1 for a switched-off factor.
@@ -286,52 +280,29 @@ class Stan final : public Baseline {
 };
 
 StanIndex build_index(const SessionLog& train, int32_t num_items, size_t sample_size) {
-  GRU4REC_CHECK(train.num_sessions() < (int64_t{1} << 31), "too many sessions for stan");
   GRU4REC_CHECK(train.times.size() == train.items.size(), "stan needs the events' times");
   const auto n = static_cast<size_t>(num_items);
   const auto sessions = static_cast<size_t>(train.num_sessions());
   StanIndex index;
+  static_cast<SessionIndex&>(index) = build_session_index("stan", train, num_items, sample_size);
   index.events = train.items;
   index.event_starts = train.offsets;
   index.last_time.resize(sessions);
-  index.latest_time = -std::numeric_limits<double>::infinity();
-  std::vector<int64_t> last_seen(n, -1), holders(n, 0);
+  index.latest_time = sessions > 0 ? -std::numeric_limits<double>::infinity() : 0;
   for (size_t s = 0; s < sessions; ++s) {
+    const auto begin = static_cast<size_t>(train.offsets[s]);
     const auto end = static_cast<size_t>(train.offsets[s + 1]);
-    index.max_length = std::max(index.max_length, end - static_cast<size_t>(train.offsets[s]));
-    index.last_time[s] = end > static_cast<size_t>(train.offsets[s]) ? train.times[end - 1] : 0;
+    index.max_length = std::max(index.max_length, end - begin);
+    index.last_time[s] = end > begin ? train.times[end - 1] : 0;
     index.latest_time = std::max(index.latest_time, index.last_time[s]);
-    for (int32_t item : train.session_items(static_cast<int64_t>(s))) {
-      const auto i = static_cast<size_t>(item);
-      if (last_seen[i] == static_cast<int64_t>(s)) continue;
-      last_seen[i] = static_cast<int64_t>(s);
-      ++holders[i];
-      index.items.push_back(item);
-    }
-    index.starts.push_back(static_cast<int64_t>(index.items.size()));
   }
-  if (sessions == 0) index.latest_time = 0;
+  // IDF: the sessions holding each item are its entries among the distinct items.
+  std::vector<int64_t> holders(n, 0);
+  for (const int32_t item : index.items) ++holders[static_cast<size_t>(item)];
   index.idf.assign(n, 0.0);
   for (size_t i = 0; i < n; ++i) {
     if (holders[i] > 0)
       index.idf[i] = std::log(static_cast<double>(sessions) / static_cast<double>(holders[i]));
-  }
-  const std::vector<int64_t> order = session_order_by_time(train);
-  index.recency.assign(order.size(), 0);
-  for (size_t r = 0; r < order.size(); ++r)
-    index.recency[static_cast<size_t>(order[r])] = static_cast<int64_t>(r);
-  // Each item's sessions, most recent first, at most sample_size of them.
-  std::vector<std::vector<int32_t>> sessions_of(n);
-  for (auto r = order.rbegin(); r != order.rend(); ++r) {
-    const auto s = static_cast<size_t>(*r);
-    for (int64_t m = index.starts[s]; m < index.starts[s + 1]; ++m) {
-      auto& list = sessions_of[static_cast<size_t>(index.items[static_cast<size_t>(m)])];
-      if (list.size() < sample_size) list.push_back(static_cast<int32_t>(s));
-    }
-  }
-  for (const auto& list : sessions_of) {
-    index.item_sessions.insert(index.item_sessions.end(), list.begin(), list.end());
-    index.item_starts.push_back(static_cast<int64_t>(index.item_sessions.size()));
   }
   return index;
 }

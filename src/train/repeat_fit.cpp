@@ -99,6 +99,22 @@ void score_block(const NetworkWeights<float>& w, RepeatFitData& data, Eigen::Ind
   }
 }
 
+// The scores b s_c + g_c of prediction p's candidates into z, given its feature bonuses v
+// (Br + h Wr^T); returns its target's score.
+template <typename T>
+T candidate_scores(const RepeatFitData& data, size_t p, T b, const RowVector<T>& v,
+                   std::vector<T>& z) {
+  const std::span<const T> feature_bonus(v.data(), static_cast<size_t>(v.size()));
+  z.clear();
+  for (int64_t c = data.starts[p]; c < data.starts[p + 1]; ++c) {
+    const auto ci = static_cast<size_t>(c);
+    z.push_back(b * static_cast<T>(data.base[ci]) +
+                repeat_bonus<T>(data.features[ci], feature_bonus));
+  }
+  const int32_t t = data.target[p];
+  return t >= 0 ? z[static_cast<size_t>(t)] : b * static_cast<T>(data.target_base[p]);
+}
+
 }  // namespace
 
 template <typename T>
@@ -124,24 +140,14 @@ T repeat_fit_loss(const RepeatFitData& data, size_t scale, int64_t first, int64_
     v.noalias() = h * Wr.transpose();
     v += Br;
     const int64_t c0 = data.starts[pi], c1 = data.starts[pi + 1];
-    z.clear();
+    const T target_score = candidate_scores(data, pi, b, v, z);
     const auto log_z_rest = static_cast<T>(data.log_z_rest[pi * n_scales + scale]);
     T max = log_z_rest;
-    for (int64_t c = c0; c < c1; ++c) {
-      const auto ci = static_cast<size_t>(c);
-      T g = 0;
-      for (Eigen::Index k = 0; k < K; ++k) {
-        if ((data.features[ci] >> k) & 1u) g += v[k];
-      }
-      z.push_back(b * static_cast<T>(data.base[ci]) + g);
-      max = std::max(max, z.back());
-    }
+    for (const T value : z) max = std::max(max, value);
     T sum = std::exp(log_z_rest - max);
     for (const T value : z) sum += std::exp(value - max);
     const T log_z = max + std::log(sum);
     const int32_t t = data.target[pi];
-    const T target_score =
-        t >= 0 ? z[static_cast<size_t>(t)] : b * static_cast<T>(data.target_base[pi]);
     total += log_z - target_score;
     if (!gradient) continue;
     dv.setZero();
@@ -185,16 +191,8 @@ double repeat_fit_mrr(const RepeatFitData& data, size_t scale, int64_t first, in
     const auto pi = static_cast<size_t>(p);
     v.noalias() = data.states.row(p).cast<double>() * Wr.transpose();
     v += Br;
-    z.clear();
-    for (int64_t c = data.starts[pi]; c < data.starts[pi + 1]; ++c) {
-      double g = 0;
-      for (Eigen::Index k = 0; k < K; ++k) {
-        if ((data.features[static_cast<size_t>(c)] >> k) & 1u) g += v[k];
-      }
-      z.push_back(b * data.base[static_cast<size_t>(c)] + g);
-    }
+    const double target = candidate_scores(data, pi, b, v, z);
     const int32_t t = data.target[pi];
-    const double target = t >= 0 ? z[static_cast<size_t>(t)] : b * data.target_base[pi];
     int64_t above = 0;
     for (size_t c = 0; c < z.size(); ++c) above += static_cast<int32_t>(c) != t && z[c] > target;
     const float* top = &data.rest_top[pi * RepeatFitData::kRankDepth];
