@@ -74,12 +74,13 @@ void run_tune(const TuneCommandOptions& o) {
   }
   const int best = best_trial(records);
   // How the stopping rule did, on the trials of this run and the resumed ones.
-  int stopped = 0, would_stop = 0, would_stop_winner = 0;
+  int stopped = 0, would_stop = 0;
   for (const TrialRecord& r : records) {
     stopped += r.stopped_epoch > 0 ? 1 : 0;
     would_stop += r.would_stop_epoch > 0 ? 1 : 0;
   }
-  if (best >= 0 && records[static_cast<size_t>(best)].would_stop_epoch > 0) would_stop_winner = 1;
+  const bool would_stop_winner =
+      best >= 0 && records[static_cast<size_t>(best)].would_stop_epoch > 0;
   if (stopped > 0)
     fmt::print(log, "Early stopping: {} of {} trials stopped\n", stopped, records.size());
   if (options.audit_stopping) {
@@ -87,7 +88,7 @@ void run_tune(const TuneCommandOptions& o) {
                "Early stopping audit: the rule would have stopped {} of {} trials (trained to the "
                "end here){}\n",
                would_stop, records.size(),
-               would_stop_winner > 0 ? ", the best trial among them" : ", not the best one");
+               would_stop_winner ? ", the best trial among them" : ", not the best one");
   }
 
   if (best < 0) throw Error(fmt::format("every trial failed; see {}", log_path));
@@ -104,7 +105,7 @@ void run_tune(const TuneCommandOptions& o) {
                                       {"hours", hours},
                                       {"stopped_trials", stopped},
                                       {"would_stop_trials", would_stop},
-                                      {"would_stop_winner", would_stop_winner > 0},
+                                      {"would_stop_winner", would_stop_winner},
                                       {"log", log_path}}));
   }
 }
