@@ -1,4 +1,4 @@
-// Rolling evaluation of daily retraining (docs/results.md, "Daily updates"): the sessions of
+// Rolling evaluation of daily retraining (docs/continued-training.md): the sessions of
 // one or more logs are cut into periods (calendar days of their start time, or equal shares of
 // the sessions in time order for logs whose Time only keeps the order); a model is trained on
 // the first periods, then for each later period three models are evaluated on it (the official

@@ -65,7 +65,7 @@ void run_baseline(const BaselineCommandOptions& o) {
   for (const std::string& algorithm : o.algorithms) {
     const auto start = std::chrono::steady_clock::now();
     const std::unique_ptr<Baseline> baseline =
-        fit_baseline(algorithm, params_for(algorithm, o.params), train, items.size());
+        fit_baseline(algorithm, params_for(algorithm, o.params), train, items);
     const double fit_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     fmt::print(out.log(), "\n{}: fitted in {:.2f} s\n", baseline->description(), fit_seconds);
@@ -91,8 +91,8 @@ void add_baseline_command(CLI::App& app) {
   auto options = std::make_shared<BaselineCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "baseline",
-      "fit simple recommenders (pop, spop, itemknn, vsknn, sr, stan, vstan) and evaluate them "
-      "like GRU4Rec");
+      "fit simple recommenders (pop, spop, itemknn, vsknn, sr, stan, vstan, and hybrid: a "
+      "model's ranking after the session's items) and evaluate them like GRU4Rec");
   cmd->add_option("TRAIN", options->train_path, "training data (SessionId, ItemId, Time)")
       ->required();
   cmd->add_option("-t,--test", options->test_paths, "test files")->required();
@@ -104,7 +104,8 @@ void add_baseline_command(CLI::App& app) {
                   "alpha=0.5; vsknn:k=100,sample_size=1000; sr:steps=10,pruning=20; "
                   "stan:k=100,sample_size=1000,lambda_spw=1.02,lambda_snh=5 (days),"
                   "lambda_inh=2.05; vstan: stan's and lambda_ipw=1.02,lambda_idf=1 (the "
-                  "defaults; a lambda of 0 switches its factor off)");
+                  "defaults; a lambda of 0 switches its factor off); hybrid:model=PATH (the "
+                  "session's items first, then that model's ranking; required)");
   cmd->add_flag("--json", options->json, "print the results as JSON");
   options->data.add_to(*cmd);
   options->measure.add_to(*cmd);

@@ -272,15 +272,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--init-shrink", options->init_shrink,
                   "with --init: multiply the GRU layers' weights by this (0 < F <= 1) before "
                   "continuing, so that the continued model generalises like a retrained one "
-                  "(docs/results.md, \"Daily updates\"); 1 resumes a training exactly")
+                  "(docs/continued-training.md); 1 resumes a training exactly")
       ->capture_default_str()
       ->needs(init);
   CLI::Option* replay = cmd->add_option(
       "--replay", options->replay_path,
       "with --init: older events (e.g. the whole history: sessions also in TRAIN are skipped) "
       "from which a uniform sample of sessions is trained on before TRAIN's, so that the "
-      "update does not fit TRAIN at the expense of the rest (docs/results.md, \"Daily "
-      "updates\")");
+      "update does not fit TRAIN at the expense of the rest (docs/continued-training.md)");
   replay->needs(init);
   cmd->add_option("--replay-share", options->replay_share,
                   "with --replay: sessions drawn, as a share of TRAIN's sessions (0.5 with the "

@@ -141,6 +141,9 @@ void add_tune_command(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--seed", options->tune.seed, "seed of the sampler")->capture_default_str();
+  cmd->add_option("--first", options->tune.first_points,
+                  "a setting to try before the sampler's draws (every parameter of the space, "
+                  "name=value,...; repeat for more), e.g. the published one");
   cmd->add_option("-e,--eval-mode", options->mode, "tie handling of the evaluation")
       ->check(CLI::IsMember({"standard", "conservative", "median"}))
       ->capture_default_str();

@@ -252,7 +252,7 @@ class PyBaseline {
     py::gil_scoped_release release;
     const SessionLog log = training_log_from_columns(columns.view("training data"), items_);
     supports_ = item_supports(log, items_.size());
-    baseline_ = fit_baseline(algorithm, params, log, items_.size());
+    baseline_ = fit_baseline(algorithm, params, log, items_);
   }
 
   py::dict evaluate(const py::array& s, const py::array& i, const py::array& t,

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Daily updates against retraining from scratch (docs/results.md, "Daily updates"): runs
+# Daily updates against retraining from scratch (docs/continued-training.md): runs
 # build/bench/rolling_eval on yoochoose (real days), Diginetica and RetailRocket (equal shares
 # of their sessions in time order: their Time only keeps the order), then prints the Markdown
 # tables.
 #   scripts/rolling-eval.sh [--update-epochs 4] [--out DIR] [rolling_eval options...]
-# By default each update is the recommended daily update of docs/results.md: 4 epochs on the
+# By default each update is the recommended daily update of docs/continued-training.md: 4 epochs on the
 # last 3 periods (--window 3) plus as many older sessions (--replay-share 1), the weights the
 # mean of the last 3 epochs' (--update-params average_epochs=3), the GRU layers shrunk by 0.5
 # (warm_start's default). Options given here come after those and win (--update-params replaces
@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 done
 data="${GRU4REC_DATA_DIR:-../shared/data}"
 mkdir -p "$out"
-# The published settings of reference section 5.1 (as bench/results_report uses them).
+# The published settings of reference section 5.1 (as bench/published_settings.h names them).
 common="constrained_embedding=True,n_sample=2048,loss=cross-entropy,logq=1,n_epochs=10"
 build/bench/rolling_eval "$out/yoochoose.json" --day-seconds 86400 --initial 3 \
   --update-epochs "$update_epochs" ${passed[@]+"${passed[@]}"} \

@@ -313,7 +313,7 @@ TEST(BaselinesSynthetic, EveryBaselineFitsScoresAndBeatsPopOnSequentialData) {
   eval.cutoffs = {20};
   eval.threads = 1;
   double pop_recall = -1;
-  for (const std::string& name : baseline_names()) {
+  for (const std::string& name : data_only_baseline_names()) {
     const auto baseline = fit_baseline(name, "", train, items.size());
     const EvalResult result =
         evaluate_scorer([&] { return baseline->make_scorer(); }, supports, test, eval);

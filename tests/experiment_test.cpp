@@ -295,6 +295,25 @@ TEST_F(AbTest, BaselinesServeAsVariants) {
   const Json got = call(app, "POST", "/v1/recommend",
                         Json{{"items", ids}, {"variant", "knn"}, {"k", 10}}.dump());
   for (size_t r = 0; r < 10; ++r) EXPECT_EQ(items_of(got)[r], items.id(best[r].item)) << r;
+  // hybrid: the session's items first (4 twice, then 9 and 17 by the model), then the model's
+  // ranking; the same as the offline scorer.
+  {
+    ServerOptions hybrid_options;
+    hybrid_options.variants = {
+        parse_variant("hyb=hybrid,model=" + path("m0.g4r") + "@" + path("train.tsv"))};
+    ServeApp hybrid_app(hybrid_options, "");
+    const auto hybrid = fit_baseline("hybrid", "model=" + path("m0.g4r"), train, items);
+    auto hybrid_scorer = hybrid->make_scorer();
+    hybrid_scorer->start_session();
+    for (int32_t item : session) hybrid_scorer->add_event(item);
+    hybrid_scorer->score(scores);
+    top_k(scores, 10, best);
+    const Json answer =
+        call(hybrid_app, "POST", "/v1/recommend", Json{{"items", ids}, {"k", 10}}.dump());
+    ASSERT_EQ(items_of(answer).size(), 10u);
+    EXPECT_EQ(items_of(answer)[0], items.id(4));
+    for (size_t r = 0; r < 10; ++r) EXPECT_EQ(items_of(answer)[r], items.id(best[r].item)) << r;
+  }
   // Live sessions of every variant are measured, and compared with the first variant.
   for (int s = 0; s < 30; ++s) {
     const std::string id = fmt::format("live{}", s);

@@ -8,6 +8,8 @@
 
 #include <cmath>
 
+#include "gru4rec/baselines/baseline.h"
+#include "gru4rec/core/error.h"
 #include "gru4rec/core/random.h"
 #include "gru4rec/eval/block_ranker.h"
 #include "gru4rec/eval/evaluator.h"
@@ -365,6 +367,56 @@ TEST(RepeatHead, SessionItemsFirstRanksTheSessionsItemsByCountThenByScore) {
   }
   // Sessions of at most 10 events: every repeated target is among the first 10.
   EXPECT_EQ(repeats_first, repeats);
+}
+
+TEST(RepeatHead, HybridBaselineIsTheSessionItemsFirstEvaluation) {
+  const RepeatModel m = train_repeat_model(4);
+  testing::TempDir dir;
+  const std::string path = dir.file("model.g4r");
+  save_model(m.model, path);
+  // Fitted from the file, with the model's own items: the evaluation of the baseline scorer is
+  // the batched evaluator's --session-items-first.
+  const auto hybrid = fit_baseline("hybrid", "model=" + path, m.train, m.model.items);
+  EXPECT_EQ(hybrid->description(), "hybrid model=" + path);
+  EvalOptions options;
+  options.cutoffs = {1, 3, 20};
+  options.threads = 2;
+  const std::vector<int64_t> supports = item_supports(m.train, m.model.num_items());
+  const EvalResult got =
+      evaluate_scorer([&] { return hybrid->make_scorer(); }, supports, m.test, options);
+  options.session_items_first = true;
+  const EvalResult expected = evaluate(m.model, m.test, options);
+  ASSERT_EQ(got.predictions, expected.predictions);
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_NEAR(got.recall[k], expected.recall[k], 1e-3) << k;
+    EXPECT_NEAR(got.mrr[k], expected.mrr[k], 1e-3) << k;
+  }
+  // An item the model does not know: last among the items it knows, but still among the
+  // session's items when the session holds it.
+  ItemIndex items = m.model.items;
+  const int32_t unknown = items.insert("not-in-the-model");
+  const auto extended = make_hybrid_baseline(std::make_shared<const Model>(m.model), items, "h");
+  auto scorer = extended->make_scorer();
+  std::vector<float> scores(static_cast<size_t>(items.size()));
+  scorer->start_session();
+  scorer->add_event(2);
+  scorer->score(scores);
+  for (int32_t i = 0; i < unknown; ++i) {
+    EXPECT_GT(scores[static_cast<size_t>(i)], scores[static_cast<size_t>(unknown)]) << i;
+  }
+  scorer->add_event(unknown);
+  scorer->add_event(unknown);
+  scorer->score(scores);
+  for (int32_t i = 0; i < unknown; ++i) {
+    EXPECT_LT(scores[static_cast<size_t>(i)], scores[static_cast<size_t>(unknown)]) << i;
+  }
+  EXPECT_GT(scores[2], scores[3] + kSessionItemStep / 2);
+  // Bad parameters and the overload without item ids are clear errors.
+  EXPECT_THROW(fit_baseline("hybrid", "", m.train, m.model.items), Error);
+  EXPECT_THROW(fit_baseline("hybrid", "k=3", m.train, m.model.items), Error);
+  EXPECT_THROW(fit_baseline("hybrid", "model=" + dir.file("none.g4r"), m.train, m.model.items),
+               Error);
+  EXPECT_THROW(fit_baseline("hybrid", "model=" + path, m.train, m.model.num_items()), Error);
 }
 
 TEST(RepeatHead, BatchRecommendationsAreTheTopOfTheScoresWithTheBonuses) {

@@ -78,6 +78,17 @@ TEST_F(TunerTest, FailedTrialsAreRecordedAndNeverWin) {
     EXPECT_NE(r.status.find("final_act=softmax needs"), std::string::npos) << r.status;
   }
   EXPECT_EQ(best_trial(records), -1);
+  // Failing on: the search gives up after 5 failed trials whatever the count asked for.
+  std::vector<TrialRecord> more = records;
+  options_.trials = 50;
+  try {
+    run_tuning(space, options_, items_, train_, valid_, more);
+    ADD_FAILURE() << "a search whose every trial fails went on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the first 5 trials all failed"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(more.size(), 5u);
   // A NaN never beats a number, wherever it stands.
   records.push_back(TrialRecord{Trial{{0}, 0.1}, 1.0, "ok"});
   records.insert(records.begin(), TrialRecord{Trial{{1}, 0.05}, 1.0, "ok"});
@@ -96,6 +107,37 @@ TEST_F(TunerTest, ContradictoryOptionsAreRefused) {
   TuneOptions bad_fixed = options_;
   bad_fixed.fixed = "no_such_param=1";
   EXPECT_THROW(check_tune_options(space, bad_fixed), Error);
+}
+
+TEST_F(TunerTest, FirstPointsRunBeforeTheSamplersDrawsAndResumedTrialsCount) {
+  const ParamSpace space = parse_param_space(
+      "{\"name\": \"layers\", \"dtype\": \"int\", \"values\": [4, 12], \"step\": 4}\n"
+      "{\"name\": \"learning_rate\", \"dtype\": \"float\", \"values\": [0.01, 0.2], "
+      "\"step\": 0.01}\n"
+      "{\"name\": \"loss\", \"dtype\": \"categorical\", \"values\": [\"cross-entropy\", "
+      "\"bpr-max\"]}",
+      "space");
+  // Snapped to the grid; categorical values by their index.
+  EXPECT_EQ(point_from_params(space, "loss=bpr-max, layers=8,learning_rate=0.052"),
+            (std::vector<double>{8, 0.05, 1}));
+  EXPECT_THROW(point_from_params(space, "layers=8,learning_rate=0.05"), Error);  // no loss
+  EXPECT_THROW(point_from_params(space, "layers=8,learning_rate=0.05,loss=top1"), Error);
+  EXPECT_THROW(point_from_params(space, "layers=40,learning_rate=0.05,loss=bpr-max"), Error);
+  EXPECT_THROW(point_from_params(space, "layers=8,learning_rate=0.05,loss=bpr-max,momentum=0"),
+               Error);
+  options_.trials = 3;
+  options_.first_points = {"layers=12,learning_rate=0.1,loss=bpr-max",
+                           "layers=4,learning_rate=0.2,loss=cross-entropy"};
+  // A resumed log of one trial: its point was the first one, so the second runs next.
+  std::vector<TrialRecord> records;
+  records.push_back(TrialRecord{Trial{{12, 0.1, 1}, 0.25}, 1.0, "ok"});
+  run_tuning(space, options_, items_, train_, valid_, records);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[1].trial.values, (std::vector<double>{4, 0.2, 0}));
+  EXPECT_EQ(records[1].status, "ok");
+  TuneOptions bad = options_;
+  bad.first_points = {"layers=8"};
+  EXPECT_THROW(check_tune_options(space, bad), Error);
 }
 
 TEST(MedianRule, StopsOnlyClearlyBelowTheMedianOfEnoughFinishedTrials) {

@@ -15,6 +15,7 @@ same names and with the same validation; errors are ValueError with the library'
 """
 import json
 import os
+import tempfile
 
 import numpy as np
 
@@ -180,12 +181,12 @@ class GRU4Rec(_Fitted):
         ones that shape the network: layers, embedding, constrained_embedding), its items keep
         their vectors, items first seen in `data` are added, its GRU layers' weights are multiplied
         by `init_shrink` (0 < init_shrink <= 1; 1 keeps them: the default 0.5 makes daily
-        updates generalise like a retraining, see docs/results.md "Daily updates") and its
+        updates generalise like a retraining, see docs/continued-training.md) and its
         optimizer state carries on (a model trained in this process, or saved with
         optimizer_state=True). replay: with init, older events (same columns as `data`; the
         whole history will do: sessions also in `data` are skipped), of which a uniform sample of
         sessions, `replay_share` times as many as `data` has, is trained on before `data`'s (as
-        `gru4rec train --replay`; docs/results.md "Daily updates").
+        `gru4rec train --replay`; docs/continued-training.md).
 
         valid: validation events (same columns as `data`), evaluated every `eval_every` epochs
         and after the last one; the results are in `validation_history` (one dict per
@@ -292,7 +293,8 @@ class Session:
 class Baseline(_Fitted):
     """A simple recommender evaluated like GRU4Rec: pop, spop, itemknn, vsknn, sr, stan or
     vstan, with the parameters of `gru4rec baseline -p` (e.g. Baseline("vsknn", k=100,
-    sample_size=1000))."""
+    sample_size=1000)); or hybrid, the session's own items first (by count) and then a trained
+    model's ranking: Baseline("hybrid", model=m), m a fitted GRU4Rec or a model file's path."""
 
     _unfitted = "the baseline is not fitted: call fit()"
 
@@ -301,11 +303,26 @@ class Baseline(_Fitted):
             raise ValueError(f"unknown baseline '{algorithm}'; expected one of: "
                              f"{', '.join(_gru4rec.baseline_names())}")
         self._algorithm = algorithm
+        self._model = params.pop("model", None) if algorithm == "hybrid" else None
+        if algorithm == "hybrid" and self._model is None:
+            raise ValueError("hybrid needs model=: a fitted GRU4Rec or a model file's path")
         self._params = ",".join(f"{k}={v}" for k, v in params.items())
 
     def fit(self, data, session_key="SessionId", item_key="ItemId", time_key="Time"):
         sessions, items, times = _columns(data, session_key, item_key, time_key)
-        self._native = _gru4rec.Baseline(self._algorithm, self._params, sessions, items, times)
+        if self._model is None:
+            self._native = _gru4rec.Baseline(self._algorithm, self._params, sessions, items, times)
+            return self
+        if not isinstance(self._model, GRU4Rec):
+            path = os.fspath(self._model)
+            if "," in path:
+                raise ValueError(f"hybrid: the model path may not hold ',': {path}")
+            self._native = _gru4rec.Baseline("hybrid", f"model={path}", sessions, items, times)
+            return self
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.gru4rec")
+            self._model.save(path, optimizer_state=False)
+            self._native = _gru4rec.Baseline("hybrid", f"model={path}", sessions, items, times)
         return self
 
     @property

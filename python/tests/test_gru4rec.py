@@ -198,7 +198,8 @@ def test_sessions_batches_and_the_servers_answers_agree(data, tmp_path):
 def test_baselines_evaluate_like_the_cli(data):
     from gru4rec import Baseline, baseline_names
     folder, train, test = data
-    assert baseline_names() == ["pop", "spop", "itemknn", "vsknn", "sr", "stan", "vstan"]
+    assert baseline_names() == ["pop", "spop", "itemknn", "vsknn", "sr", "stan", "vstan",
+                                "hybrid"]
     knn = Baseline("vsknn", k=50).fit(train)
     got = knn.evaluate(test, cutoffs=[20])
     out = subprocess.run([CLI, "baseline", str(folder / "train.tsv"), "-t", str(folder / "test.tsv"),
@@ -213,6 +214,27 @@ def test_baselines_evaluate_like_the_cli(data):
         Baseline("lstm")
     with pytest.raises(ValueError):
         Baseline("vsknn", no_such_param=1).fit(train)
+
+
+def test_hybrid_baseline_is_the_cli_session_items_first(data, tmp_path):
+    from gru4rec import Baseline
+    folder, train, test = data
+    model = GRU4Rec(**PARAMS).fit(train)
+    model.save(tmp_path / "m.g4r")
+    out = subprocess.run([CLI, "eval", str(tmp_path / "m.g4r"), str(folder / "test.tsv"),
+                          "--session-items-first", "--json"],
+                         check=True, capture_output=True, text=True)
+    expected = json.loads(out.stdout)["evaluations"][0]["metrics"]
+    for source in (model, tmp_path / "m.g4r"):
+        got = Baseline("hybrid", model=source).fit(train).evaluate(test, cutoffs=[20])
+        assert got["recall@20"] == pytest.approx(expected["recall@20"], abs=1e-3)
+        assert got["mrr@20"] == pytest.approx(expected["mrr@20"], abs=1e-3)
+    hybrid = Baseline("hybrid", model=model).fit(train)
+    session = [str(i) for i in test.ItemId[:3]]
+    ids, _ = hybrid.recommend(session, k=5)
+    assert ids[0] in session
+    with pytest.raises(ValueError, match="needs model"):
+        Baseline("hybrid")
 
 
 def test_progress_and_interruption(data):

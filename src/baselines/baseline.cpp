@@ -8,7 +8,13 @@ namespace gru4rec {
 
 const std::vector<std::string>& baseline_names() {
   static const std::vector<std::string> names{"pop", "spop", "itemknn", "vsknn",
-                                              "sr",  "stan", "vstan"};
+                                              "sr",  "stan", "vstan",   "hybrid"};
+  return names;
+}
+
+std::vector<std::string> data_only_baseline_names() {
+  std::vector<std::string> names = baseline_names();
+  std::erase(names, "hybrid");
   return names;
 }
 
@@ -22,8 +28,17 @@ std::unique_ptr<Baseline> fit_baseline(std::string_view algorithm, std::string_v
   if (algorithm == "sr") return baseline_detail::fit_sequential_rules(params, train, num_items);
   if (algorithm == "stan") return baseline_detail::fit_stan(params, train, num_items);
   if (algorithm == "vstan") return baseline_detail::fit_vstan(params, train, num_items);
+  if (algorithm == "hybrid") {
+    throw Error("hybrid needs the training items' ids: fit it with fit_baseline(..., ItemIndex)");
+  }
   throw Error(fmt::format("unknown baseline {}; expected one of: {}", quote_for_message(algorithm),
                           join(baseline_names(), ", ")));
+}
+
+std::unique_ptr<Baseline> fit_baseline(std::string_view algorithm, std::string_view params,
+                                       const SessionLog& train, const ItemIndex& items) {
+  if (algorithm == "hybrid") return baseline_detail::fit_hybrid(params, items);
+  return fit_baseline(algorithm, params, train, items.size());
 }
 
 }  // namespace gru4rec

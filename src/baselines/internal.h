@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gru4rec/baselines/baseline.h"
+#include "gru4rec/data/item_index.h"
 
 namespace gru4rec::baseline_detail {
 
@@ -59,5 +60,8 @@ std::unique_ptr<Baseline> fit_stan(std::string_view params, const SessionLog& tr
                                    int32_t num_items);
 std::unique_ptr<Baseline> fit_vstan(std::string_view params, const SessionLog& train,
                                     int32_t num_items);
+
+// model=PATH (required).
+std::unique_ptr<Baseline> fit_hybrid(std::string_view params, const ItemIndex& items);
 
 }  // namespace gru4rec::baseline_detail

@@ -17,24 +17,6 @@ namespace {
 // Rows ranked together by one BlockRanker pass (the official evaluation's batch is 512).
 constexpr Eigen::Index kRankRows = 512;
 
-// The session-items-first hybrid: each distinct item of the session gets kSessionItemStep per
-// occurrence, far above any model score, so that the count decides first and the model's score
-// only among items of equal count.
-constexpr float kSessionItemStep = 1e4f;
-
-void session_item_bonuses(std::span<const int32_t> events, std::vector<ItemBonus>& out) {
-  out.clear();
-  for (const int32_t item : events) {
-    auto found =
-        std::find_if(out.begin(), out.end(), [&](const ItemBonus& b) { return b.item == item; });
-    if (found == out.end()) {
-      out.push_back({item, kSessionItemStep});
-    } else {
-      found->bonus += kSessionItemStep;
-    }
-  }
-}
-
 // Evaluates the sessions `order` of `test` on the calling thread into `metrics`.
 void evaluate_share(const Predictor& predictor, const Model& model, const SessionLog& test,
                     std::vector<int64_t> order, const EvalOptions& options, RankMetrics& metrics,

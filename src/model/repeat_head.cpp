@@ -58,6 +58,19 @@ void repeat_candidates(std::span<const int32_t> window, std::vector<RepeatCandid
   }
 }
 
+void session_item_bonuses(std::span<const int32_t> events, std::vector<ItemBonus>& out) {
+  out.clear();
+  for (const int32_t item : events) {
+    auto found =
+        std::find_if(out.begin(), out.end(), [&](const ItemBonus& b) { return b.item == item; });
+    if (found == out.end()) {
+      out.push_back({item, kSessionItemStep});
+    } else {
+      found->bonus += kSessionItemStep;
+    }
+  }
+}
+
 void merge_repeat_bonuses(std::vector<ScoredItem>& list, std::span<const ItemBonus> bonuses,
                           const std::function<float(int32_t)>& score_of, size_t k) {
   for (const ItemBonus& b : bonuses) {

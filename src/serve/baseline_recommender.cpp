@@ -44,7 +44,7 @@ BaselineRecommender::BaselineRecommender(std::string_view algorithm, std::string
     : version_(version), instance_(next_instance++) {
   const SessionLog train = read_training_log(train_path, ReadOptions{}, items_);
   if (train.num_events() == 0) throw Error(fmt::format("{}: no training events", train_path));
-  baseline_ = fit_baseline(algorithm, params, train, items_.size());
+  baseline_ = fit_baseline(algorithm, params, train, items_);
   catalog_ = std::make_unique<Catalog>(items_, item_supports(train, items_.size()), registry);
   content_id_ = content_checksum(baseline_->description(), items_, train);
 }

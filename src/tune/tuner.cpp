@@ -18,6 +18,8 @@
 namespace gru4rec {
 namespace {
 
+constexpr int kFailuresBeforeGivingUp = 5;
+
 // The names set by a "name=value,..." string.
 std::set<std::string, std::less<>> fixed_names(std::string_view fixed) {
   std::set<std::string, std::less<>> names;
@@ -116,6 +118,54 @@ bool median_rule_stops(std::span<const double> curve, const std::vector<std::vec
   return best < (1 - margin) * median;
 }
 
+std::vector<double> point_from_params(const ParamSpace& space, std::string_view text) {
+  std::vector<double> point(space.params.size());
+  std::vector<bool> set(space.params.size(), false);
+  for (std::string_view pair : split(text, ',')) {
+    if (trim(pair).empty()) continue;
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+      throw Error(fmt::format("first point {}: expected name=value, got {}",
+                              quote_for_message(text), quote_for_message(pair)));
+    }
+    const std::string_view name = trim(pair.substr(0, eq));
+    const std::string_view value = trim(pair.substr(eq + 1));
+    const auto found = std::find_if(space.params.begin(), space.params.end(),
+                                    [&](const SpaceParam& p) { return p.name == name; });
+    if (found == space.params.end()) {
+      throw Error(
+          fmt::format("first point: {} is not a parameter of the space (fix it with "
+                      "--fixed instead)",
+                      quote_for_message(name)));
+    }
+    const auto index = static_cast<size_t>(found - space.params.begin());
+    if (found->type == SpaceParam::Type::kCategorical) {
+      const auto choice = std::find(found->choices.begin(), found->choices.end(), value);
+      if (choice == found->choices.end()) {
+        throw Error(fmt::format("first point: {} {} is not one of its choices ({})", name,
+                                quote_for_message(value), join(found->choices, ", ")));
+      }
+      point[index] = static_cast<double>(choice - found->choices.begin());
+    } else {
+      const std::optional<double> number = parse_double(value);
+      if (!number || *number < found->low || *number > found->high) {
+        throw Error(fmt::format("first point: {} {}: expected a number from {} to {}", name,
+                                quote_for_message(value), format_double(found->low),
+                                format_double(found->high)));
+      }
+      point[index] = found->snap(*number);
+    }
+    set[index] = true;
+  }
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (!set[i]) {
+      throw Error(fmt::format("first point {} does not set {}, a parameter of the space",
+                              quote_for_message(text), space.params[i].name));
+    }
+  }
+  return point;
+}
+
 void check_tune_options(const ParamSpace& space, const TuneOptions& options) {
   const auto fixed = fixed_names(options.fixed);
   for (const SpaceParam& p : space.params) {
@@ -133,12 +183,16 @@ void check_tune_options(const ParamSpace& space, const TuneOptions& options) {
   if (!(options.budget_seconds >= 0)) throw Error("the budget must not be negative");
   Params base;
   if (!options.fixed.empty()) apply_param_string(base, options.fixed);  // throws for bad ones
+  for (const std::string& point : options.first_points) point_from_params(space, point);
 }
 
 void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemIndex& items,
                 const SessionLog& train, const SessionLog& valid, std::vector<TrialRecord>& records,
                 const TuneCallbacks& callbacks) {
   check_tune_options(space, options);
+  std::vector<std::vector<double>> first_points;
+  for (const std::string& text : options.first_points)
+    first_points.push_back(point_from_params(space, text));
   Params base;
   if (!options.fixed.empty()) apply_param_string(base, options.fixed);
   TpeOptions tpe;
@@ -161,7 +215,10 @@ void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemI
     std::vector<Trial> history;
     for (const TrialRecord& r : records) history.push_back(r.trial);
     std::vector<std::vector<double>> points;
-    for (int j = 0; j < round; ++j) points.push_back(sampler.propose(history));
+    for (int j = 0; j < round; ++j) {
+      const size_t k = records.size() + static_cast<size_t>(j);
+      points.push_back(k < first_points.size() ? first_points[k] : sampler.propose(history));
+    }
     std::vector<TrialRecord> outcomes(static_cast<size_t>(round));
     run_parallel(round, [&](int j) {
       outcomes[static_cast<size_t>(j)] =
@@ -173,6 +230,12 @@ void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemI
       if (callbacks.on_trial) callbacks.on_trial(records);
     }
     if (callbacks.on_round) callbacks.on_round(records);
+    // Every trial failing is a broken setup (data, fixed parameters), not bad luck: stop
+    // rather than fail until the budget or the trial count runs out.
+    if (static_cast<int>(records.size()) >= kFailuresBeforeGivingUp && best_trial(records) < 0) {
+      throw Error(fmt::format("the first {} trials all failed; the last one: {}", records.size(),
+                              records.back().status));
+    }
   }
 }
 

@@ -56,6 +56,15 @@
 //            values were not at hand; on the last 10% of the Diginetica and Tmall training
 //            sessions lambda_ipw=1.02 moved Recall@20 by +0.9% and -2.9%, lambda_idf=1 by
 //            under 0.3%).
+//   hybrid   the fixed hybrid reference: the session's own items first, by how often the session
+//            has them so far, then the ranking of a trained GRU4Rec model (its raw scores,
+//            without its repeat head), which also orders items of equal count (the rule of
+//            `gru4rec eval --session-items-first`, model/repeat_head.h session_item_bonuses).
+//            Parameter model=PATH (a model file of `gru4rec train -s`; the path may not hold
+//            ','), required; it needs the training items' ids, so only the ItemIndex overload
+//            of fit_baseline fits it. Training items the model does not know rank after those
+//            it knows, and their events do not advance its state. Not a default of the
+//            commands that run every baseline (it needs a model).
 //
 // Items a method gives no score (an item-kNN without neighbours, a session kNN without
 // candidates) are ranked after the ones it scores, by popularity: scored items get 1 + score,
@@ -74,6 +83,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gru4rec/data/item_index.h"
 #include "gru4rec/data/session_log.h"
 #include "gru4rec/eval/next_item_scorer.h"
 
@@ -87,13 +97,26 @@ class Baseline {
   virtual std::string description() const = 0;
 };
 
+class Model;
+
 // The algorithms fit_baseline() knows, in the order of the list above.
 const std::vector<std::string>& baseline_names();
+// baseline_names() but hybrid: those that fit on the training data alone (the defaults of the
+// commands that run every baseline).
+std::vector<std::string> data_only_baseline_names();
 
 // Fits `algorithm` on `train` (items 0 .. num_items-1) with `params`, a parameter string
 // "key=value,key=value" (empty: the defaults). Throws Error for an unknown algorithm, an
 // unknown parameter or a value out of range.
 std::unique_ptr<Baseline> fit_baseline(std::string_view algorithm, std::string_view params,
                                        const SessionLog& train, int32_t num_items);
+// The same for every algorithm, hybrid included: `items` are the ids of train's item indices.
+std::unique_ptr<Baseline> fit_baseline(std::string_view algorithm, std::string_view params,
+                                       const SessionLog& train, const ItemIndex& items);
+
+// The hybrid of a model in memory (description: what description() returns). The baseline
+// shares the model, which must not change while it lives.
+std::unique_ptr<Baseline> make_hybrid_baseline(std::shared_ptr<const Model> model,
+                                               const ItemIndex& items, std::string description);
 
 }  // namespace gru4rec

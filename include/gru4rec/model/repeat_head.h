@@ -85,6 +85,14 @@ void repeat_feature_bonuses(const MatrixR<T>& Wr, const RowVector<T>& Br, std::s
 void merge_repeat_bonuses(std::vector<ScoredItem>& list, std::span<const ItemBonus> bonuses,
                           const std::function<float(int32_t)>& score_of, size_t k);
 
+// The fixed session-items-first rule (the hybrid reference of `eval --session-items-first` and
+// of the `hybrid` baseline): each distinct item of `events` gets kSessionItemStep per
+// occurrence, far above any model score, so that its count in the session decides first and
+// the model's score only among items of equal count. Into `out` (cleared first), in order of
+// first occurrence.
+inline constexpr float kSessionItemStep = 1e4f;
+void session_item_bonuses(std::span<const int32_t> events, std::vector<ItemBonus>& out);
+
 // The bonus of a candidate: the sum of its features' bonuses.
 template <typename T>
 T repeat_bonus(uint32_t features, std::span<const T> feature_bonus) {

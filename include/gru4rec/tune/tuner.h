@@ -11,7 +11,8 @@
 // reached epoch e). A stopped trial's objective is its best value so far. With audit_stopping the
 // rule only marks the trials it would stop, which train to the end, so that a search can count
 // how often the rule would have stopped the winner. budget_seconds > 0: no new round of trials
-// starts once the search has run that long.
+// starts once the search has run that long. first_points: settings tried before the sampler's
+// draws.
 //
 // Not thread-safe: one search at a time per call; the callbacks run on the calling thread.
 #pragma once
@@ -43,7 +44,18 @@ struct TuneOptions {
   int stop_min_trials = 3;
   bool audit_stopping = false;
   double budget_seconds = 0;
+  // The first trials' points, each a parameter string naming every parameter of the space
+  // ("layers=192,learning_rate=0.1,..."; values snapped to the space's grid): a known good
+  // setting (the published one) is tried before the sampler's draws, so that even a small
+  // budget does not do worse than it. Resumed trials count: the k-th trial of a search is the
+  // k-th point whether it runs now or ran before.
+  std::vector<std::string> first_points = {};
 };
+
+// The point of a parameter string in `space` (the values TrialRecord holds: numbers snapped to
+// the grid, the index of the choice for categorical ones). Throws Error for a parameter of the
+// space the string does not set, one the space does not have, or a value it cannot take.
+std::vector<double> point_from_params(const ParamSpace& space, std::string_view text);
 
 // The median rule above: true when `curve` (the trial's values after epochs 1 .. e) should stop
 // after its last epoch, given the curves of the finished trials.
@@ -62,7 +74,8 @@ struct TuneCallbacks {
 void check_tune_options(const ParamSpace& space, const TuneOptions& options);
 
 // Runs trials until `records` (the resumed ones first) holds options.trials of them. `train`
-// and `valid` hold indices of `items`.
+// and `valid` hold indices of `items`. Throws Error once 5 trials have run and every one
+// failed (the records are kept, and the callbacks have seen them).
 void run_tuning(const ParamSpace& space, const TuneOptions& options, const ItemIndex& items,
                 const SessionLog& train, const SessionLog& valid, std::vector<TrialRecord>& records,
                 const TuneCallbacks& callbacks = {});
