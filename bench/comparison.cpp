@@ -67,7 +67,7 @@ struct Options {
   int epochs = 10;
   double valid_share = 0.1;
   // Tests and smoke runs: a tiny grid and the given datasets' files instead of ../shared's.
-  std::string custom;  // NAME:TRAIN:TEST
+  std::string custom;         // NAME:TRAIN:TEST
   std::string custom_params;  // published-setting stand-in for --custom
 };
 
@@ -381,16 +381,15 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
       const auto start = Clock::now();
       const auto baseline = fit_baseline(algorithm, best_params, train, items.size());
       const double fit = since(start);
-      m = measure_of(evaluate_scorer([&] { return baseline->make_scorer(); }, supports, test,
-                                     eval_options()),
-                     fit);
+      m = measure_of(
+          evaluate_scorer([&] { return baseline->make_scorer(); }, supports, test, eval_options()),
+          fit);
       store.add("test:" + algorithm, best_params, 0, m);
     }
-    fmt::print(stderr, "{} {} {}: test R@20 {:.4f} MRR@20 {:.4f}\n", d.name, algorithm,
-               best_params, m.recall[3], m.mrr[3]);
-    rows.push_back(Row{best_params.empty() ? algorithm : algorithm + " " + best_params,
-                       best_params,
-                       {m}});
+    fmt::print(stderr, "{} {} {}: test R@20 {:.4f} MRR@20 {:.4f}\n", d.name, algorithm, best_params,
+               m.recall[3], m.mrr[3]);
+    rows.push_back(
+        Row{best_params.empty() ? algorithm : algorithm + " " + best_params, best_params, {m}});
   }
   const double baselines_seconds = since(baselines_start);
 
@@ -446,8 +445,8 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
   const std::string chosen = all_trial_params(space, tune, records[static_cast<size_t>(best)]);
 
   // 4. GRU4Rec on test: the published setting (and the hybrid of its models), the chosen one.
-  const auto train_and_test = [&](const std::string& what, const std::string& params_text,
-                                  int seed, bool hybrid_too) {
+  const auto train_and_test = [&](const std::string& what, const std::string& params_text, int seed,
+                                  bool hybrid_too) {
     const Measure* cached = store.find(what, params_text, seed);
     const Measure* cached_hybrid = store.find("hybrid:" + what, params_text, seed);
     if (cached != nullptr && (!hybrid_too || cached_hybrid != nullptr)) return;
@@ -455,8 +454,8 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
     apply_param_string(params, params_text);
     params.seed = static_cast<uint64_t>(seed);
     validate_params(params);
-    auto model = std::make_shared<Model>(
-        Model::initialize(params, ItemIndex(items), train, d.train));
+    auto model =
+        std::make_shared<Model>(Model::initialize(params, ItemIndex(items), train, d.train));
     const auto start = Clock::now();
     train_model(*model, train);
     const double seconds = since(start);
@@ -473,8 +472,7 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
   };
   const std::string published_params = published + fmt::format(",n_epochs={}", o.epochs);
   Row published_row{"GRU4Rec, published setting", published_params, {}};
-  Row hybrid_row{"fixed hybrid (session items by count, then that GRU4Rec)", published_params,
-                 {}};
+  Row hybrid_row{"fixed hybrid (session items by count, then that GRU4Rec)", published_params, {}};
   Row chosen_row{"**GRU4Rec, chosen on validation**", chosen, {}};
   for (int seed : o.seeds) {
     train_and_test("published", published_params, seed, true);
@@ -498,9 +496,9 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
         .push_back(fmt::format("{} ({:.4f} / {:.4f})", row.method, row.r20(), row.m20()));
   }
   DatasetReport out;
-  out.markdown += fmt::format("\n### {} ({} items, {} test predictions)\n\n", d.name,
-                              with_thousands(items.size()),
-                              with_thousands(chosen_row.runs[0].predictions));
+  out.markdown +=
+      fmt::format("\n### {} ({} items, {} test predictions)\n\n", d.name,
+                  with_thousands(items.size()), with_thousands(chosen_row.runs[0].predictions));
   out.markdown += table(rows);
   out.markdown += fmt::format(
       "\nThe chosen configuration (mean R@20 / MRR@20 {:.4f} / {:.4f}) is ahead on both metrics "
@@ -513,13 +511,14 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
       "trial's validation MRR@20 {:.4f} (trial {}); log `{}`\n- Baselines: {} grid points on the "
       "validation split, {:.0f} s; the dataset took {:.2f} hours in this run\n",
       chosen, d.setting_note, published_params, records.size(), stopped, spent / 3600,
-      format_double(o.budget_hours), records[static_cast<size_t>(best)].trial.objective, best + 1, log_path,
-      grid_points, baselines_seconds, since(dataset_start) / 3600);
+      format_double(o.budget_hours), records[static_cast<size_t>(best)].trial.objective, best + 1,
+      log_path, grid_points, baselines_seconds, since(dataset_start) / 3600);
   return out;
 }
 
 // The page's fixed text: what is compared and how.
-constexpr const char* kPreamble = R"(# Results on real data: GRU4Rec against the strongest simple methods
+constexpr const char* kPreamble =
+    R"(# Results on real data: GRU4Rec against the strongest simple methods
 
 Generated by `scripts/compare.sh` (do not edit by hand; why the targets are met or missed is
 discussed in [results-discussion.md](results-discussion.md)).
@@ -618,9 +617,14 @@ int main(int argc, char** argv) {
       const auto parts = split(o.custom, ':');
       if (parts.size() != 3 || o.custom_params.empty())
         throw Error("--custom NAME:TRAIN:TEST needs --custom-params (the reference setting)");
-      datasets.push_back(Dataset{std::string(parts[0]), std::string(parts[1]),
-                                 std::string(parts[2]), o.custom_params, o.custom_params,
-                                 "given by --custom-params", false, {}});
+      datasets.push_back(Dataset{std::string(parts[0]),
+                                 std::string(parts[1]),
+                                 std::string(parts[2]),
+                                 o.custom_params,
+                                 o.custom_params,
+                                 "given by --custom-params",
+                                 false,
+                                 {}});
     } else {
       for (const Dataset& d : bench::real_datasets(o.data)) {
         if (o.only.empty() || std::find(o.only.begin(), o.only.end(), d.name) != o.only.end())
@@ -637,12 +641,11 @@ int main(int argc, char** argv) {
         "Generated {} by `build/bench/comparison --budget-hours {} --seeds {} --epochs {}` "
         "(scripts/compare.sh) on {} ({} cores used); this run took {:.2f} hours, the results "
         "kept from earlier runs in {} included.\n",
-        date, format_double(o.budget_hours), fmt::join(o.seeds, ","), o.epochs,
-        cpu_text(), available_cores(), since(start) / 3600, o.work);
+        date, format_double(o.budget_hours), fmt::join(o.seeds, ","), o.epochs, cpu_text(),
+        available_cores(), since(start) / 3600, o.work);
     const std::string markdown = std::string(kPreamble) + header + body;
     fmt::print("{}", markdown);
-    if (!o.out.empty())
-      write_file_atomically(o.out, [&](std::ostream& s) { s << markdown; });
+    if (!o.out.empty()) write_file_atomically(o.out, [&](std::ostream& s) { s << markdown; });
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

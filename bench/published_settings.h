@@ -16,7 +16,7 @@ struct PublishedFigure {
 
 struct Dataset {
   std::string name, train, test;
-  std::string xe, bpr;   // parameter strings without n_epochs and seed
+  std::string xe, bpr;  // parameter strings without n_epochs and seed
   std::string setting_note;
   bool hybrid_uses_bpr;  // the setting whose model the fixed hybrid reference ranks with
   std::vector<PublishedFigure> published;
@@ -53,8 +53,13 @@ inline std::vector<Dataset> real_datasets(const std::string& data) {
        "Diginetica settings",
        false,
        {{"SR-GNN (published)", 0.5073, 0.1759}, {"GCE-GNN (published)", 0.5422, 0.1904}}},
-      {"retailrocket", data + "/retailrocket-preprocessed/train.tsv",
-       data + "/retailrocket-preprocessed/test.tsv", rr_xe, rr_bpr, "RetailRocket settings", false,
+      {"retailrocket",
+       data + "/retailrocket-preprocessed/train.tsv",
+       data + "/retailrocket-preprocessed/test.tsv",
+       rr_xe,
+       rr_bpr,
+       "RetailRocket settings",
+       false,
        {}},
       {"tmall",
        data + "/tmall-preprocessed/train.tsv",

@@ -93,15 +93,17 @@ std::unique_ptr<Baseline> fit_hybrid(std::string_view params, const ItemIndex& i
     if (trim(pair).empty()) continue;
     const size_t eq = pair.find('=');
     if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != "model") {
-      throw Error(fmt::format("hybrid parameters: expected model=PATH (a model file of gru4rec "
-                              "train -s), got {}",
-                              quote_for_message(pair)));
+      throw Error(
+          fmt::format("hybrid parameters: expected model=PATH (a model file of gru4rec "
+                      "train -s), got {}",
+                      quote_for_message(pair)));
     }
     path = std::string(trim(pair.substr(eq + 1)));
   }
   if (path.empty()) {
-    throw Error("hybrid needs model=PATH: the model file (gru4rec train -s) whose ranking follows "
-                "the session's own items");
+    throw Error(
+        "hybrid needs model=PATH: the model file (gru4rec train -s) whose ranking follows "
+        "the session's own items");
   }
   auto model = std::make_shared<const Model>(load_model(path));
   return make_hybrid_baseline(std::move(model), items, "hybrid model=" + path);
