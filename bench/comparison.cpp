@@ -26,8 +26,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <set>
-#include <sstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -345,49 +344,44 @@ DatasetReport run_dataset(const Dataset& d, const Options& o, bool small_grids) 
              d.name, train.num_events(), split.train.num_events(), split.valid.num_events(),
              test.num_events());
   std::vector<Row> rows;
-  std::string notes;
 
   // 2. The baselines: grid on the validation split, the best on test.
   int grid_points = 0;
   double baselines_seconds = 0;  // summed from the kept results, so the same on a resumed run
+  // A baseline fitted on `fit_log` and evaluated on `eval_log`, kept under `what` (or read back).
+  const auto baseline_measure = [&](const std::string& what, const std::string& algorithm,
+                                    const std::string& params, const SessionLog& fit_log,
+                                    int32_t num_items, std::span<const int64_t> log_supports,
+                                    const SessionLog& eval_log) {
+    Measure m;
+    if (const Measure* cached = store.find(what, params, 0); cached != nullptr) {
+      m = *cached;
+    } else {
+      const auto start = Clock::now();
+      const auto baseline = fit_baseline(algorithm, params, fit_log, num_items);
+      const double fit = since(start);
+      m = measure_of(evaluate_scorer([&] { return baseline->make_scorer(); }, log_supports,
+                                     eval_log, eval_options()),
+                     fit);
+      store.add(what, params, 0, m);
+    }
+    baselines_seconds += m.train_seconds + m.eval_seconds;
+    return m;
+  };
   for (const std::string& algorithm : data_only_baseline_names()) {
     std::string best_params;
     double best = -1;
     for (const std::string& params : grid_of(algorithm, small_grids)) {
       ++grid_points;
-      const Measure* cached = store.find("valid:" + algorithm, params, 0);
-      Measure m;
-      if (cached != nullptr) {
-        m = *cached;
-      } else {
-        const auto start = Clock::now();
-        const auto baseline = fit_baseline(algorithm, params, split.train, split.items.size());
-        const double fit = since(start);
-        m = measure_of(evaluate_scorer([&] { return baseline->make_scorer(); }, tr_supports,
-                                       split.valid, eval_options()),
-                       fit);
-        store.add("valid:" + algorithm, params, 0, m);
-      }
-      baselines_seconds += m.train_seconds + m.eval_seconds;
+      const Measure m = baseline_measure("valid:" + algorithm, algorithm, params, split.train,
+                                         split.items.size(), tr_supports, split.valid);
       if (m.mrr[3] > best) {
         best = m.mrr[3];
         best_params = params;
       }
     }
-    const Measure* cached = store.find("test:" + algorithm, best_params, 0);
-    Measure m;
-    if (cached != nullptr) {
-      m = *cached;
-    } else {
-      const auto start = Clock::now();
-      const auto baseline = fit_baseline(algorithm, best_params, train, items.size());
-      const double fit = since(start);
-      m = measure_of(
-          evaluate_scorer([&] { return baseline->make_scorer(); }, supports, test, eval_options()),
-          fit);
-      store.add("test:" + algorithm, best_params, 0, m);
-    }
-    baselines_seconds += m.train_seconds + m.eval_seconds;
+    const Measure m = baseline_measure("test:" + algorithm, algorithm, best_params, train,
+                                       items.size(), supports, test);
     fmt::print(stderr, "{} {} {}: test R@20 {:.4f} MRR@20 {:.4f}\n", d.name, algorithm, best_params,
                m.recall[3], m.mrr[3]);
     rows.push_back(
