@@ -51,6 +51,11 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
+// Stopping: how long a connection accepted just before the listener closed has to send its
+// first request, and how many such connections the stop accepts from the kernel's backlog.
+constexpr double kFirstRequestGrace = 1.0;
+constexpr size_t kMaxBacklogAccepts = 4096;
+
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
@@ -203,11 +208,21 @@ struct Shared {
   // Out of descriptors: the reserve one is let go to accept a pending client, answer it 503
   // and close it, then taken again. False when even that failed (nothing pending, or none free).
   bool shed_one(tcp::acceptor& acceptor);
+  // Serves an accepted socket; its handlers run on `loop`.
+  void start_connection(Loop& loop, tcp::socket socket, bool admin);
+  // Closes the listeners. Connections the kernel has completed but asio has not accepted yet
+  // are accepted and served first: closing the listener would reset them, and their clients
+  // may already have sent a request.
   void close_listeners() {
     beast::error_code ignored;
-    if (public_acceptor) public_acceptor->close(ignored);
-    if (admin_acceptor) admin_acceptor->close(ignored);
+    for (auto [acceptor, admin] :
+         {std::pair{public_acceptor.get(), false}, std::pair{admin_acceptor.get(), true}}) {
+      if (!acceptor) continue;
+      accept_backlog(*acceptor, admin);
+      acceptor->close(ignored);
+    }
   }
+  void accept_backlog(tcp::acceptor& acceptor, bool admin);
   // Counts a connection from `address`; false (not counted) when it has reached the limit.
   bool add_address(const std::string& address) {
     if (o.max_connections_per_address == 0) return true;
@@ -297,14 +312,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     wait_for_request();
   }
 
-  // On the loop's thread, when the server stops: closes the connection if it waits for a
-  // request; one in the middle of a request finishes it (and then closes).
+  // On the loop's thread, when the server stops. A connection in the middle of a request
+  // finishes it (and then closes). One accepted that has not sent its first request yet gets
+  // kFirstRequestGrace for it: its client has just connected and its request is on the way.
+  // One kept alive since before the drain (every answer of the drain closes its connection)
+  // is closed; a request its client sends at that very moment is lost, the race every HTTP
+  // server has with kept-alive connections (RFC 9112 section 9.6: clients retry those).
   void close_if_idle() {
-    if (idle_) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_.socket().close(ignored);
-    }
+    if (!idle_) return;
+    if (requests_ == 0) return arm_timer(kFirstRequestGrace);
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
 
  private:
@@ -318,7 +337,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Keep-alive: waits for the first byte of the next request without holding a buffer.
   void wait_for_request() {
     if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
-    if (server_.draining.load() && requests_ > 0) return close();
+    // Draining: the last answer promised to keep the connection (else it would be closed by
+    // now), so its client may be sending the next request already; that one is answered, with
+    // Connection: close.
     buffer_.shrink_to_fit();
     idle_ = true;
     arm_timer(options().idle_timeout_seconds);
@@ -604,7 +625,10 @@ void Shared::accept_one(tcp::acceptor& acceptor, Loop& loop, bool admin,
                         const std::function<void()>& retry_later) {
   acceptor.async_accept(loop.context, [this, &acceptor, &loop, admin, retry_later](
                                           beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec == asio::error::operation_aborted) return;
+    // Accepted just as the listener closed: served all the same.
+    if (!ec) start_connection(loop, std::move(socket), admin);
+    if (!acceptor.is_open()) return;
     if (ec) {
       // Out of file descriptors: answer one waiting client with the reserve one and go on;
       // out of memory or else: pause instead of spinning on the error.
@@ -612,17 +636,35 @@ void Shared::accept_one(tcp::acceptor& acceptor, Loop& loop, bool admin,
         return accept(acceptor, admin);
       return retry_later();
     }
-    beast::error_code ignored, peer_error;
-    socket.set_option(tcp::no_delay(true), ignored);
-    const auto peer = socket.remote_endpoint(peer_error);
-    std::string address = peer_error ? std::string("unknown") : peer.address().to_string();
-    // The connection's handlers run on its own loop: start it there.
-    asio::post(loop.context, [this, &loop, admin, address = std::move(address),
-                              s = std::move(socket)]() mutable {
-      std::make_shared<Connection>(*this, loop, std::move(s), admin, std::move(address))->start();
-    });
     accept(acceptor, admin);
   });
+}
+
+void Shared::start_connection(Loop& loop, tcp::socket socket, bool admin) {
+  beast::error_code ignored, peer_error;
+  socket.set_option(tcp::no_delay(true), ignored);
+  const auto peer = socket.remote_endpoint(peer_error);
+  std::string address = peer_error ? std::string("unknown") : peer.address().to_string();
+  // The connection's handlers run on its own loop: start it there.
+  asio::post(loop.context, [this, &loop, admin, address = std::move(address),
+                            s = std::move(socket)]() mutable {
+    std::make_shared<Connection>(*this, loop, std::move(s), admin, std::move(address))->start();
+  });
+}
+
+void Shared::accept_backlog(tcp::acceptor& acceptor, bool admin) {
+  beast::error_code ec;
+  acceptor.cancel(ec);  // the pending async_accept ends with operation_aborted
+  acceptor.non_blocking(true, ec);
+  // Bounded: a flood of connections cannot hold the stop here.
+  for (size_t n = 0; !ec && n < kMaxBacklogAccepts; ++n) {
+    Loop& loop = *loops[next_loop];
+    tcp::socket socket(loop.context);
+    acceptor.accept(socket, ec);  // would_block once the backlog is empty
+    if (ec) break;
+    next_loop = (next_loop + 1) % loops.size();
+    start_connection(loop, std::move(socket), admin);
+  }
 }
 
 }  // namespace
