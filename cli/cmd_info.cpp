@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "gru4rec/core/cpu_budget.h"
 #include "gru4rec/core/cpu_info.h"
 #include "gru4rec/data/data_stats.h"
 #include "gru4rec/data/session_reader.h"
@@ -178,6 +179,7 @@ void run_system_info(bool json) {
                                         {"family", cpu.family},
                                         {"model_number", cpu.model_number},
                                         {"logical_cores", cpu.logical_cores},
+                                        {"usable_cores", cpu_budget().describe()},
                                         {"isa", cpu.isa},
                                         {"level", cpu.best_level}}},
                                       {"library",
@@ -194,7 +196,7 @@ void run_system_info(bool json) {
   }
   fmt::print("CPU                {} ({}, family {} model {})\n", cpu.model, cpu.vendor, cpu.family,
              cpu.model_number);
-  fmt::print("Logical cores      {}\n", cpu.logical_cores);
+  fmt::print("Usable cores       {}\n", cpu_budget().describe());
   fmt::print("Instruction sets   {} (level {})\n", fmt::join(cpu.isa, " "), cpu.best_level);
   fmt::print("Library copy       {} ({})\n", build.level, build.path);
   fmt::print("Kernels            Eigen {}; serving scorer {} (Highway)\n", build.eigen_simd,

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/fma_peak_kernels.h"
+#include "gru4rec/core/cpu_budget.h"
 #include "gru4rec/core/error.h"
 #include "model/item_scorer_kernels.h"
 
@@ -58,10 +59,7 @@ CpuInfo detect_cpu() {
     }
     info.model = trimmed(brand);
   }
-  cpu_set_t set;
-  info.logical_cores = sched_getaffinity(0, sizeof set, &set) == 0
-                           ? CPU_COUNT(&set)
-                           : static_cast<int>(std::thread::hardware_concurrency());
+  info.logical_cores = cpu_budget().cores;
 
   // __builtin_cpu_supports also checks that the OS saves the vector registers (XCR0).
   __builtin_cpu_init();

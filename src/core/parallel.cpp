@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "gru4rec/core/cpu_budget.h"
 #include "gru4rec/core/error.h"
 
 namespace gru4rec {
@@ -41,8 +42,7 @@ void* thread_entry(void* arg) {
 }  // namespace
 
 int available_cores() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
+  return cpu_budget().cores;
 }
 
 void run_parallel(int n, const std::function<void(int)>& task) {

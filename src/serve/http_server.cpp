@@ -38,6 +38,7 @@
 #include <unordered_set>
 
 #include "gru4rec/core/error.h"
+#include "gru4rec/core/parallel.h"
 #include "gru4rec/serve/http_request_reader.h"
 #include "gru4rec/serve/server.h"
 #include "login_throttle.h"
@@ -675,7 +676,7 @@ struct HttpServer::Impl : Shared {
 
 HttpServer::HttpServer(ServeApp& app) : impl_(std::make_unique<Impl>(app)) {
   const ServerOptions& o = app.options();
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = available_cores();  // the affinity mask and cgroup quota, not the machine
   const int loops = std::clamp(o.io_threads > 0 ? o.io_threads : cores, 1, 64);
   for (int i = 0; i < loops; ++i) {
     impl_->loops.push_back(std::make_unique<Loop>());

@@ -14,7 +14,7 @@ struct CpuInfo {
   std::string model;   // CPUID brand string, e.g. "AMD EPYC 7B13"
   std::string vendor;  // "AuthenticAMD", "GenuineIntel"
   int family = 0, model_number = 0;
-  int logical_cores = 0;         // usable by this process (affinity)
+  int logical_cores = 0;         // usable by this process (cpu_budget.h: affinity, cgroup quota)
   std::vector<std::string> isa;  // SIMD sets found, usable by the OS: "avx2", "avx512f", ...
   std::string best_level;        // best x86-64 level: "x86-64-v4", "x86-64-v3", ...
 };

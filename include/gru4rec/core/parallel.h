@@ -13,7 +13,8 @@
 
 namespace gru4rec {
 
-// The number of hardware threads (at least 1).
+// The cores this process may use (cpu_budget.h: its affinity mask, capped by its cgroup's CPU
+// quota; at least 1): every default thread count comes from it.
 int available_cores();
 
 // Calls task(0), ..., task(n - 1) concurrently and waits for all of them. If tasks throw, the
