@@ -11,9 +11,11 @@
 #include "commands.h"
 #include "gru4rec/core/cpu_budget.h"
 #include "gru4rec/core/cpu_info.h"
+#include "gru4rec/core/error.h"
 #include "gru4rec/data/data_stats.h"
 #include "gru4rec/data/session_reader.h"
 #include "gru4rec/model/model_file.h"
+#include "gru4rec/serve/serving_floor.h"
 
 namespace gru4rec::cli {
 namespace {
@@ -205,6 +207,85 @@ void run_system_info(bool json) {
              one.gflops, all.gflops, all.threads, one.vector_width);
 }
 
+// gru4rec info MODEL --floor: the least time serving an event of this model can take on one
+// core of this machine (serve/serving_floor.h), for batches of 1 to 64 events, with the item
+// matrix in float32 and in float16, read from DRAM and from L3.
+void run_floor(const std::string& path, bool json) {
+  if (!is_model_file(path))
+    throw gru4rec::Error(fmt::format("{}: --floor needs a model file", path));
+  const Model model = load_model(path);
+  const CpuInfo cpu = detect_cpu();
+  const LibraryBuild build = library_build();
+  CoreSpeed speed;
+  speed.dram_gb_per_s = measure_read_bandwidth(kDramProbeBytes);
+  speed.l3_gb_per_s = measure_read_bandwidth(kL3ProbeBytes);
+  speed.fma_gflops = measure_fma_peak(1).gflops;
+  const std::vector<int> batches{1, 2, 4, 8, 16, 32, 64};
+  const std::pair<WeightPrecision, const char*> precisions[] = {
+      {WeightPrecision::kFloat32, "float32"}, {WeightPrecision::kFloat16, "float16"}};
+  const EventWork one = event_work(model.weights.shape, WeightPrecision::kFloat32);
+  const Floor event_floor = batch_floor(one, speed, 1);
+  if (json) {
+    Json rows = Json::array();
+    for (const auto& [precision, name] : precisions) {
+      const EventWork w = event_work(model.weights.shape, precision);
+      for (int b : batches) {
+        const Floor dram = batch_floor(w, speed, b), l3 = batch_floor(w, speed, b, true);
+        rows.push_back(Json{{"item_weights", name},
+                            {"batch", b},
+                            {"dram_seconds", dram.seconds()},
+                            {"dram_events_per_second", dram.events_per_second()},
+                            {"l3_seconds", l3.seconds()},
+                            {"l3_events_per_second", l3.events_per_second()}});
+      }
+    }
+    fmt::print("{}\n", json_text(Json{{"model", path},
+                                      {"cpu", fmt::format("{} (family {} model {})", cpu.model,
+                                                          cpu.family, cpu.model_number)},
+                                      {"library", build.level},
+                                      {"dram_gb_per_s", speed.dram_gb_per_s},
+                                      {"l3_gb_per_s", speed.l3_gb_per_s},
+                                      {"fma_gflops", speed.fma_gflops},
+                                      {"item_bytes_float32", one.item_bytes},
+                                      {"step_bytes", one.step_bytes},
+                                      {"score_flops", one.score_flops},
+                                      {"step_flops", one.step_flops},
+                                      {"event_floor_seconds", event_floor.seconds()},
+                                      {"batches", rows}}));
+    return;
+  }
+  fmt::print("Floor of serving {} ({} items, {} units) on one core\n", path,
+             with_thousands(model.num_items()), model.weights.shape.output_size());
+  fmt::print("CPU: {} (family {} model {}), library copy {}\n", cpu.model, cpu.family,
+             cpu.model_number, build.level);
+  fmt::print(
+      "One core reads {:.1f} GB/s from DRAM and {:.1f} GB/s from L3; FMA peak {:.1f} "
+      "GFLOP/s\n",
+      speed.dram_gb_per_s, speed.l3_gb_per_s, speed.fma_gflops);
+  fmt::print(
+      "An event: scores {:.2f} MFLOP over an item matrix of {:.2f} MB (float32, read once "
+      "per batch); GRU step {:.3f} MFLOP over {:.3f} MB\n",
+      one.score_flops / 1e6, one.item_bytes / 1e6, one.step_flops / 1e6, one.step_bytes / 1e6);
+  fmt::print(
+      "The floor of one event (DRAM + FMA, float32): {:.0f} us ({:.0f} us memory, {:.0f} us "
+      "FMA)\n",
+      event_floor.seconds() * 1e6, event_floor.memory_seconds * 1e6, event_floor.fma_seconds * 1e6);
+  fmt::print("\nA batch of B events scored together: us per batch and events/s\n");
+  fmt::print("{:>5}  {:>24}  {:>24}  {:>24}  {:>24}\n", "B", "float32 from DRAM", "float32 from L3",
+             "float16 from DRAM", "float16 from L3");
+  for (int b : batches) {
+    std::string line = fmt::format("{:>5}", b);
+    for (const auto& [precision, name] : precisions) {
+      const EventWork w = event_work(model.weights.shape, precision);
+      for (bool l3 : {false, true}) {
+        const Floor f = batch_floor(w, speed, b, l3);
+        line += fmt::format("  {:>9.0f} us {:>8.0f}/s", f.seconds() * 1e6, f.events_per_second());
+      }
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app) {
@@ -212,6 +293,7 @@ void add_info_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   auto data = std::make_shared<DataOptions>();
   auto system = std::make_shared<bool>(false);
+  auto floor = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
       "info",
       "summarize a model file, or a data file (events, sessions, items, lengths, time span), or "
@@ -221,11 +303,16 @@ void add_info_command(CLI::App& app) {
                 "describe the CPU, the kernels chosen for it and its measured FMA peak "
                 "(takes about 3 s)")
       ->excludes(file);
+  cmd->add_flag("--floor", *floor,
+                "with a model file: the least time serving an event can take on one core of this "
+                "machine (measured bandwidth and FMA peak; about 2 s), for batches of 1 to 64")
+      ->needs(file);
   cmd->add_flag("--json", *json, "print the summary as JSON");
   data->add_to(*cmd);
-  cmd->callback([path, json, data, system]() {
+  cmd->callback([path, json, data, system, floor]() {
     if (*system) return run_system_info(*json);
     if (path->empty()) throw CLI::RequiredError("FILE (or --system)");
+    if (*floor) return run_floor(*path, *json);
     run_info(*path, *data, *json);
   });
 }

@@ -26,9 +26,21 @@ void run_replay(const ReplayCommandOptions& o) {
   const SessionLog log = read_training_log(o.test_path, o.data.read_options(), items);
   const int64_t sessions =
       o.replay.sessions > 0 ? std::min(o.replay.sessions, log.num_sessions()) : log.num_sessions();
-  fmt::print(out.log(), "Replaying {} sessions ({} events) of {} to {} on {} connections\n",
-             with_thousands(sessions), with_thousands(log.offsets[static_cast<size_t>(sessions)]),
-             o.test_path, o.replay.server, o.replay.concurrency);
+  if (o.replay.rate > 0) {
+    fmt::print(out.log(),
+               "Replaying {} sessions of {} to {}, open loop: {:g} events/s offered {} on {} "
+               "connections\n",
+               with_thousands(sessions), o.test_path, o.replay.server, o.replay.rate,
+               o.replay.duration_seconds > 0
+                   ? fmt::format("for {:g} s", o.replay.duration_seconds)
+                   : fmt::format("for one pass ({} events)",
+                                 with_thousands(log.offsets[static_cast<size_t>(sessions)])),
+               o.replay.concurrency);
+  } else {
+    fmt::print(out.log(), "Replaying {} sessions ({} events) of {} to {} on {} connections\n",
+               with_thousands(sessions), with_thousands(log.offsets[static_cast<size_t>(sessions)]),
+               o.test_path, o.replay.server, o.replay.concurrency);
+  }
   std::fflush(out.log());
   const ReplayResult r = replay_log(log, items, o.replay);
   const int k = o.replay.k;
@@ -48,13 +60,31 @@ void run_replay(const ReplayCommandOptions& o) {
                             {"hit_rate_ci95", {hr.low, hr.high}},
                             {"mrr_ci95", {mrr.low, mrr.high}}});
   }
-  const double per_second = static_cast<double>(r.events_sent) / r.seconds;
+  // Open loop: answers over the time the events were due (the rate achieved against the one
+  // offered); closed loop: over the whole run.
+  const double span = r.offered_rate > 0 && r.sending_seconds > 0 ? r.sending_seconds : r.seconds;
+  const double per_second = span > 0 ? static_cast<double>(r.answered) / span : 0;
+  const auto ms = [](double seconds) { return seconds * 1e3; };
   if (o.json) {
-    const Json replayed{{"sessions", r.sessions},
-                        {"events", r.events_sent},
-                        {"failed_requests", r.failed_requests},
-                        {"seconds", r.seconds},
-                        {"events_per_second", per_second}};
+    Json replayed{{"sessions", r.sessions},
+                  {"events", r.events_sent},
+                  {"answered", r.answered},
+                  {"failed_requests", r.failed_requests},
+                  {"seconds", r.seconds},
+                  {"events_per_second", per_second},
+                  {"latency_ms",
+                   {{"from", r.offered_rate > 0 ? "due" : "sent"},
+                    {"count", r.latency.count},
+                    {"p50", ms(r.latency.p50)},
+                    {"p90", ms(r.latency.p90)},
+                    {"p99", ms(r.latency.p99)},
+                    {"p99.9", ms(r.latency.p999)},
+                    {"max", ms(r.latency.max)}}}};
+    if (r.offered_rate > 0) {
+      replayed["offered_events_per_second"] = r.offered_rate;
+      replayed["sending_seconds"] = r.sending_seconds;
+      replayed["late_sends"] = r.late_sends;
+    }
     fmt::print("{}\n", json_text(Json{{"test", o.test_path},
                                       {"server", o.replay.server},
                                       {"cutoff", k},
@@ -62,8 +92,21 @@ void run_replay(const ReplayCommandOptions& o) {
                                       {"variants", variants},
                                       {"server_experiments", Json::parse(r.server_experiments)}}));
   } else {
-    fmt::print("Replayed {} events in {:.1f} s ({:.0f} events/s), {} failed requests\n",
-               with_thousands(r.events_sent), r.seconds, per_second, r.failed_requests);
+    if (r.offered_rate > 0) {
+      fmt::print(
+          "Offered {:g} events/s for {:.1f} s: {} answered ({:.0f} events/s, {:.1f}% of offered), "
+          "{} failed requests, {} sent over 1 ms late\n",
+          r.offered_rate, r.sending_seconds, with_thousands(r.answered), per_second,
+          100 * per_second / r.offered_rate, r.failed_requests, with_thousands(r.late_sends));
+    } else {
+      fmt::print("Replayed {} events in {:.1f} s ({:.0f} events/s), {} failed requests\n",
+                 with_thousands(r.events_sent), r.seconds, per_second, r.failed_requests);
+    }
+    fmt::print(
+        "Latency (from {}): p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, p99.9 {:.2f} ms, "
+        "max {:.2f} ms\n",
+        r.offered_rate > 0 ? "when due" : "when sent", ms(r.latency.p50), ms(r.latency.p90),
+        ms(r.latency.p99), ms(r.latency.p999), ms(r.latency.max));
     fmt::print("  {:<16} {:>9} {:>9} {:>9}  {:>24}  {:>24}\n", "variant", "events", "unknown",
                "measured", fmt::format("HitRate@{} (95% CI)", k),
                fmt::format("MRR@{} (95% CI)", k));
@@ -108,8 +151,20 @@ void add_replay_command(CLI::App& app) {
   cmd->add_option("--sessions", o->replay.sessions, "replay the first N sessions (0: all)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
-  cmd->add_option("--concurrency", o->replay.concurrency, "sessions replayed at once (connections)")
-      ->check(CLI::Range(1, 1024))
+  cmd->add_option("--concurrency", o->replay.concurrency,
+                  "sessions replayed at once, one connection each (with --rate: 256 or more, so "
+                  "that a session's events are rarely due before its previous answer)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--rate", o->replay.rate,
+                  "open loop: events/s offered, sent on time whatever the answers, latency "
+                  "measured from when each was due (0: closed loop, as fast as answered)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--duration", o->replay.duration_seconds,
+                  "with --rate: send for this many seconds, replaying the log again as new "
+                  "sessions if needed (0: one pass over the sessions)")
+      ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--session-prefix", o->replay.session_prefix,
                   "prefix of the replayed session ids (default: replay-<random>-, new sessions)");

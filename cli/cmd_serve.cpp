@@ -169,6 +169,11 @@ void add_serve_command(CLI::App& app) {
                   "(scores differ by ~1e-3 relative)")
       ->check(CLI::IsMember({"float32", "float16"}))
       ->capture_default_str();
+  cmd->add_option("--batch-wait", o->server.batch_wait_seconds,
+                  "seconds a request that finds the scorer idle under load waits for others, to "
+                  "score them in one pass over the item matrix (0: never waits)")
+      ->check(CLI::Range(0.0, 0.1))
+      ->capture_default_str();
   cmd->add_option("--admin-port", o->server.admin_port,
                   "port of the admin listener (POST /admin/reload; -1: none, 0: any free port)")
       ->check(CLI::Range(-1, 65535))

@@ -800,6 +800,34 @@ TEST_F(CliTest, ReplayThroughAServerMeasuresWhatTheOfflineEvaluationDoes) {
     EXPECT_NEAR(online[fmt::format("mrr@{}", k)].get<double>(),
                 offline["metrics"][fmt::format("mrr@{}", k)].get<double>(), 1e-12);
   }
+  // Open loop, one pass: events sent at the rate asked whatever the answers, each session's in
+  // order, so the server measures the same; the latency is counted from when each was due.
+  const RunResult open =
+      run_cli(fmt::format("replay {}{} -m 20 --rate 3000 --concurrency 16 --json", test_, url));
+  ASSERT_EQ(open.exit_code, 0) << open.output;
+  const nlohmann::json open_json = json_after_log(open.output);
+  const RunResult eval = run_cli(fmt::format("eval {} {} -m 20 --json", model_, test_));
+  const nlohmann::json offline = json_after_log(eval.output)["evaluations"][0];
+  EXPECT_EQ(open_json["variants"][0]["measured"], offline["predictions"]);
+  EXPECT_NEAR(open_json["variants"][0]["hit_rate@20"].get<double>(),
+              offline["metrics"]["recall@20"].get<double>(), 1e-12);
+  const nlohmann::json& replayed = open_json["replayed"];
+  EXPECT_EQ(replayed["offered_events_per_second"], 3000.0);
+  EXPECT_EQ(replayed["answered"], replayed["events"]);
+  EXPECT_EQ(replayed["latency_ms"]["from"], "due");
+  EXPECT_EQ(replayed["latency_ms"]["count"], replayed["answered"]);
+  EXPECT_GT(replayed["latency_ms"]["p50"].get<double>(), 0);
+  EXPECT_GE(replayed["latency_ms"]["p99"].get<double>(),
+            replayed["latency_ms"]["p50"].get<double>());
+  // With a duration: exactly the events due within it (rate x duration), the log replayed again
+  // as new sessions when it runs out.
+  const RunResult timed = run_cli(fmt::format(
+      "replay {}{} --rate 400 --duration 1.5 --sessions 20 --concurrency 8 --json", test_, url));
+  ASSERT_EQ(timed.exit_code, 0) << timed.output;
+  const nlohmann::json timed_json = json_after_log(timed.output)["replayed"];
+  EXPECT_EQ(timed_json["answered"], 600);
+  EXPECT_EQ(timed_json["failed_requests"], 0);
+  EXPECT_NEAR(timed_json["sending_seconds"].get<double>(), 1.5, 0.01);
   // A server that is not there: a clear error, not a crash.
   const RunResult refused =
       run_cli("replay " + test_ + " --server http://127.0.0.1:1 --concurrency 1");

@@ -193,6 +193,54 @@ TEST_F(ServeTest, RecommendsWhatTheOfflinePredictorScores) {
   EXPECT_EQ(stateless["recommendations"], stored["recommendations"]);
 }
 
+// Under load, a request that finds the scorer idle waits for others and scores them in one pass;
+// a lone request is scored at once. The answers are those of requests scored one by one.
+TEST_F(ServeTest, UnderLoadRequestsWaitToBeScoredTogether) {
+  auto model = std::make_shared<const Model>(load_model(*model_path_));
+  ItemIndex registry;
+  const auto wait = std::chrono::milliseconds(150);
+  const Recommender batched(model, 1, registry, WeightPrecision::kFloat32, {}, wait);
+  const Recommender alone(model, 2, registry);
+  const Predictor predictor(*model);
+  auto scratch = predictor.make_scratch(1);
+  std::vector<std::vector<float>> states;
+  for (int32_t item : {3, 10, 25}) {
+    states.emplace_back(static_cast<size_t>(predictor.state_size()), 0.0f);
+    predictor.advance(states.back(), item, scratch);
+  }
+  RecommendOptions options;
+  options.k = 5;
+  const auto top = [&](const Recommender& rec, size_t s) {
+    std::vector<ScoredItem> out(5);
+    out.resize(rec.recommend(states[s], options, out));
+    return out;
+  };
+  // The first request of all: no load, no wait.
+  const auto start = std::chrono::steady_clock::now();
+  const auto first = top(batched, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, wait);
+  EXPECT_EQ(batched.batches_scored(), 1u);
+  // Right after it: under load. The second request waits; the third comes meanwhile and joins.
+  std::vector<ScoredItem> second, third;
+  std::thread waiting([&] { second = top(batched, 1); });
+  std::this_thread::sleep_for(wait / 3);
+  third = top(batched, 2);
+  waiting.join();
+  EXPECT_EQ(batched.batches_scored(), 2u);
+  EXPECT_EQ(batched.requests_scored(), 3u);
+  const auto same = [](const std::vector<ScoredItem>& a, const std::vector<ScoredItem>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].item, b[i].item);
+      EXPECT_FLOAT_EQ(a[i].score, b[i].score);
+    }
+  };
+  same(first, top(alone, 0));
+  same(second, top(alone, 1));
+  same(third, top(alone, 2));
+  EXPECT_EQ(alone.batches_scored(), 3u);
+}
+
 TEST_F(ServeTest, RepeatHeadAnswersAreTheOfflineScoresWithTheBonuses) {
   // A model with the repeat head: the server's answers are the top of score_session(), the
   // session's recent items raised; also with an exclusion and an inclusion list.
@@ -852,6 +900,15 @@ TEST_F(ServeTest, OverHttpWithConcurrentSessionsAndReloadsUnderTraffic) {
   EXPECT_NE(metrics.body.find(fmt::format("gru4rec_live_sessions {}\n", sessions.size())),
             std::string::npos)
       << metrics.body;
+  // Passes over the item matrix and the requests they scored, since the last reload.
+  const auto counter = [&](const std::string& name) {
+    const size_t at = metrics.body.find(name + "{variant=\"default\"} ");
+    if (at == std::string::npos) return int64_t{-1};
+    return static_cast<int64_t>(std::stoll(metrics.body.substr(metrics.body.find(' ', at) + 1)));
+  };
+  const int64_t passes = counter("gru4rec_scoring_passes_total");
+  EXPECT_GE(passes, 1) << metrics.body;
+  EXPECT_GE(counter("gru4rec_scored_requests_total"), passes) << metrics.body;
   EXPECT_EQ(Json::parse(public_client.get("/openapi.json").body)["openapi"], "3.0.3");
   server.stop();
   serving.join();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "core/fma_peak_kernels.h"
 #include "gru4rec/core/cpu_budget.h"
@@ -129,6 +130,25 @@ LibraryBuild library_build() {
 #endif
   build.scorer_kernel = scorer_kernel_target();
   return build;
+}
+
+double measure_read_bandwidth(size_t bytes, double seconds) {
+  GRU4REC_CHECK(bytes >= 4096 && seconds > 0);
+  using Clock = std::chrono::steady_clock;
+  const size_t n = bytes / sizeof(float) / 64 * 64;
+  std::vector<float> buffer(n, 1.0f);  // written: every page is mapped before the passes
+  double best = 0;
+  const auto start = Clock::now();
+  for (int pass = 0;
+       pass < 3 || std::chrono::duration<double>(Clock::now() - start).count() < seconds; ++pass) {
+    const auto pass_start = Clock::now();
+    volatile float sink = stream_sum(buffer.data(), n);
+    (void)sink;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - pass_start).count();
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / std::max(elapsed, 1e-9) / 1e9);
+    if (pass > 100000) break;
+  }
+  return best;
 }
 
 FmaPeak measure_fma_peak(int threads, double seconds) {

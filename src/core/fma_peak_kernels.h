@@ -1,6 +1,8 @@
-// The FMA-throughput loop behind measure_fma_peak() (private to the library).
+// The FMA-throughput loop behind measure_fma_peak() and the read loop behind
+// measure_read_bandwidth() (private to the library).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace gru4rec {
@@ -11,5 +13,7 @@ inline constexpr int kFmaChains = 12;
 // returns a value that depends on all of them (so that none is optimized away).
 float fma_chains(int64_t iterations, float seed);
 int fma_lanes();
+// The sum of data[0, n), read with the widest vectors (n a multiple of 64).
+float stream_sum(const float* data, size_t n);
 
 }  // namespace gru4rec

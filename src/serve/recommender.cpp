@@ -7,6 +7,7 @@
 #include <exception>
 #include <limits>
 #include <numeric>
+#include <thread>
 
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/parallel.h"
@@ -23,8 +24,9 @@ struct Recommender::Job {
   const RecommendOptions* options = nullptr;
   std::span<ScoredItem> out;
   size_t count = 0;
-  bool done = false;   // scored (or failed: error)
-  bool leads = false;  // holds a scoring slot: scores the next batch of the queue
+  bool done = false;     // scored (or failed: error)
+  bool leads = false;    // holds a scoring slot: scores the next batch of the queue
+  bool gathers = false;  // took a free slot under load: waits batch_wait before scoring
   std::exception_ptr error;
   std::condition_variable wake;
 };
@@ -36,12 +38,14 @@ struct Recommender::Slot {
 };
 
 Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
-                         WeightPrecision precision, const RetrievalOptions& retrieval)
+                         WeightPrecision precision, const RetrievalOptions& retrieval,
+                         std::chrono::microseconds batch_wait)
     : model_(std::move(model)),
       version_(version),
       instance_(next_instance()),
       predictor_(*model_),
-      catalog_(model_->items, model_->supports, registry) {
+      catalog_(model_->items, model_->supports, registry),
+      batch_wait_(batch_wait) {
   validate(retrieval);
   const std::span<const float> bias(model_->weights.By.data(),
                                     static_cast<size_t>(model_->weights.By.size()));
@@ -86,16 +90,30 @@ size_t Recommender::recommend(std::span<const float> state, const RecommendOptio
   job.options = &options;
   job.out = out;
   std::unique_lock lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const bool under_load = now - last_arrival_ < kLoadWaits * batch_wait_;
+  last_arrival_ = now;
   pending_.push_back(&job);
-  if (free_slots_ > 0) {
+  // While a leader gathers, the requests that come join its batch instead of taking another slot.
+  if (free_slots_ > 0 && gathering_ == 0) {
     --free_slots_;
     job.leads = true;
+    job.gathers = under_load && batch_wait_.count() > 0;
+    if (job.gathers) ++gathering_;
   }
   for (;;) {
     // Each waiting request sleeps on its own condition: a finished batch wakes its requests
     // and, when requests are left waiting, the oldest of them to lead the next batch.
     job.wake.wait(lock, [&] { return job.done || job.leads; });
     if (!job.leads) break;  // scored by another request's batch
+    if (job.gathers) {
+      // The requests that come meanwhile queue behind this slot and are scored with this one.
+      job.gathers = false;
+      lock.unlock();
+      std::this_thread::sleep_for(batch_wait_);
+      lock.lock();
+      --gathering_;
+    }
     if (!job.done) lead_batch(lock);
     if (job.done) {
       pass_slot();  // to the oldest waiting request, or back to the free ones
@@ -157,6 +175,8 @@ void Recommender::lead_batch(std::unique_lock<std::mutex>& lock) const {
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
   slot->busy = true;
   lock.unlock();
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  batched_requests_.fetch_add(n, std::memory_order_relaxed);
   std::exception_ptr error;
   try {
     score_batch(*slot, std::span<Job* const>(batch.data(), n));

@@ -2,29 +2,24 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "gru4rec/core/error.h"
+#include "replay_internal.h"
 
 namespace gru4rec {
-namespace {
-
-using Json = nlohmann::json;
-namespace http = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
-
-struct Target {
-  std::string host, port;
-};
+namespace replay_detail {
 
 Target parse_server(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
@@ -39,7 +34,6 @@ Target parse_server(const std::string& url) {
   return Target{std::string(rest.substr(0, colon)), std::string(rest.substr(colon + 1))};
 }
 
-// Percent-encodes all but the unreserved characters (RFC 3986) for a path segment.
 std::string path_segment(std::string_view text) {
   std::string out;
   for (const char c : text) {
@@ -52,6 +46,20 @@ std::string path_segment(std::string_view text) {
   }
   return out;
 }
+
+std::string event_body(const std::string& item_id, int k) {
+  return nlohmann::json{{"item", item_id}, {"k", k}}.dump();
+}
+
+}  // namespace replay_detail
+
+namespace {
+
+using Json = nlohmann::json;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using replay_detail::path_segment;
+using replay_detail::Target;
 
 // One kept-alive connection (reconnects when the server closes it).
 class Connection {
@@ -121,15 +129,88 @@ VariantCounts counts_of(const Json& variant) {
   return c;
 }
 
+// As fast as the server answers: `concurrency` sessions at once, each on its own connection.
+void replay_closed_loop(const SessionLog& log, const ItemIndex& items, const ReplayOptions& options,
+                        const Target& target, const std::string& prefix, ReplayResult& result) {
+  std::atomic<int64_t> next_session{0}, events_sent{0}, failed{0}, answered{0};
+  std::mutex mutex;  // guards first_error and latencies
+  std::vector<double> latencies;
+  const auto fail = [&](std::string error) {
+    failed++;
+    std::lock_guard lock(mutex);
+    if (result.first_error.empty()) result.first_error = std::move(error);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (int w = 0; w < options.concurrency; ++w) {
+    workers.emplace_back([&] {
+      Connection connection(target);
+      std::vector<double> mine;
+      try {
+        for (int64_t s = next_session++; s < result.sessions; s = next_session++) {
+          const std::string path = "/v1/sessions/" +
+                                   path_segment(prefix + log.session_ids[static_cast<size_t>(s)]) +
+                                   "/events";
+          // Events of a session in order, each after the previous answer.
+          for (const int32_t item : log.session_items(s)) {
+            const auto sent = std::chrono::steady_clock::now();
+            const auto res = connection.request(
+                http::verb::post, path, replay_detail::event_body(items.id(item), options.k));
+            events_sent++;
+            if (res.result_int() == 200) {
+              answered++;
+              mine.push_back(
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+            } else {
+              fail(fmt::format("{}: {}", res.result_int(), res.body().substr(0, 200)));
+            }
+          }
+        }
+      } catch (const std::exception& e) {
+        fail(e.what());
+        next_session = result.sessions;  // the others stop too
+      }
+      std::lock_guard lock(mutex);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.events_sent = events_sent.load();
+  result.failed_requests = failed.load();
+  result.answered = answered.load();
+  result.latency = summarize_latencies(latencies);
+}
+
 }  // namespace
 
 void check_server_url(const std::string& url) {
-  parse_server(url);
+  replay_detail::parse_server(url);
+}
+
+LatencySummary summarize_latencies(std::vector<double>& seconds) {
+  LatencySummary s;
+  s.count = static_cast<int64_t>(seconds.size());
+  if (seconds.empty()) return s;
+  std::sort(seconds.begin(), seconds.end());
+  const auto at = [&](double q) {  // nearest rank
+    const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(seconds.size())));
+    return seconds[std::clamp<size_t>(rank, 1, seconds.size()) - 1];
+  };
+  s.p50 = at(0.50);
+  s.p90 = at(0.90);
+  s.p99 = at(0.99);
+  s.p999 = at(0.999);
+  s.max = seconds.back();
+  return s;
 }
 
 ReplayResult replay_log(const SessionLog& log, const ItemIndex& items,
                         const ReplayOptions& options) {
-  const Target target = parse_server(options.server);
+  const Target target = replay_detail::parse_server(options.server);
+  if (options.concurrency < 1) throw Error("replay: concurrency must be at least 1");
+  if (!(options.rate >= 0) || !std::isfinite(options.rate) || !(options.duration_seconds >= 0))
+    throw Error("replay: the rate and the duration must be finite and not negative");
   ReplayResult result;
   result.sessions =
       options.sessions > 0 ? std::min(options.sessions, log.num_sessions()) : log.num_sessions();
@@ -138,42 +219,12 @@ ReplayResult replay_log(const SessionLog& log, const ItemIndex& items,
 
   Connection control(target);
   const Json before = get_experiments(control);
-  std::atomic<int64_t> next_session{0}, events_sent{0}, failed{0};
-  std::mutex error_mutex;
-  const auto fail = [&](std::string error) {
-    failed++;
-    std::lock_guard lock(error_mutex);
-    if (result.first_error.empty()) result.first_error = std::move(error);
-  };
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> workers;
-  for (int w = 0; w < options.concurrency; ++w) {
-    workers.emplace_back([&] {
-      Connection connection(target);
-      try {
-        for (int64_t s = next_session++; s < result.sessions; s = next_session++) {
-          const std::string path = "/v1/sessions/" +
-                                   path_segment(prefix + log.session_ids[static_cast<size_t>(s)]) +
-                                   "/events";
-          // Events of a session in order, each after the previous answer.
-          for (const int32_t item : log.session_items(s)) {
-            const auto res = connection.request(
-                http::verb::post, path, Json{{"item", items.id(item)}, {"k", options.k}}.dump());
-            events_sent++;
-            if (res.result_int() != 200)
-              fail(fmt::format("{}: {}", res.result_int(), res.body().substr(0, 200)));
-          }
-        }
-      } catch (const std::exception& e) {
-        fail(e.what());
-        next_session = result.sessions;  // the others stop too
-      }
-    });
+  if (options.rate > 0) {
+    result.offered_rate = options.rate;
+    replay_detail::replay_open_loop(log, items, options, target, prefix, result.sessions, result);
+  } else {
+    replay_closed_loop(log, items, options, target, prefix, result);
   }
-  for (std::thread& t : workers) t.join();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.events_sent = events_sent.load();
-  result.failed_requests = failed.load();
   // Replicas on Redis send their counts every second: wait for them.
   if (before["counted_by"] == "every replica")
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));

@@ -448,8 +448,9 @@ std::shared_ptr<const SessionModel> ServeApp::load_variant(size_t variant,
   auto model = std::make_shared<const Model>(std::move(loaded));
   if (current != nullptr && current->content_id() == model->content_id) return nullptr;
   std::unique_lock registry_lock(registry_mutex_);
-  return std::make_shared<const Recommender>(model, next_version_++, registry_,
-                                             options_.item_weights, options_.retrieval);
+  return std::make_shared<const Recommender>(
+      model, next_version_++, registry_, options_.item_weights, options_.retrieval,
+      std::chrono::microseconds(std::llround(options_.batch_wait_seconds * 1e6)));
 }
 
 bool ServeApp::reload(const std::string& path) {
@@ -982,6 +983,22 @@ std::string ServeApp::metrics_text() const {
   }
   metric("gru4rec_model_reloads_total", "counter", "Models loaded (the first one included).",
          reloads_.load());
+  // Per variant served by a GRU4Rec model with exact retrieval: passes over the item matrix and
+  // the requests they scored (their ratio is the mean batch size; since its last load).
+  add("# HELP gru4rec_scoring_passes_total Passes over the item matrix (batches scored).");
+  add("# TYPE gru4rec_scoring_passes_total counter");
+  std::string scored_requests;
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    const auto rec = std::dynamic_pointer_cast<const Recommender>(model_of(v));
+    if (rec == nullptr) continue;
+    add(fmt::format("gru4rec_scoring_passes_total{{variant=\"{}\"}} {}", variants_[v]->spec.name,
+                    rec->batches_scored()));
+    scored_requests += fmt::format("gru4rec_scored_requests_total{{variant=\"{}\"}} {}\n",
+                                   variants_[v]->spec.name, rec->requests_scored());
+  }
+  add("# HELP gru4rec_scored_requests_total Requests scored by those passes.");
+  add("# TYPE gru4rec_scored_requests_total counter");
+  text += scored_requests;
   // Per variant, what this process measured (Prometheus sums the replicas; /v1/experiments
   // gives the shared totals and the statistics).
   std::vector<VariantCounts> counts;

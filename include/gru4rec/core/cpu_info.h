@@ -37,4 +37,11 @@ struct FmaPeak {
 // fused multiply-adds on every thread at once, the best of several rounds.
 FmaPeak measure_fma_peak(int threads = 1, double seconds = 0.3);
 
+// One core's read bandwidth in GB/s (1e9 bytes) over a buffer of `bytes`, read again and again
+// for about `seconds`, the best pass: from DRAM with a buffer well past the last-level cache
+// (256 MiB), from L3 with one past the core's L2 but within L3 (8 MiB).
+double measure_read_bandwidth(size_t bytes, double seconds = 0.3);
+inline constexpr size_t kDramProbeBytes = size_t{256} << 20;
+inline constexpr size_t kL3ProbeBytes = size_t{8} << 20;
+
 }  // namespace gru4rec

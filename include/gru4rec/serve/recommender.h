@@ -5,8 +5,11 @@
 // items x 100 units), which streams the matrix for little arithmetic. So concurrent requests
 // are scored together: a request that arrives while the cores are busy waits in a queue, and
 // the next free thread scores the whole queue with one product (up to kMaxBatch sessions, by
-// ItemScorer), reading the item matrix once for all of them. A lone request is scored at once,
-// so batching adds no latency at low load.
+// ItemScorer), reading the item matrix once for all of them. A request that finds a slot free
+// scores at once at low load; under load (the previous request came within kLoadWaits waits)
+// it first waits batch_wait for others. On a core shared with the event loop that wait is what lets
+// the loop read the requests already in the sockets: without it, the first of them scores alone
+// while the others cannot even be parsed, and most passes over the matrix serve one request.
 //
 // Thread-safe. Buffers: one scoring slot per core (kMaxBatch x items floats) and a small
 // per-thread GRU scratch, allocated on first use, never per request.
@@ -17,6 +20,8 @@
 // are the items' true scores) and sorted; an `include` list is scored exactly, item by item.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -47,9 +52,12 @@ class Recommender : public SessionModel {
   // serializes constructions that share a registry.
   // `retrieval` picks exact or approximate top-k (kAuto resolved by the catalog's size); throws
   // Error on a bad option.
+  // `batch_wait`: how long a request that finds the scorer idle under load waits for others to
+  // score with (see kLoadWaits); zero: scored at once.
   Recommender(std::shared_ptr<const Model> model, uint64_t version, ItemIndex& registry,
               WeightPrecision precision = WeightPrecision::kFloat32,
-              const RetrievalOptions& retrieval = {});
+              const RetrievalOptions& retrieval = {},
+              std::chrono::microseconds batch_wait = std::chrono::microseconds(0));
   ~Recommender();
 
   const Model& model() const { return *model_; }
@@ -80,6 +88,15 @@ class Recommender : public SessionModel {
   }
 
   static constexpr Eigen::Index kMaxBatch = BatchTopK::kMaxRows;
+  // A request that finds the scorer idle waits batch_wait for others only when the previous
+  // request came less than kLoadWaits waits before it (at that rate a wait is likely to gather
+  // another): a lone request at low load is scored at once.
+  static constexpr int kLoadWaits = 8;
+
+  // Counters since construction: batches scored and the requests in them (their ratio is the
+  // mean batch size).
+  uint64_t batches_scored() const { return batches_.load(std::memory_order_relaxed); }
+  uint64_t requests_scored() const { return batched_requests_.load(std::memory_order_relaxed); }
 
   // The retrieval in use (never kAuto), its index (nullptr when exact), and a line saying so.
   RetrievalMode retrieval() const { return ann_ ? RetrievalMode::kAnn : RetrievalMode::kExact; }
@@ -116,6 +133,10 @@ class Recommender : public SessionModel {
   mutable std::vector<Job*> pending_;
   std::vector<std::unique_ptr<Slot>> slots_;
   mutable int free_slots_ = 0;
+  mutable int gathering_ = 0;  // leaders waiting batch_wait before they score
+  const std::chrono::microseconds batch_wait_;
+  mutable std::chrono::steady_clock::time_point last_arrival_;
+  mutable std::atomic<uint64_t> batches_{0}, batched_requests_{0};
 };
 
 }  // namespace gru4rec

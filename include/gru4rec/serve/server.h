@@ -85,6 +85,9 @@ struct ServerOptions {
   WeightPrecision item_weights = WeightPrecision::kFloat32;
   // Exact or approximate top-k (FAISS) for large catalogs; the index is built at every load.
   RetrievalOptions retrieval;
+  // Under load, a request that finds the scorer idle waits this long for others to be scored
+  // with it in one pass over the item matrix (Recommender); 0: never waits.
+  double batch_wait_seconds = 250e-6;
 };
 
 // ServeApp::reload() while another reload runs.
