@@ -166,8 +166,9 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--item-weights", o->item_weights,
                   "precision of the item weights for scoring: float16 streams half the bytes "
-                  "(scores differ by ~1e-3 relative)")
-      ->check(CLI::IsMember({"float32", "float16"}))
+                  "(scores differ by ~1e-3 relative), int8 a quarter (a scale per item; scores "
+                  "differ by ~1e-2 relative)")
+      ->check(CLI::IsMember({"float32", "float16", "int8"}))
       ->capture_default_str();
   cmd->add_option("--batch-wait", o->server.batch_wait_seconds,
                   "seconds a request that finds the scorer idle under load waits for others, to "
@@ -223,8 +224,7 @@ void add_serve_command(CLI::App& app) {
     o->server.retrieval.mode = parse_retrieval_mode(o->retrieval);
     o->server.retrieval.index = parse_ann_index_type(o->ann_index);
     validate(o->server.retrieval);
-    o->server.item_weights =
-        o->item_weights == "float16" ? WeightPrecision::kFloat16 : WeightPrecision::kFloat32;
+    o->server.item_weights = parse_weight_precision(o->item_weights);
     run_serve(*o);
   });
 }

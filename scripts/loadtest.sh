@@ -9,8 +9,19 @@
 # e.g. scripts/loadtest.sh 30 64 3000 --item-weights float16
 # SLOWLORIS=N: N more clients hold connections open all along, sending a request head one byte
 # per second (bench/hostile_clients.py).
+#
+# Pinned, open-loop mode: the server alone on the first core of the affinity mask, the load
+# generator (gru4rec replay --rate) on the others; prints the model's floor on that core, then
+# per offered rate each run and the medians, as multiples of the floor (bench/pinned_loadtest.py)
+#   scripts/loadtest.sh --pinned [--rates 1000,2000] [--saturation-rate 8000] [--seconds 20]
+#     [--runs 3] [--concurrency 256] [--redis] [serve flags, e.g. --item-weights int8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--pinned" ]; then
+  shift
+  source scripts/loadtest-common.sh
+  exec bench/pinned_loadtest.py "$model" "$data/test.tsv" "$@"
+fi
 seconds="${1:-30}"
 connections="${2:-64}"
 rate="${3:-3000}"

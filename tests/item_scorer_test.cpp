@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gru4rec/core/cpu_info.h"
+#include "gru4rec/core/error.h"
 #include "gru4rec/core/text.h"
 #include "model/item_scorer_kernels.h"
 
@@ -225,6 +226,54 @@ TEST(ItemScorer, EveryKernelKeepsHalfPrecisionWeightsWithinTheirRounding) {
     EXPECT_LT(worst, 100 * std::ldexp(1.0, -11));
     EXPECT_GT(worst, 0.0);  // the weights were rounded
   });
+}
+
+TEST(ItemScorer, EveryKernelKeepsInt8WeightsWithinHalfAStepOfTheirItemsScale) {
+  for_each_kernel([](bool fused) {
+    const int items = 5000, units = 100, rows = 9;  // an AVX-512 block of 8 states and one more
+    Problem p = random_problem(items, units, rows, 12);
+    p.weights.row(7).setZero();  // a zero row: scale 1, every weight 0
+    p.weights.row(8) *= 1e-3f;   // a small row keeps its relative precision
+    p.weights(9, 3) = 50.0f;     // one large weight: the row's step is large
+    const ItemScorer exact(p.weights, p.bias), bytes(p.weights, p.bias, WeightPrecision::kInt8);
+    const size_t panels = 314;
+    EXPECT_EQ(bytes.bytes(), panels * 16 * units + 2 * panels * 16 * 4);  // weights, bias, scale
+    std::vector<float> a(static_cast<size_t>(rows) * items), b(a.size()), c(a.size());
+    const int stride = static_cast<int>(p.states.cols());
+    exact.score(p.states.data(), rows, stride, a.data(), items);
+    bytes.score(p.states.data(), rows, stride, b.data(), items);
+    bytes.score_portable(p.states.data(), rows, stride, c.data(), items);
+    bool rounded = false;
+    for (int r = 0; r < rows; ++r) {
+      const double state_sum = p.states.row(r).head(units).cwiseAbs().sum();
+      for (int i = 0; i < items; ++i) {
+        const size_t at = static_cast<size_t>(r) * items + static_cast<size_t>(i);
+        if (fused) {
+          ASSERT_EQ(b[at], c[at]) << r << " " << i;
+        }
+        ASSERT_NEAR(b[at], c[at], 1e-4) << r << " " << i;
+        // Each weight within half a step (largest |weight| / 254) of its own; the sums in float.
+        const double step = p.weights.row(i).cwiseAbs().maxCoeff() / 127.0;
+        const double error = std::abs(static_cast<double>(b[at]) - reference_score(p, r, i));
+        ASSERT_LE(error, step / 2 * state_sum + 1e-4) << r << " " << i;
+        rounded = rounded || std::abs(a[at] - b[at]) > 1e-5f;
+      }
+      EXPECT_EQ(b[static_cast<size_t>(r) * items + 7], p.bias[7]);  // the zero row
+    }
+    EXPECT_TRUE(rounded);
+  });
+}
+
+TEST(WeightPrecision, NamesReadBackAndABadOneIsAClearError) {
+  for (auto p : {WeightPrecision::kFloat32, WeightPrecision::kFloat16, WeightPrecision::kInt8})
+    EXPECT_EQ(parse_weight_precision(weight_precision_name(p)), p);
+  EXPECT_EQ(weight_bytes_per_item(WeightPrecision::kInt8, 100), 104);
+  try {
+    parse_weight_precision("int4");
+    ADD_FAILURE() << "int4 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected float32, float16 or int8"), std::string::npos);
+  }
 }
 
 }  // namespace

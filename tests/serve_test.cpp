@@ -307,16 +307,18 @@ TEST_F(ServeTest, PopularItemsHonourIncludeAndExcludeInPopularityOrder) {
     EXPECT_EQ(out["recommendations"][i]["item"], model.items.id(expected[i])) << out;
 }
 
-// Serves `model_path` with float16 item weights and checks the top-k scores of a few sessions
-// against the offline predictor's float32 ones: each within the bound of rounding every weight
-// to 11 significant bits. Returns the worst error relative to max(1, |score|).
+// Serves `model_path` with float16 (or int8) item weights and checks the top-k scores of a few
+// sessions against the offline predictor's float32 ones: each within the bound of rounding every
+// weight to 11 significant bits (int8: to half a step of its item's scale, largest |weight| /
+// 127). Returns the worst error relative to max(1, |score|).
 double check_half_precision_scores(const std::string& model_path, std::span<const int32_t> events,
-                                   size_t k) {
+                                   size_t k,
+                                   WeightPrecision precision = WeightPrecision::kFloat16) {
   ServerOptions options;
-  options.item_weights = WeightPrecision::kFloat16;
+  options.item_weights = precision;
   ServeApp app(options, model_path);
   const Response summary = app.handle("GET", "/v1/model", "", "");
-  EXPECT_EQ(Json::parse(summary.body)["item_weights"], "float16");
+  EXPECT_EQ(Json::parse(summary.body)["item_weights"], weight_precision_name(precision));
   const Model& model = app.recommender()->model();
   const Predictor predictor(model);
   auto scratch = predictor.make_scratch(1);
@@ -341,13 +343,18 @@ double check_half_precision_scores(const std::string& model_path, std::span<cons
       const float exact = scores[static_cast<size_t>(index)];
       // Each weight rounded to 11 significant bits moves its term by at most 2^-11 of it (the
       // bias stays float32), plus float32 rounding of the sums.
-      double magnitude = 0;
+      double magnitude = 0, state_sum = 0;
       for (Eigen::Index u = 0; u < model.weights.Wy.cols(); ++u) {
         magnitude +=
             std::abs(static_cast<double>(top[static_cast<size_t>(u)]) * model.weights.Wy(index, u));
+        state_sum += std::abs(top[static_cast<size_t>(u)]);
       }
+      const double rounding =
+          precision == WeightPrecision::kInt8
+              ? model.weights.Wy.row(index).cwiseAbs().maxCoeff() / 254.0 * state_sum
+              : std::ldexp(magnitude, -11);
       const double error = std::abs(static_cast<double>(rec["score"].get<float>()) - exact);
-      EXPECT_LE(error, std::ldexp(magnitude, -11) + 1e-5 * std::max(1.0f, std::abs(exact)))
+      EXPECT_LE(error, rounding + 1e-5 * std::max(1.0f, std::abs(exact)))
           << "item " << index << " score " << exact;
       worst_relative = std::max(worst_relative, error / std::max(1.0f, std::abs(exact)));
     }
@@ -359,6 +366,8 @@ TEST_F(ServeTest, HalfPrecisionItemWeightsScoreCloseToTheOfflinePredictor) {
   const std::vector<int32_t> events = {7, 2, 40};
   // What the README says: within about 1e-3 relative.
   EXPECT_LT(check_half_precision_scores(*model_path_, events, 10), 1e-3);
+  // int8: within half a step of each item's scale; about 1e-2 relative, as the README says.
+  EXPECT_LT(check_half_precision_scores(*model_path_, events, 10, WeightPrecision::kInt8), 1e-2);
 }
 
 TEST_F(ServeTest, HalfPrecisionBoundHoldsOnAModelOfRealisticSize) {
@@ -383,6 +392,7 @@ TEST_F(ServeTest, HalfPrecisionBoundHoldsOnAModelOfRealisticSize) {
   std::vector<int32_t> events;
   for (int32_t i = 0; i < 8; ++i) events.push_back((i * 379) % model.num_items());
   EXPECT_LT(check_half_precision_scores(path, events, 100), 1e-3);
+  EXPECT_LT(check_half_precision_scores(path, events, 100, WeightPrecision::kInt8), 1e-2);
 }
 
 TEST_F(ServeTest, UnknownItemsPopularityExclusionsAndSessionsApart) {

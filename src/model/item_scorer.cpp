@@ -1,5 +1,7 @@
 #include "gru4rec/model/item_scorer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -40,6 +42,31 @@ float half_to_float(uint16_t half) {
   return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
+const char* weight_precision_name(WeightPrecision precision) {
+  switch (precision) {
+    case WeightPrecision::kFloat32: return "float32";
+    case WeightPrecision::kFloat16: return "float16";
+    case WeightPrecision::kInt8: return "int8";
+  }
+  return "?";
+}
+
+WeightPrecision parse_weight_precision(std::string_view name) {
+  for (auto p : {WeightPrecision::kFloat32, WeightPrecision::kFloat16, WeightPrecision::kInt8}) {
+    if (name == weight_precision_name(p)) return p;
+  }
+  throw Error(fmt::format("item weights '{}': expected float32, float16 or int8", name));
+}
+
+double weight_bytes_per_item(WeightPrecision precision, int units) {
+  switch (precision) {
+    case WeightPrecision::kFloat32: return 4.0 * units;
+    case WeightPrecision::kFloat16: return 2.0 * units;
+    case WeightPrecision::kInt8: return 1.0 * units + 4;
+  }
+  return 0;
+}
+
 ItemScorer::ItemScorer(const MatrixR<float>& weights, std::span<const float> bias,
                        WeightPrecision precision)
     : items_(static_cast<int>(weights.rows())),
@@ -51,18 +78,31 @@ ItemScorer::ItemScorer(const MatrixR<float>& weights, std::span<const float> bia
   const auto size = static_cast<size_t>(panels_) * static_cast<size_t>(units_) * kPanel;
   if (precision_ == WeightPrecision::kFloat32)
     packed32_.assign(size, 0.0f);
-  else
+  else if (precision_ == WeightPrecision::kFloat16)
     packed16_.assign(size, 0);
+  else
+    packed8_.assign(size, 0);
+  if (precision_ == WeightPrecision::kInt8) {
+    scale_.assign(static_cast<size_t>(panels_) * kPanel, 1.0f);
+    for (int i = 0; i < items_; ++i) {
+      const float largest = weights.row(i).cwiseAbs().maxCoeff();
+      if (largest > 0 && std::isfinite(largest)) scale_[static_cast<size_t>(i)] = largest / 127;
+    }
+  }
   for (int i = 0; i < items_; ++i) {
     for (int u = 0; u < units_; ++u) {
       const size_t at =
           (static_cast<size_t>(i / kPanel) * static_cast<size_t>(units_) + static_cast<size_t>(u)) *
               kPanel +
           static_cast<size_t>(i % kPanel);
-      if (precision_ == WeightPrecision::kFloat32)
+      if (precision_ == WeightPrecision::kFloat32) {
         packed32_[at] = weights(i, u);
-      else
+      } else if (precision_ == WeightPrecision::kFloat16) {
         packed16_[at] = float_to_half(weights(i, u));
+      } else {
+        const float steps = std::nearbyint(weights(i, u) / scale_[static_cast<size_t>(i)]);
+        packed8_[at] = static_cast<int8_t>(std::clamp(steps, -127.0f, 127.0f));
+      }
     }
   }
   bias_.assign(static_cast<size_t>(panels_) * kPanel, 0.0f);
@@ -70,13 +110,18 @@ ItemScorer::ItemScorer(const MatrixR<float>& weights, std::span<const float> bia
 }
 
 size_t ItemScorer::bytes() const {
-  return packed32_.size() * sizeof(float) + packed16_.size() * sizeof(uint16_t) +
-         bias_.size() * sizeof(float);
+  return packed32_.size() * sizeof(float) + packed16_.size() * sizeof(uint16_t) + packed8_.size() +
+         (bias_.size() + scale_.size()) * sizeof(float);
 }
 
 float ItemScorer::weight(int64_t index) const {
   const auto at = static_cast<size_t>(index);
-  return precision_ == WeightPrecision::kFloat32 ? packed32_[at] : half_to_float(packed16_[at]);
+  switch (precision_) {
+    case WeightPrecision::kFloat32: return packed32_[at];
+    case WeightPrecision::kFloat16: return half_to_float(packed16_[at]);
+    case WeightPrecision::kInt8: return static_cast<float>(packed8_[at]);
+  }
+  return 0;
 }
 
 void ItemScorer::score_portable(const float* states, int rows, int state_stride, float* scores,
@@ -86,11 +131,14 @@ void ItemScorer::score_portable(const float* states, int rows, int state_stride,
     const float* state = states + static_cast<ptrdiff_t>(r) * state_stride;
     for (int i = 0; i < items_; ++i) {
       const int64_t panel_start = static_cast<int64_t>(i / kPanel) * units_ * kPanel + i % kPanel;
-      // The same order of operations as the vectorized kernel: bias first, then one fused
-      // multiply-add per unit.
-      float sum = bias_[static_cast<size_t>(i)];
+      // The same order of operations as the vectorized kernel: bias first (int8: last, after
+      // the scale), then one fused multiply-add per unit.
+      const bool scaled = precision_ == WeightPrecision::kInt8;
+      float sum = scaled ? 0.0f : bias_[static_cast<size_t>(i)];
       for (int u = 0; u < units_; ++u)
         sum = std::fma(state[u], weight(panel_start + static_cast<int64_t>(u) * kPanel), sum);
+      if (scaled)
+        sum = std::fma(sum, scale_[static_cast<size_t>(i)], bias_[static_cast<size_t>(i)]);
       scores[static_cast<ptrdiff_t>(r) * score_stride + i] = sum;
     }
   }
@@ -102,9 +150,13 @@ void ItemScorer::score(const float* states, int rows, int state_stride, float* s
   if (precision_ == WeightPrecision::kFloat32) {
     score_items(ScorerProblem<float>{states, rows, state_stride, packed32_.data(), bias_.data(),
                                      units_, items_, panels_, scores, score_stride});
-  } else {
+  } else if (precision_ == WeightPrecision::kFloat16) {
     score_items(ScorerProblem<uint16_t>{states, rows, state_stride, packed16_.data(), bias_.data(),
                                         units_, items_, panels_, scores, score_stride});
+  } else {
+    score_items(ScorerProblem<int8_t>{states, rows, state_stride, packed8_.data(), bias_.data(),
+                                      units_, items_, panels_, scores, score_stride,
+                                      scale_.data()});
   }
 }
 

@@ -12,6 +12,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <type_traits>
 
 HWY_BEFORE_NAMESPACE();
 namespace gru4rec {
@@ -26,6 +27,13 @@ template <class D>
 HWY_INLINE hn::Vec<D> load_weights(D d, const uint16_t* at) {
   const hn::Rebind<hwy::float16_t, D> half;
   return hn::PromoteTo(d, hn::Load(half, reinterpret_cast<const hwy::float16_t*>(at)));
+}
+
+template <class D>
+HWY_INLINE hn::Vec<D> load_weights(D d, const int8_t* at) {
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<int8_t, D> bytes;
+  return hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(bytes, at)));
 }
 
 // Register blocking for this target: each block is kPanels panels of 16 items (kVectors
@@ -55,9 +63,11 @@ HWY_INLINE void score_rows(D d, const ScorerProblem<Weight>& p, const float* sta
     const float* bias = p.bias + panel * kScorerPanel;
     // Vector v covers items [v * kLanes, (v + 1) * kLanes) of the block: panel v * kLanes / 16,
     // offset v * kLanes % 16 within it.
+    // Scaled weights (int8): the sums start from zero, scaled and biased at the end.
+    constexpr bool kScaled = std::is_same_v<Weight, int8_t>;
     hn::Vec<D> sums[kRows][kVectors];
     for (int v = 0; v < kVectors; ++v) {
-      const auto b = hn::Load(d, bias + v * kLanes);
+      const auto b = kScaled ? hn::Zero(d) : hn::Load(d, bias + v * kLanes);
       for (int r = 0; r < kRows; ++r) sums[r][v] = b;
     }
     for (int u = 0; u < p.units; ++u) {
@@ -70,6 +80,13 @@ HWY_INLINE void score_rows(D d, const ScorerProblem<Weight>& p, const float* sta
       for (int r = 0; r < kRows; ++r) {
         const auto x = hn::Set(d, states[r * p.state_stride + u]);
         for (int v = 0; v < kVectors; ++v) sums[r][v] = hn::MulAdd(x, w[v], sums[r][v]);
+      }
+    }
+    if constexpr (kScaled) {
+      const float* scale = p.scale + panel * kScorerPanel;
+      for (int v = 0; v < kVectors; ++v) {
+        const auto s = hn::Load(d, scale + v * kLanes), b = hn::Load(d, bias + v * kLanes);
+        for (int r = 0; r < kRows; ++r) sums[r][v] = hn::MulAdd(sums[r][v], s, b);
       }
     }
     const int block_item = panel * kScorerPanel;
@@ -118,8 +135,26 @@ void ScoreFloat32(const ScorerProblem<float>& problem) {
 void ScoreFloat16(const ScorerProblem<uint16_t>& problem) {
   score_all(problem);
 }
+void ScoreInt8(const ScorerProblem<int8_t>& problem) {
+  score_all(problem);
+}
 const char* KernelTarget() {
   return hwy::TargetName(HWY_TARGET);
+}
+
+size_t FindAbove(const float* HWY_RESTRICT scores, size_t n, float threshold) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const auto limit = hn::Set(d, threshold);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const intptr_t first = hn::FindFirstTrue(d, hn::Gt(hn::LoadU(d, scores + i), limit));
+    if (first >= 0) return i + static_cast<size_t>(first);
+  }
+  for (; i < n; ++i) {
+    if (scores[i] > threshold) return i;
+  }
+  return n;
 }
 
 }  // namespace HWY_NAMESPACE
@@ -131,7 +166,9 @@ namespace gru4rec {
 
 HWY_EXPORT(ScoreFloat32);
 HWY_EXPORT(ScoreFloat16);
+HWY_EXPORT(ScoreInt8);
 HWY_EXPORT(KernelTarget);
+HWY_EXPORT(FindAbove);
 
 void score_items(const ScorerProblem<float>& problem) {
   HWY_DYNAMIC_DISPATCH(ScoreFloat32)(problem);
@@ -139,6 +176,13 @@ void score_items(const ScorerProblem<float>& problem) {
 void score_items(const ScorerProblem<uint16_t>& problem) {
   HWY_DYNAMIC_DISPATCH(ScoreFloat16)(problem);
 }
+void score_items(const ScorerProblem<int8_t>& problem) {
+  HWY_DYNAMIC_DISPATCH(ScoreInt8)(problem);
+}
+size_t find_above(const float* scores, size_t n, float threshold) {
+  return HWY_DYNAMIC_DISPATCH(FindAbove)(scores, n, threshold);
+}
+
 const char* scorer_kernel_target() {
   return HWY_DYNAMIC_DISPATCH(KernelTarget)();
 }

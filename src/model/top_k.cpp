@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gru4rec/core/error.h"
+#include "model/item_scorer_kernels.h"
 
 namespace gru4rec {
 namespace {
@@ -29,14 +30,22 @@ size_t top_k(std::span<const float> scores, size_t k, std::span<ScoredItem> out)
     std::push_heap(out.begin(), out.begin() + static_cast<ptrdiff_t>(size), better);
   }
   const auto end = out.begin() + static_cast<ptrdiff_t>(size);
-  for (; i < n; ++i) {
-    const float s = scores[static_cast<size_t>(i)];
-    // Later items lose ties, so only a strictly higher score enters (NaN compares false).
-    if (!(s > out.front().score)) continue;
+  // Later items lose ties, so only a strictly higher score enters (NaN compares false).
+  const auto consider = [&](int32_t item) {
+    const float s = scores[static_cast<size_t>(item)];
+    if (!(s > out.front().score)) return;
     std::pop_heap(out.begin(), end, better);
-    *(end - 1) = ScoredItem{i, s};
+    *(end - 1) = ScoredItem{item, s};
     std::push_heap(out.begin(), end, better);
+  };
+  // Once the selection is full, few scores beat its worst: a SIMD scan skips to the next one
+  // that does.
+  while (size == k && i < n) {
+    i += static_cast<int32_t>(
+        find_above(scores.data() + i, static_cast<size_t>(n - i), out.front().score));
+    if (i < n) consider(i++);
   }
+  for (; i < n; ++i) consider(i);
   std::sort_heap(out.begin(), end, better);
   return size;
 }

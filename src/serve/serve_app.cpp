@@ -850,7 +850,7 @@ Response ServeApp::model_summary() const {
     out["training_events"] = m.stats.events;
   }
   // No file path in public answers: the id says which model this is.
-  out["item_weights"] = options_.item_weights == WeightPrecision::kFloat16 ? "float16" : "float32";
+  out["item_weights"] = weight_precision_name(options_.item_weights);
   out["live_sessions"] = sessions_->size();
   out["experiment"] = experiment_->experiment();
   out["variants"] = variants_json();

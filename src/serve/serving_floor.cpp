@@ -8,8 +8,7 @@ EventWork event_work(const NetworkShape& shape, WeightPrecision precision) {
   EventWork w;
   const double items = shape.num_items;
   const double units = shape.output_size();
-  const double weight_bytes = precision == WeightPrecision::kFloat16 ? 2 : 4;
-  w.item_bytes = items * units * weight_bytes + items * 4;  // Wy, By (float32)
+  w.item_bytes = items * (weight_bytes_per_item(precision, static_cast<int>(units)) + 4);  // + By
   w.score_flops = 2 * items * units;
   for (size_t layer = 0; layer < shape.layers.size(); ++layer) {
     const double in = shape.input_size(layer);

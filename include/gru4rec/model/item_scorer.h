@@ -11,20 +11,31 @@
 //
 // Precision kFloat16 stores the weights as IEEE half floats (half the bytes to stream; the
 // products still accumulate in float32): scores then differ from float32 by about 1e-3
-// relative, enough to swap near-tied items. The bias stays float32.
+// relative, enough to swap near-tied items. Precision kInt8 stores each item's weights as
+// signed bytes with a scale of its own (the item's largest |weight| / 127, rounded to nearest):
+// a quarter of the bytes, so that a catalog's matrix can stay in the last-level cache; each
+// weight is off by at most half a step (scale / 2), and the score is scale x (the integer
+// row . state) + bias, accumulated in float32. The bias stays float32.
 //
 // Pure math. Immutable after construction and thread-safe; score() allocates nothing.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "gru4rec/core/matrix.h"
 
 namespace gru4rec {
 
-enum class WeightPrecision { kFloat32, kFloat16 };
+enum class WeightPrecision { kFloat32, kFloat16, kInt8 };
+
+// "float32", "float16", "int8"; parse_weight_precision throws Error on another name.
+const char* weight_precision_name(WeightPrecision precision);
+WeightPrecision parse_weight_precision(std::string_view name);
+// Bytes per item of the stored weights: units x (4, 2 or 1), plus the int8 scale.
+double weight_bytes_per_item(WeightPrecision precision, int units);
 
 class ItemScorer {
  public:
@@ -53,13 +64,15 @@ class ItemScorer {
   static const char* kernel_name();
 
  private:
-  float weight(int64_t index) const;  // one packed weight, as float
+  float weight(int64_t index) const;  // one packed weight, as float (kInt8: before scaling)
 
   int items_ = 0, units_ = 0, panels_ = 0;  // panels_: even, the last ones zero-padded
   WeightPrecision precision_;
   std::vector<float, Eigen::aligned_allocator<float>> packed32_;
   std::vector<uint16_t, Eigen::aligned_allocator<uint16_t>> packed16_;
-  std::vector<float, Eigen::aligned_allocator<float>> bias_;  // padded to panels_ * kPanel
+  std::vector<int8_t, Eigen::aligned_allocator<int8_t>> packed8_;
+  std::vector<float, Eigen::aligned_allocator<float>> bias_;   // padded to panels_ * kPanel
+  std::vector<float, Eigen::aligned_allocator<float>> scale_;  // kInt8: per item, padded
 };
 
 // IEEE 754 binary16 conversions (round to nearest even; overflow to infinity), portable.
