@@ -119,6 +119,7 @@ def main():
         serve_flags += ["--session-store", f"redis://127.0.0.1:{redis_port}"]
         print(f"Sessions in Redis on 127.0.0.1:{redis_port} (cores {load_cores})")
     port = free_port()
+    os.makedirs("build/loadtest", exist_ok=True)
     log = open("build/loadtest/pinned-server.log", "w")
     server = subprocess.Popen(
         ["taskset", "-c", server_core, CLI, "serve", model, "--port", str(port),
@@ -130,6 +131,10 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
+        else:
+            log.flush()
+            with open("build/loadtest/pinned-server.log") as f:
+                sys.exit("the server did not become ready:\n" + f.read()[-2000:])
         replay(port, test, 1000, 3, concurrency, load_cores)  # warm-up, not reported
         rates = [float(r) for r in options["--rates"].split(",") if r]
         rows = [(r, False) for r in rates] + [(float(options["--saturation-rate"]), True)]
@@ -172,11 +177,14 @@ def main():
                          f"{100 * achieved / l3:.0f}%")
             print(line)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if redis is not None:
-            redis.terminate()
-            redis.wait(timeout=30)
+        for process in (server, redis):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 if __name__ == "__main__":

@@ -67,9 +67,9 @@ int run(int argc, char** argv) {
       for (int r = 0; r < rows; ++r) {
         const std::span<const float> row(scores.data() + static_cast<size_t>(r) * items,
                                          static_cast<size_t>(items));
-        top_k(row, k, top);
+        const size_t found = top_k(row, k, top);
         std::vector<int32_t> ids;
-        for (const ScoredItem& t : top) ids.push_back(t.item);
+        for (size_t t = 0; t < found; ++t) ids.push_back(top[t].item);
         std::sort(ids.begin(), ids.end());
         if (s == 0) reference[static_cast<size_t>(r)] = ids;
         std::vector<int32_t> common;

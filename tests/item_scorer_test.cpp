@@ -17,6 +17,7 @@
 #include "gru4rec/core/cpu_info.h"
 #include "gru4rec/core/error.h"
 #include "gru4rec/core/text.h"
+#include "gru4rec/model/top_k.h"
 #include "model/item_scorer_kernels.h"
 
 namespace gru4rec {
@@ -261,6 +262,34 @@ TEST(ItemScorer, EveryKernelKeepsInt8WeightsWithinHalfAStepOfTheirItemsScale) {
       EXPECT_EQ(b[static_cast<size_t>(r) * items + 7], p.bias[7]);  // the zero row
     }
     EXPECT_TRUE(rounded);
+  });
+}
+
+// Rows int8 cannot hold: one with a NaN or an infinity scores NaN (never recommended: top_k
+// skips NaN), as it does in float32; one too small for a normal scale scores its bias.
+TEST(ItemScorer, Int8RowsThatCannotBeScaledScoreNaNOrTheirBias) {
+  for_each_kernel([](bool) {
+    const int items = 40, units = 20, rows = 2;
+    Problem p = random_problem(items, units, rows, 13);
+    p.weights(3, 5) = std::numeric_limits<float>::quiet_NaN();
+    p.weights(4, 0) = std::numeric_limits<float>::infinity();
+    p.weights.row(5) *= 1e-40f;  // subnormal weights: a step of 1e-42 is no normal float
+    const ItemScorer bytes(p.weights, p.bias, WeightPrecision::kInt8);
+    std::vector<float> scores(static_cast<size_t>(rows) * items), portable(scores.size());
+    const int stride = static_cast<int>(p.states.cols());
+    bytes.score(p.states.data(), rows, stride, scores.data(), items);
+    bytes.score_portable(p.states.data(), rows, stride, portable.data(), items);
+    for (int r = 0; r < rows; ++r) {
+      const float* row = scores.data() + static_cast<size_t>(r) * items;
+      EXPECT_TRUE(std::isnan(row[3])) << row[3];
+      EXPECT_TRUE(std::isnan(row[4])) << row[4];
+      EXPECT_TRUE(std::isnan(portable[static_cast<size_t>(r) * items + 3]));
+      EXPECT_EQ(row[5], p.bias[5]);
+      std::vector<ScoredItem> top(items);
+      const size_t found = top_k(std::span<const float>(row, items), items, top);
+      EXPECT_EQ(found, static_cast<size_t>(items - 2));  // every item but the NaN ones
+      for (size_t t = 0; t < found; ++t) EXPECT_TRUE(top[t].item != 3 && top[t].item != 4);
+    }
   });
 }
 

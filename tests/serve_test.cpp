@@ -198,7 +198,7 @@ TEST_F(ServeTest, RecommendsWhatTheOfflinePredictorScores) {
 TEST_F(ServeTest, UnderLoadRequestsWaitToBeScoredTogether) {
   auto model = std::make_shared<const Model>(load_model(*model_path_));
   ItemIndex registry;
-  const auto wait = std::chrono::milliseconds(150);
+  const auto wait = std::chrono::milliseconds(400);  // room for a slow thread start (ASan)
   const Recommender batched(model, 1, registry, WeightPrecision::kFloat32, {}, wait);
   const Recommender alone(model, 2, registry);
   const Predictor predictor(*model);
@@ -223,7 +223,7 @@ TEST_F(ServeTest, UnderLoadRequestsWaitToBeScoredTogether) {
   // Right after it: under load. The second request waits; the third comes meanwhile and joins.
   std::vector<ScoredItem> second, third;
   std::thread waiting([&] { second = top(batched, 1); });
-  std::this_thread::sleep_for(wait / 3);
+  std::this_thread::sleep_for(wait / 4);
   third = top(batched, 2);
   waiting.join();
   EXPECT_EQ(batched.batches_scored(), 2u);

@@ -102,7 +102,7 @@ std::optional<double> parse_cgroup1_quota(std::string_view quota_us, std::string
 
 int usable_cores(int affinity_cores, std::optional<double> quota) {
   int cores = std::max(1, affinity_cores);
-  if (quota) cores = std::min(cores, static_cast<int>(std::ceil(*quota - 1e-9)));
+  if (quota) cores = static_cast<int>(std::min<double>(cores, std::ceil(*quota - 1e-9)));
   return std::max(1, cores);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 #include "gru4rec/core/error.h"
 #include "model/item_scorer_kernels.h"
@@ -83,10 +84,16 @@ ItemScorer::ItemScorer(const MatrixR<float>& weights, std::span<const float> bia
   else
     packed8_.assign(size, 0);
   if (precision_ == WeightPrecision::kInt8) {
+    // A row with a NaN or an infinity scores NaN (never recommended, as its float32 score is
+    // not a number either); a row too small for a normal scale scores as zeros (its bias).
     scale_.assign(static_cast<size_t>(panels_) * kPanel, 1.0f);
     for (int i = 0; i < items_; ++i) {
-      const float largest = weights.row(i).cwiseAbs().maxCoeff();
-      if (largest > 0 && std::isfinite(largest)) scale_[static_cast<size_t>(i)] = largest / 127;
+      if (!weights.row(i).allFinite()) {
+        scale_[static_cast<size_t>(i)] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      const float step = weights.row(i).cwiseAbs().maxCoeff() / 127;
+      if (std::isnormal(step)) scale_[static_cast<size_t>(i)] = step;
     }
   }
   for (int i = 0; i < items_; ++i) {
@@ -100,8 +107,11 @@ ItemScorer::ItemScorer(const MatrixR<float>& weights, std::span<const float> bia
       } else if (precision_ == WeightPrecision::kFloat16) {
         packed16_[at] = float_to_half(weights(i, u));
       } else {
-        const float steps = std::nearbyint(weights(i, u) / scale_[static_cast<size_t>(i)]);
-        packed8_[at] = static_cast<int8_t>(std::clamp(steps, -127.0f, 127.0f));
+        const float scale = scale_[static_cast<size_t>(i)];
+        const float steps = std::nearbyint(weights(i, u) / scale);
+        packed8_[at] = std::isfinite(steps)  // NaN scale, or a row scored as zeros
+                           ? static_cast<int8_t>(std::clamp(steps, -127.0f, 127.0f))
+                           : int8_t{0};
       }
     }
   }

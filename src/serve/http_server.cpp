@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -343,7 +344,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Connection: close.
     buffer_.shrink_to_fit();
     idle_ = true;
-    arm_timer(options().idle_timeout_seconds);
+    // Draining: the stop may already have passed this connection by; it closes on its own.
+    arm_timer(server_.draining.load() ? std::min(kFirstRequestGrace, options().idle_timeout_seconds)
+                                      : options().idle_timeout_seconds);
     stream_.socket().async_wait(tcp::socket::wait_read,
                                 [self = shared_from_this()](beast::error_code ec) {
                                   self->idle_ = false;
@@ -661,7 +664,11 @@ void Shared::accept_backlog(tcp::acceptor& acceptor, bool admin) {
   for (size_t n = 0; !ec && n < kMaxBacklogAccepts; ++n) {
     Loop& loop = *loops[next_loop];
     tcp::socket socket(loop.context);
-    acceptor.accept(socket, ec);  // would_block once the backlog is empty
+    acceptor.accept(socket, ec);                  // would_block once the backlog is empty
+    if (ec == asio::error::connection_aborted) {  // a client gone before it was accepted
+      ec = {};
+      continue;
+    }
     if (ec) break;
     next_loop = (next_loop + 1) % loops.size();
     start_connection(loop, std::move(socket), admin);

@@ -56,6 +56,7 @@ class OpenLoop {
 
   void run() {
     start_ = Clock::now();
+    last_due_ = start_;
     if (options_.duration_seconds > 0)
       stop_sending_ = start_ + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(options_.duration_seconds));
@@ -182,9 +183,18 @@ class OpenLoop {
       if (ec) return failed(slot, "send: " + ec.message(), slot.reused);
       slot.response = {};
       http::async_read(*slot.stream, slot.buffer, slot.response,
-                       [this, &slot](beast::error_code read_error, size_t) {
-                         if (read_error)
-                           return failed(slot, "answer: " + read_error.message(), slot.reused);
+                       [this, &slot](beast::error_code read_error, size_t received) {
+                         if (read_error) {
+                           // Sent: retried only when the server closed the kept-alive
+                           // connection without a byte of answer (it never read the request);
+                           // after a timeout it may have applied the event.
+                           const bool closed = read_error == http::error::end_of_stream ||
+                                               read_error == asio::error::connection_reset ||
+                                               read_error == asio::error::broken_pipe;
+                           return failed(
+                               slot, "answer: " + read_error.message(),
+                               slot.reused && closed && received == 0 && slot.buffer.size() == 0);
+                         }
                          answered(slot);
                        });
     });

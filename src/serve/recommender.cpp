@@ -54,8 +54,9 @@ Recommender::Recommender(std::shared_ptr<const Model> model, uint64_t version, I
   else
     scorer_.emplace(model_->weights.Wy, bias, precision);
   pending_.reserve(4096);
-  free_slots_ = available_cores();
-  for (int i = 0; i < (ann_ ? 0 : available_cores()); ++i) {
+  const int cores = available_cores();  // once: the count may change at run time
+  free_slots_ = cores;
+  for (int i = 0; i < (ann_ ? 0 : cores); ++i) {
     slots_.push_back(std::make_unique<Slot>(*scorer_));
   }
 }
@@ -173,6 +174,17 @@ void Recommender::lead_batch(std::unique_lock<std::mutex>& lock) const {
   const size_t n = std::min(pending_.size(), static_cast<size_t>(kMaxBatch));
   std::copy_n(pending_.begin(), n, batch.begin());
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+  // More came while a leader gathered than one batch holds: the free slots lead them now.
+  if (gathering_ == 0) {
+    for (Job* waiting : pending_) {
+      if (free_slots_ == 0) break;
+      if (!waiting->leads) {
+        waiting->leads = true;
+        --free_slots_;
+        waiting->wake.notify_one();
+      }
+    }
+  }
   slot->busy = true;
   lock.unlock();
   batches_.fetch_add(1, std::memory_order_relaxed);
