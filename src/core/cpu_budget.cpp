@@ -5,32 +5,24 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "gru4rec/core/text.h"
+
 namespace gru4rec {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::optional<double> parse_positive(std::string_view s) {
-  s = trim(s);
-  double value = 0;
-  const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (error != std::errc() || end != s.data() + s.size() || !(value > 0)) return std::nullopt;
+std::optional<double> parse_positive(std::string_view text) {
+  const std::optional<double> value = parse_double(text);  // trimmed, finite
+  if (!value || !(*value > 0)) return std::nullopt;
   return value;
 }
 
+// Not read_file (file_io.h): a missing file is the usual case here, not an error.
 std::optional<std::string> read_small_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;

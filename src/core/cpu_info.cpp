@@ -2,7 +2,6 @@
 
 #include <cpuid.h>
 #include <dlfcn.h>
-#include <sched.h>
 
 #include <Eigen/Core>
 #include <algorithm>

@@ -30,22 +30,18 @@ size_t top_k(std::span<const float> scores, size_t k, std::span<ScoredItem> out)
     std::push_heap(out.begin(), out.begin() + static_cast<ptrdiff_t>(size), better);
   }
   const auto end = out.begin() + static_cast<ptrdiff_t>(size);
-  // Later items lose ties, so only a strictly higher score enters (NaN compares false).
-  const auto consider = [&](int32_t item) {
-    const float s = scores[static_cast<size_t>(item)];
-    if (!(s > out.front().score)) return;
-    std::pop_heap(out.begin(), end, better);
-    *(end - 1) = ScoredItem{item, s};
-    std::push_heap(out.begin(), end, better);
-  };
-  // Once the selection is full, few scores beat its worst: a SIMD scan skips to the next one
-  // that does.
-  while (size == k && i < n) {
+  // Items are left only once the selection is full (the loop above took every item until
+  // then). Few scores beat its worst: a SIMD scan skips to the next one that does. Later items
+  // lose ties, so only a strictly higher score enters (NaN never does).
+  while (i < n) {
     i += static_cast<int32_t>(
         find_above(scores.data() + i, static_cast<size_t>(n - i), out.front().score));
-    if (i < n) consider(i++);
+    if (i == n) break;
+    std::pop_heap(out.begin(), end, better);
+    *(end - 1) = ScoredItem{i, scores[static_cast<size_t>(i)]};
+    std::push_heap(out.begin(), end, better);
+    ++i;
   }
-  for (; i < n; ++i) consider(i);
   std::sort_heap(out.begin(), end, better);
   return size;
 }

@@ -210,6 +210,12 @@ struct Shared {
   // Out of descriptors: the reserve one is let go to accept a pending client, answer it 503
   // and close it, then taken again. False when even that failed (nothing pending, or none free).
   bool shed_one(tcp::acceptor& acceptor);
+  // The loop the next accepted connection runs on: each in turn.
+  Loop& take_next_loop() {
+    Loop& loop = *loops[next_loop];
+    next_loop = (next_loop + 1) % loops.size();
+    return loop;
+  }
   // Serves an accepted socket; its handlers run on `loop`.
   void start_connection(Loop& loop, tcp::socket socket, bool admin);
   // Closes the listeners. Connections the kernel has completed but asio has not accepted yet
@@ -340,11 +346,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void wait_for_request() {
     if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
     // Draining: the last answer promised to keep the connection (else it would be closed by
-    // now), so its client may be sending the next request already; that one is answered, with
-    // Connection: close.
+    // now), so its client may be sending the next request already: that one is answered, with
+    // Connection: close. The stop may have passed this connection by: it closes on its own.
     buffer_.shrink_to_fit();
     idle_ = true;
-    // Draining: the stop may already have passed this connection by; it closes on its own.
     arm_timer(server_.draining.load() ? std::min(kFirstRequestGrace, options().idle_timeout_seconds)
                                       : options().idle_timeout_seconds);
     stream_.socket().async_wait(tcp::socket::wait_read,
@@ -608,8 +613,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 void Shared::accept(tcp::acceptor& acceptor, bool admin) {
-  Loop& loop = *loops[next_loop];
-  next_loop = (next_loop + 1) % loops.size();
+  Loop& loop = take_next_loop();
   const auto retry_later = [this, &acceptor, admin] {
     auto timer = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
                                                       std::chrono::milliseconds(50));
@@ -662,7 +666,7 @@ void Shared::accept_backlog(tcp::acceptor& acceptor, bool admin) {
   acceptor.non_blocking(true, ec);
   // Bounded: a flood of connections cannot hold the stop here.
   for (size_t n = 0; !ec && n < kMaxBacklogAccepts; ++n) {
-    Loop& loop = *loops[next_loop];
+    Loop& loop = take_next_loop();
     tcp::socket socket(loop.context);
     acceptor.accept(socket, ec);                  // would_block once the backlog is empty
     if (ec == asio::error::connection_aborted) {  // a client gone before it was accepted
@@ -670,7 +674,6 @@ void Shared::accept_backlog(tcp::acceptor& acceptor, bool admin) {
       continue;
     }
     if (ec) break;
-    next_loop = (next_loop + 1) % loops.size();
     start_connection(loop, std::move(socket), admin);
   }
 }

@@ -176,14 +176,7 @@ void Recommender::lead_batch(std::unique_lock<std::mutex>& lock) const {
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
   // More came while a leader gathered than one batch holds: the free slots lead them now.
   if (gathering_ == 0) {
-    for (Job* waiting : pending_) {
-      if (free_slots_ == 0) break;
-      if (!waiting->leads) {
-        waiting->leads = true;
-        --free_slots_;
-        waiting->wake.notify_one();
-      }
-    }
+    while (free_slots_ > 0 && wake_a_leader()) --free_slots_;
   }
   slot->busy = true;
   lock.unlock();
@@ -204,15 +197,19 @@ void Recommender::lead_batch(std::unique_lock<std::mutex>& lock) const {
   }
 }
 
-void Recommender::pass_slot() const {
+bool Recommender::wake_a_leader() const {
   for (Job* waiting : pending_) {
     if (!waiting->leads) {
       waiting->leads = true;
       waiting->wake.notify_one();
-      return;
+      return true;
     }
   }
-  ++free_slots_;
+  return false;
+}
+
+void Recommender::pass_slot() const {
+  if (!wake_a_leader()) ++free_slots_;
 }
 
 void Recommender::score_batch(Slot& slot, std::span<Job* const> jobs) const {

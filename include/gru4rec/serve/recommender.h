@@ -113,6 +113,9 @@ class Recommender : public SessionModel {
   void lead_batch(std::unique_lock<std::mutex>& lock) const;
   // With mutex_ held: hands a leader's slot to the oldest waiting request that has none.
   void pass_slot() const;
+  // With mutex_ held: wakes the oldest waiting request that does not lead, to lead; false when
+  // there is none.
+  bool wake_a_leader() const;
 
   static uint64_t next_instance();
   // The approximate mode's answer, on the calling thread.
