@@ -7,6 +7,9 @@
 //     [--save model.g4r] [--write-sessions test.tsv] [--no-exact]
 //   build/bench/ann_bench --model trained.g4r --sessions test.tsv [...]: a trained model, its
 //     query states after each event of the sessions of a test file (instead of "gru")
+//   build/bench/ann_bench --model trained.g4r --sessions test.tsv --extend-to 1000000
+//     [--save big.g4r]: the trained model's catalog grown to that many items (below), queried
+//     with the same real states: no public session dataset here has a million items
 //
 // The catalog (not random isotropic vectors, the known worst case of every index, unlike
 // trained item vectors): item i belongs to one of 500 clusters (cluster sizes Zipf-like),
@@ -16,6 +19,12 @@
 // Two sets of query states: "gru": the model's state after a session of 1 to 8 items of one
 // cluster (the cluster of an item drawn by popularity; the serving path), and "items":
 // tanh(2 Wy[j] + noise) for an item j drawn by popularity (states aligned with items).
+//
+// --extend-to: each added item is a variant of a trained item s drawn uniformly (as a shop's
+// catalog grows by sizes, colours and sellers of what it sells): Wy = Wy[s] + noise of half the
+// spread of the trained rows (per unit), By = By[s] + noise of half the spread of the trained
+// biases, support that of s. The GRU and the trained items are unchanged (a continued training
+// with init_shrink 1 appends the rows), so the query states are those of the trained model.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -34,6 +43,7 @@
 #include "gru4rec/model/top_k.h"
 #include "gru4rec/serve/ann_index.h"
 #include "gru4rec/serve/recommender.h"
+#include "gru4rec/train/warm_start.h"
 
 using namespace gru4rec;
 
@@ -50,6 +60,7 @@ struct Args {
   int nlist = 0, nprobe = 0, hnsw_m = 32, ef_search = 256, ef_construction = 80;
   std::vector<int> sweep;
   std::string save, model, sessions, write_sessions;
+  int64_t extend_to = 0;
   bool exact = true;
   bool float16 = false;  // the lists' weights as float16 (serve --item-weights float16)
   uint64_t seed = 7;
@@ -109,6 +120,8 @@ Args parse(int argc, char** argv) {
       a.sessions = value();
     else if (key == "--write-sessions")
       a.write_sessions = value();
+    else if (key == "--extend-to")
+      a.extend_to = std::stoll(value());
     else if (key == "--seed")
       a.seed = std::stoull(value());
     else
@@ -172,6 +185,49 @@ SyntheticCatalog make_catalog(const Args& a) {
   return c;
 }
 
+Model extend_catalog(const Model& trained, int64_t target, uint64_t seed) {
+  const int64_t n = trained.num_items();
+  if (target <= n) throw Error(fmt::format("--extend-to {}: the model has {} items", target, n));
+  ItemIndex items = trained.items;
+  for (int64_t i = n; i < target; ++i) items.insert(fmt::format("variant{}", i));
+  SessionLog log;  // the smallest log a continued training accepts; only its items matter
+  log.items = {static_cast<int32_t>(n), static_cast<int32_t>(n + 1)};
+  log.times = {0, 1};
+  log.offsets = {0, 2};
+  log.session_ids = {"variants"};
+  Model m = warm_start(trained, trained.params, std::move(items), log, "variants", 1.0);
+  const int units = static_cast<int>(m.weights.Wy.cols());
+  std::vector<double> unit_sd(static_cast<size_t>(units));
+  double bias_mean = 0, bias_sq = 0;
+  for (int u = 0; u < units; ++u) {
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      sum += trained.weights.Wy(i, u);
+      sq += static_cast<double>(trained.weights.Wy(i, u)) * trained.weights.Wy(i, u);
+    }
+    unit_sd[static_cast<size_t>(u)] =
+        std::sqrt(std::max(0.0, sq / static_cast<double>(n) - std::pow(sum / n, 2)));
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    bias_mean += trained.weights.By(i);
+    bias_sq += static_cast<double>(trained.weights.By(i)) * trained.weights.By(i);
+  }
+  bias_mean /= static_cast<double>(n);
+  const double bias_sd = std::sqrt(std::max(0.0, bias_sq / n - bias_mean * bias_mean));
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int64_t i = n; i < target; ++i) {
+    const auto s = static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+    for (int u = 0; u < units; ++u) {
+      m.weights.Wy(i, u) = static_cast<float>(trained.weights.Wy(s, u) +
+                                              0.5 * unit_sd[static_cast<size_t>(u)] * normal(rng));
+    }
+    m.weights.By(i) = static_cast<float>(trained.weights.By(s) + 0.5 * bias_sd * normal(rng));
+    m.supports[static_cast<size_t>(i)] = trained.supports[static_cast<size_t>(s)];
+  }
+  return m;
+}
+
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
@@ -185,6 +241,12 @@ int main(int argc, char** argv) try {
   SyntheticCatalog catalog;
   if (!a.model.empty()) {
     catalog.model = load_model(a.model);
+    if (a.extend_to > 0) {
+      t0 = Clock::now();
+      catalog.model = extend_catalog(catalog.model, a.extend_to, a.seed);
+      fmt::print("catalog extended to {} items by variants of the trained ones in {:.1f} s\n",
+                 a.extend_to, std::chrono::duration<double>(Clock::now() - t0).count());
+    }
     a.items = catalog.model.num_items();
     a.units = catalog.model.weights.shape.output_size();
     GRU4REC_CHECK(catalog.model.weights.shape.layers.size() == 1);
