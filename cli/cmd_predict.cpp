@@ -114,9 +114,9 @@ void add_predict_command(CLI::App& app) {
                   "also write each session's vector (the last GRU layer's state after its "
                   "events): TSV (SessionId, v0, v1, ...), or NumPy when it ends in .npy (the "
                   "ids in FILE.ids.txt)");
-  cmd->add_option("--threads", options->threads, "threads (default: every core)")
+  cmd->add_option("--threads", options->threads, "threads")
       ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
+      ->default_str("every core");
   options->data.add_to(*cmd);
   cmd->callback([options]() { run_predict(*options); });
 }

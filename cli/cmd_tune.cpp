@@ -139,7 +139,7 @@ void add_tune_command(CLI::App& app) {
   cmd->add_option("--jobs", options->tune.jobs,
                   "trials run at once (each with cores/jobs training threads)")
       ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+      ->default_str("every core");
   cmd->add_option("--seed", options->tune.seed, "seed of the sampler")->capture_default_str();
   cmd->add_option("--first", options->tune.first_points,
                   "a setting to try before the sampler's draws (every parameter of the space, "

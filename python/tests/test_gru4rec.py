@@ -133,21 +133,6 @@ def test_bad_input_raises_clear_exceptions(data, tmp_path):
         GRU4Rec.load(tmp_path / "broken.g4r")
 
 
-def test_the_readmes_example_runs_as_written(tmp_path):
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
-    start = readme.index("```python\n") + len("```python\n")
-    example = readme[start:readme.index("```", start)]
-    subprocess.run([CLI, "synth", str(tmp_path / "data"), "--items", "120", "--sessions", "600"],
-                   check=True, capture_output=True)
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(example, "README.md", "exec"), {})
-    finally:
-        os.chdir(cwd)
-    assert (tmp_path / "data" / "model.g4r").exists()
-
-
 def test_sessions_batches_and_the_servers_answers_agree(data, tmp_path):
     import re
     import time

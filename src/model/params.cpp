@@ -286,6 +286,11 @@ std::vector<ParamDef> build_table() {
                               "fitted on and the GRU does not train on"));
   const Params defaults;
   for (ParamDef& def : table) def.default_text = def.format(defaults);
+  // Not this machine's count: the help (and the reference generated from it) reads the same on
+  // every machine.
+  for (ParamDef& def : table) {
+    if (def.name == "threads" || def.name == "step_shares") def.default_text = "every core";
+  }
   return table;
 }
 

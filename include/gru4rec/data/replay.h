@@ -1,6 +1,6 @@
 // Replay for continued training: a daily update trains on the newest events plus a uniform
 // sample of older sessions, so that it does not fit the newest days at the expense of the
-// rest (docs/results.md, "Daily updates": +0.7 to +1.3 points of MRR@20 against a daily
+// rest (docs/continued-training.md: +0.7 to +1.3 points of MRR@20 against a daily
 // retraining on three datasets).
 #pragma once
 

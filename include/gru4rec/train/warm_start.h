@@ -9,7 +9,7 @@
 // (item rows excepted: one-hot input rows are kept like the output rows), the "shrink" of Ash
 // and Adams (NeurIPS 2020) against the generalisation gap of warm-started training: with the
 // default 0.5, daily updates come closer to a daily retraining's accuracy than with the weights
-// kept (1) on the three datasets measured (docs/results.md, "Daily updates"). 1 continues
+// kept (1) on the three datasets measured (docs/continued-training.md). 1 continues
 // exactly where the parent stopped. The optimizer's state goes on when the parent holds it
 // (saved with --save-optimizer-state; the new items' accumulators and velocities start from
 // zero); without it the optimizer starts from zeros, as for a new model. init_shrink is an
