@@ -117,7 +117,8 @@ TEST(Evaluator, MatchesStepByStepScoringOfEachSession) {
     }
     results.push_back(result);
   }
-  // Every thread count gives the same results, exactly (README: "with the same results").
+  // Every thread count gives the same results, exactly (docs/evaluation.md: "with the same
+  // results").
   for (size_t t = 1; t < results.size(); ++t) {
     EXPECT_EQ(results[t].predictions, results[0].predictions);
     EXPECT_EQ(results[t].recall, results[0].recall) << t + 1 << " threads";

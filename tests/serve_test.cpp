@@ -364,9 +364,9 @@ double check_half_precision_scores(const std::string& model_path, std::span<cons
 
 TEST_F(ServeTest, HalfPrecisionItemWeightsScoreCloseToTheOfflinePredictor) {
   const std::vector<int32_t> events = {7, 2, 40};
-  // What the README says: within about 1e-3 relative.
+  // What docs/serving.md says: within about 1e-3 relative.
   EXPECT_LT(check_half_precision_scores(*model_path_, events, 10), 1e-3);
-  // int8: within half a step of each item's scale; about 1e-2 relative, as the README says.
+  // int8: within half a step of each item's scale; about 1e-2 relative, as docs/serving.md says.
   EXPECT_LT(check_half_precision_scores(*model_path_, events, 10, WeightPrecision::kInt8), 1e-2);
 }
 

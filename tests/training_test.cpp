@@ -168,8 +168,8 @@ TEST(Training, SeveralThreadsLearnAsWellAsOne) {
     EXPECT_GT(recall_three, popularity + 0.1) << params << " (popularity " << popularity << ")";
     // `sync` is the same training as one thread but for the order of sums: within 1 point
     // (Recall@5 is about 0.8 here, over ~440 test events). Hogwild is another training, which may
-    // do better or worse: it must not lose more than 3% of one thread's recall (README: "it can
-    // still cost a few percent").
+    // do better or worse: it must not lose more than 3% of one thread's recall (docs/training.md:
+    // "it can still cost a few percent").
     if (params.find("hogwild") == std::string::npos)
       EXPECT_NEAR(recall_three, recall_one, 0.01) << params;
     else
