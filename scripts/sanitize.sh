@@ -28,4 +28,4 @@ export ASAN_OPTIONS="detect_leaks=1:detect_odr_violation=0:abort_on_error=0:stri
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd build-sanitize
 ctest --output-on-failure -j 2 --timeout 1200 \
-  -E '^(python\.|Docs\.|Install\.|Style\.|DeployGuide\.|RealData\.|HostileProbes\.|Filters\.)|AllocationTest|OutOfFileDescriptors|_NOT_BUILT$' "$@"
+  -E '^(python\.|Docs\.|DocsRunner\.|Install\.|Style\.|DeployGuide\.|RealData\.|HostileProbes\.|Filters\.)|AllocationTest|OutOfFileDescriptors|_NOT_BUILT$' "$@"

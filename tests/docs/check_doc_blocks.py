@@ -124,7 +124,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repo", required=True)
     parser.add_argument("--timeout", type=float, default=110)
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (to look into a failure)")
     parser.add_argument("page")
     args = parser.parse_args()
     repo = os.path.abspath(args.repo)
@@ -208,7 +209,7 @@ def main():
     checked = sum(1 for b in runnable if b.expected is not None) if state == "done" else 0
     print(f"{name}: {ran} blocks run, {checked} outputs compared, "
           f"{len(blocks) - len(runnable)} skipped: {'FAILED' if failed else 'ok'}")
-    if args.keep or failed:
+    if args.keep:
         print(f"work folder kept: {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
