@@ -65,7 +65,8 @@ void add_serve_command(CLI::App& app) {
                   "model file written by gru4rec train -s (or give --variant)");
   cmd->add_option("--variant", o->variants,
                   "A/B test: NAME=MODEL[:WEIGHT] or NAME=ALGO[,key=value...]@TRAIN[:WEIGHT] "
-                  "(ALGO: pop, spop, itemknn, vsknn, sr, stan, vstan), repeatable; sessions are "
+                  "(ALGO: pop, spop, itemknn, vsknn, sr, stan, vstan, hybrid,model=M.g4r), "
+                  "repeatable; sessions are "
                   "assigned by a hash of their id; results at GET /v1/experiments");
   cmd->add_option("--experiment", o->server.experiment,
                   "name of the A/B test: seeds the assignment and keys the counters shared in "

@@ -60,14 +60,21 @@ def parameter_reference(cli):
     lines = text.split("Parameters (", 1)[1].splitlines()[1:]
     rows, i = [], 0
     while i < len(lines):
-        head = re.match(r"^  (\S+)\s+(.+?)\s+default (.+?)\s{2,}(.*)$", lines[i])
-        if not head:
+        if not lines[i].strip():
             i += 1
             continue
-        name, kind, default, allowed = (g.strip() for g in head.groups())
-        description = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        rows.append((name, kind, default, allowed, description))
-        i += 2
+        # "  name  type  default D  allowed", then the description on indented lines: a line
+        # of another shape means the help changed its layout, and the table would lose it.
+        head = re.match(r"^  (\S+)\s+(.+?)\s+default (.+?)(?:\s{2,}(.*))?$", lines[i])
+        if not head:
+            sys.exit(f"gru4rec train --help: cannot read the parameter line {lines[i]!r}")
+        name, kind, default, allowed = (g.strip() if g else "" for g in head.groups())
+        i += 1
+        description = []
+        while i < len(lines) and lines[i].startswith("   "):
+            description.append(lines[i].strip())
+            i += 1
+        rows.append((name, kind, default, allowed, " ".join(description)))
 
     def cell(value):
         return value.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")

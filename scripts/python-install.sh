@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:?usage: scripts/python-install.sh VENV}"
-[ -f build/python/gru4rec/__init__.py ] || { echo "build the project first (scripts/build.sh)" >&2; exit 1; }
+compgen -G "build/python/gru4rec/_gru4rec*.so" > /dev/null ||
+  { echo "build the project first (scripts/build.sh)" >&2; exit 1; }
 [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 rm -rf "$site/gru4rec"

@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 RUNNABLE = {"sh": "sh", "bash": "sh", "shell": "sh", "python": "python", "python3": "python"}
 SKIP = re.compile(r"<!--\s*doc-test:\s*skip\b(.*?)-->")
@@ -66,9 +67,7 @@ def parse(path):
         if language in RUNNABLE:
             block = Block(RUNNABLE[language], start + 1, "\n".join(body))
             if skip:
-                block.skip = skip.group(1).strip()
-                if not block.skip:
-                    sys.exit(f"{path}:{start}: a doc-test skip needs a reason")
+                block.skip = skip.group(1).strip()  # "": refused by check()
             blocks.append(block)
             last_runnable = block
         elif language == "text" and last_runnable is not None and last_runnable.expected is None:
@@ -85,21 +84,40 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_workspace(repo):
-    """A folder that looks like the clone (links to its top-level entries) with ../shared."""
+def make_workspace(repo, build):
+    """A folder that looks like the clone (links to its top-level entries, `build` to the build
+    tree under test) with ../shared."""
     root = tempfile.mkdtemp(prefix="gru4rec-doc-")
     work = os.path.join(root, "main")
     os.mkdir(work)
     tracked = subprocess.run(["git", "-C", repo, "ls-files"], capture_output=True, text=True)
     names = {line.split("/")[0] for line in tracked.stdout.splitlines() if line}
-    names.add("build")
+    names.discard("build")
     for name in sorted(names):
         if os.path.exists(os.path.join(repo, name)):
             os.symlink(os.path.join(repo, name), os.path.join(work, name))
-    shared = os.path.join(os.path.dirname(os.path.abspath(repo)), "shared")
+    os.symlink(build, os.path.join(work, "build"))
+    shared = os.path.join(os.path.dirname(repo), "shared")
     if os.path.isdir(shared):
         os.symlink(shared, os.path.join(root, "shared"))
     return root, work
+
+
+def stop_group(process):
+    """SIGTERM to everything the page started, SIGKILL to what is left after 5 s."""
+    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            process.poll()  # reaps bash: a zombie still counts as a member of its group
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 def matches(expected, actual):
@@ -120,47 +138,46 @@ def check_output(block, output):
     return None
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repo", required=True)
-    parser.add_argument("--timeout", type=float, default=110)
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work folder (to look into a failure)")
-    parser.add_argument("page")
-    args = parser.parse_args()
+def check(args, say):
+    """Runs the page; returns 0 (passed), 1 (failed) or 77 (skipped)."""
     repo = os.path.abspath(args.repo)
+    build = os.path.abspath(args.build or os.path.join(repo, "build"))
     page = os.path.abspath(args.page)
     name = os.path.relpath(page, repo)
     blocks = parse(page)
+    for b in blocks:
+        if b.skip == "":
+            say(f"{name}:{b.line}: a doc-test skip needs a reason")
+            return 1
     runnable = [b for b in blocks if b.skip is None]
     for b in blocks:
         if b.skip is not None:
-            print(f"{name}:{b.line}: skipped: {b.skip}")
+            say(f"{name}:{b.line}: skipped: {b.skip}")
     if not runnable:
-        print(f"{name}: no runnable block")
+        say(f"{name}: no runnable block")
         return 0
-
     shared = os.path.join(os.path.dirname(repo), "shared")
     if any("../shared" in b.text for b in runnable) and not os.path.isdir(shared):
         if os.environ.get("CI"):
-            print(f"{name}: its examples need {shared}, which is absent (CI is set: failing)")
+            say(f"{name}: its examples need {shared}, which is absent (CI is set: failing)")
             return 1
-        print(f"{name}: skipped: its examples need {shared}, which is absent")
+        say(f"{name}: skipped: its examples need {shared}, which is absent")
         return 77
-    root, work = make_workspace(repo)
+
+    root, work = make_workspace(repo, build)
     port = str(free_port())
-    script = ["set -e -o pipefail",
-              # Stop every process the page started (servers in the background), failed or not.
-              "trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT"]
+    script = ["trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT"]
     for n, b in enumerate(runnable):
-        text = b.text.replace("8080", port)
+        # 8080 as a number of its own (not in 18080): the page's server port.
+        text = re.sub(r"(?<![0-9])8080(?![0-9])", port, b.text)
         out = os.path.join(root, f"block{n}.out")
-        script.append(f"echo {n} > {root}/current")
+        # Again before every block: a block's `set +e` must not switch it off for the next.
+        script.append(f"set -e -o pipefail; echo {n} > {root}/current")
         if b.language == "python":
             path = os.path.join(root, f"block{n}.py")
             with open(path, "w") as f:
                 f.write(text + "\n")
-            script.append(f"python3 {path} > {out} 2>&1")
+            script.append(f"python3 {path} > {out} 2>&1 < /dev/null")
         else:
             script.append(f"{{\n{text}\n}} > {out} 2>&1 < /dev/null")
     script.append(f"echo done > {root}/current")
@@ -180,10 +197,7 @@ def main():
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        stop_group(process)
         process.wait()
     state = open(os.path.join(root, "current")).read().strip()
     failed = 0
@@ -192,7 +206,11 @@ def main():
         output = open(os.path.join(root, f"block{state}.out")).read()
         why = f"timed out after {args.timeout:g} s" if timed_out else \
             f"exited with {process.returncode}"
-        print(f"{name}:{b.line}: the {b.language} block {why}; its output:\n{output[-4000:]}")
+        say(f"{name}:{b.line}: the {b.language} block {why}; its output:\n{output[-4000:]}")
+        # What the page's servers wrote (server.log ...), which their clients do not show.
+        for log in sorted(f for f in os.listdir(work) if f.endswith(".log")):
+            with open(os.path.join(work, log), errors="replace") as f:
+                say(f"--- {log} (its end):\n{f.read()[-2000:]}")
         failed += 1
     else:
         for n, b in enumerate(runnable):
@@ -201,19 +219,48 @@ def main():
             output = open(os.path.join(root, f"block{n}.out")).read()
             missing = check_output(b, output)
             if missing is not None:
-                print(f"{name}:{b.line}: the output shown after this block differs from what it "
-                      f"printed: no line matches\n  {missing}\n(after the lines matched before "
-                      f"it); what it printed:\n{output[-4000:]}")
+                say(f"{name}:{b.line}: the output shown after this block differs from what it "
+                    f"printed: no line matches\n  {missing}\n(after the lines matched before "
+                    f"it); what it printed:\n{output[-4000:]}")
                 failed += 1
     ran = len(runnable) if state == "done" else int(state) + 1
     checked = sum(1 for b in runnable if b.expected is not None) if state == "done" else 0
-    print(f"{name}: {ran} blocks run, {checked} outputs compared, "
-          f"{len(blocks) - len(runnable)} skipped: {'FAILED' if failed else 'ok'}")
+    say(f"{name}: {ran} blocks run, {checked} outputs compared, "
+        f"{len(blocks) - len(runnable)} skipped: {'FAILED' if failed else 'ok'}")
     if args.keep:
-        print(f"work folder kept: {root}")
+        say(f"work folder kept: {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
     return 1 if failed else 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--build", help="the build tree whose programs the pages run "
+                        "(default: REPO/build)")
+    parser.add_argument("--timeout", type=float, default=110)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (to look into a failure)")
+    parser.add_argument("--expect-failure", metavar="TEXT",
+                        help="the runner's own tests: pass only when the page fails with TEXT "
+                        "in the report")
+    parser.add_argument("page")
+    args = parser.parse_args()
+    report = []
+
+    def say(text):
+        print(text, flush=True)
+        report.append(text)
+
+    code = check(args, say)
+    if args.expect_failure is None:
+        return code
+    if code == 1 and any(args.expect_failure in line for line in report):
+        print(f"failed as expected, with: {args.expect_failure}")
+        return 0
+    print(f"expected a failure with: {args.expect_failure}; got exit {code}")
+    return 1
 
 
 if __name__ == "__main__":
