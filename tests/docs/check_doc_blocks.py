@@ -90,8 +90,12 @@ def make_workspace(repo, build):
     root = tempfile.mkdtemp(prefix="gru4rec-doc-")
     work = os.path.join(root, "main")
     os.mkdir(work)
-    tracked = subprocess.run(["git", "-C", repo, "ls-files"], capture_output=True, text=True)
-    names = {line.split("/")[0] for line in tracked.stdout.splitlines() if line}
+    try:  # the clone's own entries, not what earlier runs left in it (demo/, data/)
+        tracked = subprocess.run(["git", "-C", repo, "ls-files"], capture_output=True,
+                                 text=True).stdout
+    except OSError:  # no git: every entry
+        tracked = "\n".join(n for n in os.listdir(repo) if n != ".git")
+    names = {line.split("/")[0] for line in tracked.splitlines() if line}
     names.discard("build")
     for name in sorted(names):
         if os.path.exists(os.path.join(repo, name)):
