@@ -245,6 +245,9 @@ std::vector<ParamDef> build_table() {
   table.push_back(int_param("threads", &Params::threads, closed(1, 256),
                             "training threads (default: every core); with parallel=sync the "
                             "model is the same on any number of threads (see step_shares)"));
+  // Defaults from the cores show as "every core", not this machine's count, so that the help
+  // (and the reference generated from it) reads the same on every machine.
+  table.back().default_text = "every core";
   {
     ParamDef def = make_def("parallel", ParamKind::kString, "choice", "sync|hogwild",
                             "how several threads train: sync splits every mini-batch into "
@@ -268,6 +271,7 @@ std::vector<ParamDef> build_table() {
                             "parallel=sync: the shares every mini-batch is split into (default: "
                             "every core; at most batch_size), run by min(threads, step_shares) "
                             "threads; it decides the model with the seed (1: the unsplit step)"));
+  table.back().default_text = "every core";
   table.push_back(int_param("parallel_warmup", &Params::parallel_warmup, closed(0, 1 << 24),
                             "parallel=hogwild: mini-batches trained one at a time per further "
                             "thread before the threads run at once (0: none)"));
@@ -285,11 +289,8 @@ std::vector<ParamDef> build_table() {
                               "repeat head: the last share of the training sessions that it is "
                               "fitted on and the GRU does not train on"));
   const Params defaults;
-  for (ParamDef& def : table) def.default_text = def.format(defaults);
-  // Not this machine's count: the help (and the reference generated from it) reads the same on
-  // every machine.
   for (ParamDef& def : table) {
-    if (def.name == "threads" || def.name == "step_shares") def.default_text = "every core";
+    if (def.default_text.empty()) def.default_text = def.format(defaults);
   }
   return table;
 }

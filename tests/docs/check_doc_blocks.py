@@ -84,7 +84,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_workspace(repo, build):
+def make_workspace(repo, build, shared):
     """A folder that looks like the clone (links to its top-level entries, `build` to the build
     tree under test) with ../shared."""
     root = tempfile.mkdtemp(prefix="gru4rec-doc-")
@@ -101,7 +101,6 @@ def make_workspace(repo, build):
         if os.path.exists(os.path.join(repo, name)):
             os.symlink(os.path.join(repo, name), os.path.join(work, name))
     os.symlink(build, os.path.join(work, "build"))
-    shared = os.path.join(os.path.dirname(repo), "shared")
     if os.path.isdir(shared):
         os.symlink(shared, os.path.join(root, "shared"))
     return root, work
@@ -168,7 +167,7 @@ def check(args, say):
         say(f"{name}: skipped: its examples need {shared}, which is absent")
         return 77
 
-    root, work = make_workspace(repo, build)
+    root, work = make_workspace(repo, build, shared)
     port = str(free_port())
     script = ["trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT"]
     for n, b in enumerate(runnable):

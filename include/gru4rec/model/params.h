@@ -102,9 +102,9 @@ enum class ParamKind { kInt, kFloat, kBool, kString, kIntList };
 struct ParamDef {
   std::string name;
   ParamKind kind;
-  std::string type_text;  // "int", "float", "bool", "choice", "int list", "activation", ...
-  std::string default_text;
-  std::string range_text;  // e.g. "[0, 1)", "cross-entropy|bpr-max|...", ">= 1"
+  std::string type_text;     // "int", "float", "bool", "choice", "int list", "activation", ...
+  std::string default_text;  // the default as the help shows it ("every core" for core counts)
+  std::string range_text;    // e.g. "[0, 1)", "cross-entropy|bpr-max|...", ">= 1"
   std::string help;
   // Sets the parameter from text; throws std::invalid_argument saying what is expected.
   std::function<void(Params&, std::string_view)> parse;
